@@ -1,0 +1,6 @@
+export * from './backend.ts'
+export * from './measure/index.ts'
+export * from './reference.ts'
+export * from './store/index.ts'
+export * from './units.ts'
+export * from './workloads.ts'
