@@ -1,0 +1,279 @@
+/**
+ * Device identity. A device id names the baseline file of a device (`baselines/<id>.json`), so it
+ * must be the same on the same machine run after run, and safe as a file name everywhere.
+ *
+ * Invariants of every id made here (checked by `isSafeDeviceId`):
+ * - only lowercase ASCII letters, digits and single dashes, no leading or trailing dash: so no
+ *   path separator, no `.` or `..`, nothing macOS, Linux or Windows refuse in a file name, no
+ *   trailing dot or space;
+ * - 1 to 100 characters (a longer slug is cut and ends with a hash of the whole, so two long
+ *   names that share a prefix still get distinct ids);
+ * - never a reserved Windows device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9), which Windows
+ *   refuses even with an extension (`nul.json`).
+ *
+ * Ids are built only from facts that do not change between runs: vendor, model, core count,
+ * the backend. Clock speeds, free memory, PIDs, hostnames and serial numbers never enter them.
+ */
+import { createHash } from 'node:crypto'
+import os from 'node:os'
+import type { DeviceDescription } from './backend.ts'
+
+/** What the host machine is, as far as systeminformation (or, failing it, node:os) can tell. */
+export interface HostInfo {
+  /** CPU model without the vendor, e.g. "EPYC 7B13", "Core i7-8700", "M2 Pro". */
+  cpuModel: string
+  /** CPU vendor, e.g. "AMD", "Intel", "Apple"; empty when unknown. */
+  cpuVendor: string
+  /** Logical cores (hardware threads) of the machine. */
+  cores: number
+  /** Total physical memory in bytes. */
+  memoryBytes: number
+  /** Operating system and release, e.g. "Debian GNU/Linux 12". */
+  os: string
+  /** Node's architecture name: "x64", "arm64". */
+  arch: string
+  /** GPU controllers; empty when none are found or listing them failed or timed out. */
+  gpus: Array<{ vendor: string; model: string; driver?: string; memoryBytes?: number }>
+}
+
+/** The subset of systeminformation that `collectHostInfo` uses; tests substitute their own. */
+export interface HostInfoSource {
+  cpu(): Promise<{ manufacturer?: string; brand?: string; vendor?: string; cores?: number }>
+  mem(): Promise<{ total?: number }>
+  osInfo(): Promise<{ distro?: string; release?: string; platform?: string; arch?: string }>
+  graphics(): Promise<{
+    controllers?: Array<{
+      vendor?: string
+      model?: string
+      driverVersion?: string
+      vram?: number | null
+      vramDynamic?: boolean
+    }>
+  }>
+}
+
+export interface HostInfoOptions {
+  /** Time allowed to each of cpu(), mem() and osInfo(); on timeout node:os answers instead. Default 10 s. */
+  timeoutMs?: number
+  /** Time allowed to graphics(), which runs lspci, nvidia-smi and the like. On timeout: no GPUs. Default 8 s. */
+  graphicsTimeoutMs?: number
+}
+
+export const MAX_DEVICE_ID_LENGTH = 100
+
+const SAFE_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+const WINDOWS_RESERVED = /^(?:con|prn|aux|nul|com[0-9]|lpt[0-9])$/
+/** Characters of a cut id kept before `-<hash>`: 100 - 1 - 8. */
+const HASH_HEX_DIGITS = 8
+
+/** Lowercase ASCII slug of one part: accents folded, marks (®, ™, (R), (TM)) dropped, runs of anything else one dash. */
+function slug(text: string): string {
+  return text
+    .replace(/[®™©]|\((?:r|tm|c)\)/gi, ' ')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+}
+
+/**
+ * Builds a device id from parts (backend, vendor, model, ...): each part slugified, empty parts
+ * dropped, joined with dashes. Throws when no part has a letter or digit: an id that says nothing
+ * would make unrelated devices share a baseline.
+ */
+export function deviceId(parts: string[]): string {
+  if (!Array.isArray(parts)) throw new TypeError(`deviceId: expected an array of strings, got ${typeof parts}`)
+  const slugs = parts.map((part, index) => {
+    if (typeof part !== 'string') {
+      throw new TypeError(`deviceId: part ${index} must be a string, got ${part === null ? 'null' : typeof part}`)
+    }
+    return slug(part)
+  })
+  let id = slugs.filter((s) => s !== '').join('-')
+  if (id === '') {
+    throw new Error(`deviceId: no letter or digit in the parts ${JSON.stringify(parts)}; cannot name a device`)
+  }
+  if (id.length > MAX_DEVICE_ID_LENGTH) {
+    const hash = createHash('sha256').update(id).digest('hex').slice(0, HASH_HEX_DIGITS)
+    const kept = id.slice(0, MAX_DEVICE_ID_LENGTH - 1 - HASH_HEX_DIGITS).replace(/-+$/, '')
+    id = `${kept}-${hash}`
+  }
+  if (WINDOWS_RESERVED.test(id)) id = `${id}-device`
+  return id
+}
+
+/** True if `id` is a string deviceId could have returned: safe as a file name on macOS, Linux and Windows. */
+export function isSafeDeviceId(id: string): boolean {
+  return (
+    typeof id === 'string' &&
+    id.length >= 1 &&
+    id.length <= MAX_DEVICE_ID_LENGTH &&
+    SAFE_ID.test(id) &&
+    !WINDOWS_RESERVED.test(id)
+  )
+}
+
+const VENDOR_NAMES: Readonly<Record<string, string>> = {
+  genuineintel: 'Intel',
+  authenticamd: 'AMD',
+  'advanced micro devices': 'AMD',
+  'advanced micro devices, inc.': 'AMD',
+  'intel corporation': 'Intel',
+  'apple inc.': 'Apple',
+}
+
+function vendorName(raw: string): string {
+  const trimmed = raw.trim()
+  return VENDOR_NAMES[trimmed.toLowerCase()] ?? trimmed
+}
+
+/**
+ * The CPU model reduced to what identifies it: without trademark marks, the nominal clock
+ * (`@ 3.20GHz`), `CPU`, `Processor`, `N-Core` (the core count is added apart) and a leading vendor.
+ */
+function cpuModelWords(model: string, vendor: string): string {
+  let words = slug(
+    model
+      .replace(/@\s*[\d.]+\s*[gm]hz/gi, ' ')
+      .replace(/\b\d+-core\b/gi, ' ')
+      .replace(/\b(?:cpu|processor)\b/gi, ' ')
+      .replace(/\bwith radeon\b.*$/i, ' '),
+  )
+  const vendorSlug = slug(vendor)
+  if (vendorSlug !== '' && (words === vendorSlug || words.startsWith(`${vendorSlug}-`))) {
+    words = words.slice(vendorSlug.length + 1)
+  }
+  return words
+}
+
+/** The id of the host CPU as the `cpu` (native kernels) or `host` (JS functions) backend: e.g. `cpu-amd-epyc-7b13-2c`. */
+export function cpuDeviceId(info: HostInfo, backend: 'cpu' | 'host'): string {
+  if (backend !== 'cpu' && backend !== 'host') {
+    throw new TypeError(`cpuDeviceId: backend must be 'cpu' or 'host', got ${JSON.stringify(backend)}`)
+  }
+  if (!Number.isInteger(info.cores) || info.cores < 1) {
+    throw new TypeError(`cpuDeviceId: info.cores must be a positive integer, got ${info.cores}`)
+  }
+  return deviceId([backend, info.cpuVendor, cpuModelWords(info.cpuModel, info.cpuVendor), `${info.cores}c`])
+}
+
+/** A device description of the host CPU for the `cpu` and `host` backends: id, name "AMD EPYC 7B13 (2 cores)", facts. */
+export function cpuDeviceDescription(info: HostInfo, backend: 'cpu' | 'host'): DeviceDescription {
+  const model = [info.cpuVendor, info.cpuModel].filter((s) => s !== '').join(' ') || 'unknown CPU'
+  return {
+    id: cpuDeviceId(info, backend),
+    backend,
+    name: `${model} (${info.cores} cores)`,
+    ...(info.cpuVendor === '' ? {} : { vendor: info.cpuVendor }),
+    architecture: info.arch,
+    details: { cores: info.cores, memoryBytes: info.memoryBytes, os: info.os },
+  }
+}
+
+class TimeoutError extends Error {
+  override name = 'TimeoutError'
+}
+
+/** Settles with `promise`, or rejects after `ms`. The timer does not keep the process alive. */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new TimeoutError(`${what} took longer than ${ms} ms`)), ms)
+    timer.unref()
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+}
+
+/** Runs `query` under a time limit; any failure (error, timeout) yields undefined so the caller can fall back. */
+async function attempt<T>(query: () => Promise<T>, ms: number, what: string): Promise<T | undefined> {
+  try {
+    return await withTimeout(Promise.resolve().then(query), ms, what)
+  } catch {
+    return undefined
+  }
+}
+
+/** Splits node:os's one-line CPU model ("AMD EPYC 7B13 64-Core Processor") into vendor and model. */
+function cpuFromNodeOs(): { vendor: string; model: string } {
+  const raw = os.cpus()[0]?.model.replace(/[®™©]|\((?:r|tm|c)\)/gi, ' ') ?? ''
+  const first = raw.trim().split(/\s+/)[0] ?? ''
+  const known = ['AMD', 'Intel', 'Apple', 'ARM', 'Ampere', 'Qualcomm']
+  const vendor = known.find((v) => v.toLowerCase() === first.toLowerCase()) ?? ''
+  const model = (vendor === '' ? raw : raw.trim().slice(first.length)).replace(/\s+/g, ' ').trim()
+  return { vendor, model }
+}
+
+function positive(value: number | null | undefined): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined
+}
+
+/**
+ * Collects the host's facts from `source`, each query bounded in time. A query that fails or
+ * times out is answered by node:os (CPU, memory, OS) or by "no GPUs": this never rejects, since a
+ * benchmark should not fail because `lspci` is missing.
+ */
+export async function collectHostInfo(source: HostInfoSource, options: HostInfoOptions = {}): Promise<HostInfo> {
+  const timeoutMs = options.timeoutMs ?? 10_000
+  const graphicsTimeoutMs = options.graphicsTimeoutMs ?? 8_000
+  const [cpu, mem, osInfo, graphics] = await Promise.all([
+    attempt(() => source.cpu(), timeoutMs, 'systeminformation.cpu()'),
+    attempt(() => source.mem(), timeoutMs, 'systeminformation.mem()'),
+    attempt(() => source.osInfo(), timeoutMs, 'systeminformation.osInfo()'),
+    attempt(() => source.graphics(), graphicsTimeoutMs, 'systeminformation.graphics()'),
+  ])
+
+  const fallback = cpuFromNodeOs()
+  const siVendor = vendorName(cpu?.manufacturer || cpu?.vendor || '')
+  const siModel = (cpu?.brand ?? '').trim()
+  const useSi = siModel !== ''
+  const cpuVendor = useSi ? siVendor : fallback.vendor
+  const cpuModel = useSi ? siModel : fallback.model
+
+  const cores =
+    Number.isInteger(cpu?.cores) && (cpu?.cores ?? 0) > 0 ? (cpu?.cores as number) : os.availableParallelism()
+  const memoryBytes = positive(mem?.total) ?? os.totalmem()
+  const osName = [osInfo?.distro, osInfo?.release].filter((s) => typeof s === 'string' && s.trim() !== '').join(' ')
+
+  const gpus: HostInfo['gpus'] = []
+  for (const controller of graphics?.controllers ?? []) {
+    const model = (controller.model ?? '').trim()
+    if (model === '') continue
+    const gpu: HostInfo['gpus'][number] = { vendor: vendorName(controller.vendor ?? ''), model }
+    const driver = (controller.driverVersion ?? '').trim()
+    if (driver !== '') gpu.driver = driver
+    // systeminformation reports VRAM in MiB; shared (dynamic) memory is not the GPU's own.
+    const vramMiB = controller.vramDynamic ? undefined : positive(controller.vram)
+    if (vramMiB !== undefined) gpu.memoryBytes = vramMiB * 1024 * 1024
+    gpus.push(gpu)
+  }
+
+  return {
+    cpuModel,
+    cpuVendor,
+    cores,
+    memoryBytes,
+    os: osName || `${os.type()} ${os.release()}`,
+    arch: process.arch,
+    gpus,
+  }
+}
+
+let cachedHostInfo: Promise<HostInfo> | undefined
+
+/**
+ * This machine's facts from systeminformation, collected once per process (graphics() alone can
+ * take seconds) and shared by every caller. Never rejects; see collectHostInfo.
+ */
+export function hostInfo(): Promise<HostInfo> {
+  cachedHostInfo ??= import('systeminformation').then((si) => collectHostInfo(si.default ?? si))
+  return cachedHostInfo
+}

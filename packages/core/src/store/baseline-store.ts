@@ -1,0 +1,197 @@
+/**
+ * The baseline store: one JSON file per device, `<dir>/<device-id>.json`, described by
+ * schema/baseline.schema.json. Runs in Vitest's main process (the `-u` update) and wherever a
+ * baseline is read.
+ *
+ * Reading: strict JSON (line and column of a syntax error, duplicate keys refused), then the
+ * schema (file and JSON pointer of the first bad value), then the file name: a file whose
+ * `device.id` is not its own name is refused.
+ *
+ * Keys such as `__proto__`, `constructor` or `prototype` are ordinary entry keys: every object
+ * read or written is built with a null prototype, so such a key round-trips as an entry and never
+ * reaches Object.prototype. Consequence for callers: objects returned by loadBaseline have no
+ * prototype; use `Object.hasOwn(entries, key)` or `key in entries`, not `entries.hasOwnProperty`.
+ *
+ * Writing (updateBaseline): under a lock file, read the current file, set the given entries and
+ * keep every other one, validate the whole, and replace the file atomically; the output is
+ * canonical (see canonical-json.ts), and when it equals the bytes on disk nothing is written at
+ * all, not even the lock: the file's mtime stays as it was.
+ */
+import { mkdir, readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { isSafeDeviceId, MAX_DEVICE_ID_LENGTH } from '../device.ts'
+import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.ts'
+import type { BaselineDevice, BaselineEntry, BaselineFile } from './baseline.generated.ts'
+import { canonicalJson, toJsonData } from './canonical-json.ts'
+import { BaselineError } from './errors.ts'
+import { acquireLock, LockTimeoutError, removeLeftoverLockRecords } from './file-lock.ts'
+import { childPointer } from './json-pointer.ts'
+import { JsonSyntaxError, type JsonValue, parseJson } from './parse-json.ts'
+import { BASELINE_SCHEMA_VERSION, baselineSchema, validateBaseline } from './schema.ts'
+
+/** Fields of a BaselineDevice, in file order; other fields of the device given (e.g. a DeviceDescription's `peak`) are not stored. */
+const DEVICE_FIELDS = ['id', 'backend', 'name', 'vendor', 'architecture', 'driver', 'software', 'details'] as const
+
+export interface UpdateOptions {
+  /** How long to wait for another process's lock on the same file. Default 30 s. */
+  lockTimeoutMs?: number
+  /** Age after which a lock whose owner cannot be checked is broken. Default 60 s. */
+  staleLockMs?: number
+}
+
+/** The path of a device's baseline file. Throws BaselineError on an id that is not safe as a file name. */
+export function baselinePath(dir: string, deviceId: string): string {
+  if (typeof dir !== 'string' || dir === '') {
+    throw new BaselineError(String(dir), '', 'the baseline directory must be a non-empty path')
+  }
+  if (!isSafeDeviceId(deviceId)) {
+    throw new BaselineError(
+      dir,
+      '/device/id',
+      `unsafe device id ${JSON.stringify(deviceId)}: a baseline file name needs lowercase letters, digits and single dashes, at most ${MAX_DEVICE_ID_LENGTH} characters, not a reserved Windows name (make ids with deviceId())`,
+    )
+  }
+  return path.join(dir, `${deviceId}.json`)
+}
+
+/** The file's bytes as text, or null when it does not exist. */
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw new BaselineError(file, '', `cannot read: ${(error as Error).message}`, { cause: error })
+  }
+}
+
+/** Parses, validates and checks the name of a baseline file's text. */
+function parseBaselineText(text: string, file: string, deviceId: string): BaselineFile {
+  let value: JsonValue
+  try {
+    value = parseJson(text)
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) {
+      throw new BaselineError(file, error.pointer, `malformed JSON: ${error.message}`, { cause: error })
+    }
+    throw error
+  }
+  const baseline = validateBaseline(value, file)
+  if (baseline.device.id !== deviceId) {
+    throw new BaselineError(
+      file,
+      '/device/id',
+      `the file holds device ${JSON.stringify(baseline.device.id)} but is named for device ${JSON.stringify(deviceId)}; a baseline file must be named <device.id>.json`,
+    )
+  }
+  return baseline
+}
+
+/**
+ * Reads a device's baseline. Null when there is no file; BaselineError when the file is
+ * malformed, invalid, of an unsupported schemaVersion, or named for another device.
+ */
+export async function loadBaseline(dir: string, deviceId: string): Promise<BaselineFile | null> {
+  const file = baselinePath(dir, deviceId)
+  const text = await readIfExists(file)
+  return text === null ? null : parseBaselineText(text, file, deviceId)
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** The stored part of `device`, as JSON data. */
+function deviceData(device: BaselineDevice, file: string): JsonValue {
+  const picked: Record<string, unknown> = Object.create(null)
+  for (const field of DEVICE_FIELDS) picked[field] = device[field]
+  return toJsonData(picked, file, '/device')
+}
+
+/** Builds the merged document: the current file's entries, then the given ones over them. */
+function merge(current: BaselineFile | null, device: JsonValue, entries: JsonValue): JsonValue {
+  const merged: { [key: string]: JsonValue } = Object.create(null)
+  if (current !== null) {
+    for (const key of Object.keys(current.entries)) merged[key] = current.entries[key] as unknown as JsonValue
+  }
+  for (const key of Object.keys(entries as object)) merged[key] = (entries as { [key: string]: JsonValue })[key]!
+  const document: { [key: string]: JsonValue } = Object.create(null)
+  document.schemaVersion = BASELINE_SCHEMA_VERSION
+  document.device = device
+  document.entries = merged
+  return document
+}
+
+interface Planned {
+  baseline: BaselineFile
+  text: string
+  unchanged: boolean
+}
+
+/** Reads the current file and computes what it should become. */
+async function plan(file: string, deviceId: string, device: JsonValue, entries: JsonValue): Promise<Planned> {
+  const currentText = await readIfExists(file)
+  const current = currentText === null ? null : parseBaselineText(currentText, file, deviceId)
+  const document = merge(current, device, entries)
+  const baseline = validateBaseline(document, file, 'refusing to write: ')
+  const text = canonicalJson(document, baselineSchema())
+  return { baseline, text, unchanged: text === currentText }
+}
+
+/**
+ * Sets `entries` in the baseline of `device` (`baselinePath(dir, device.id)`, and no other file),
+ * keeping the file's other entries. Atomic, locked against concurrent writers, canonical output;
+ * no write at all when the result equals the file. Returns the baseline as it now stands.
+ *
+ * Refused with BaselineError (nothing written): an unsafe device id; an existing file that is
+ * invalid, of an unsupported version or named for another device; entries or device that do not
+ * match the schema (the pointer names the field, e.g. /entries/bmm-f32/stats/medianNs).
+ */
+export async function updateBaseline(
+  dir: string,
+  device: BaselineDevice,
+  entries: Record<string, BaselineEntry>,
+  options: UpdateOptions = {},
+): Promise<BaselineFile> {
+  if (!isPlainObject(device)) {
+    throw new BaselineError(String(dir), '/device', 'updateBaseline: device must be an object')
+  }
+  const file = baselinePath(dir, device.id)
+  if (!isPlainObject(entries)) {
+    throw new BaselineError(file, '/entries', 'updateBaseline: entries must be a plain object of entries by key')
+  }
+  for (const key of Object.keys(entries)) {
+    if (entries[key] === undefined) {
+      throw new BaselineError(file, childPointer('/entries', key), 'refusing to write: the entry is undefined')
+    }
+  }
+  const deviceJson = deviceData(device, file)
+  const entriesJson = toJsonData(entries, file, '/entries')
+
+  // Without the lock first: an update that changes nothing must not touch the directory.
+  const first = await plan(file, device.id, deviceJson, entriesJson)
+  if (first.unchanged) return first.baseline
+
+  await mkdir(dir, { recursive: true })
+  let lock: Awaited<ReturnType<typeof acquireLock>>
+  try {
+    lock = await acquireLock(file, {
+      ...(options.lockTimeoutMs === undefined ? {} : { timeoutMs: options.lockTimeoutMs }),
+      ...(options.staleLockMs === undefined ? {} : { staleMs: options.staleLockMs }),
+    })
+  } catch (error) {
+    if (error instanceof LockTimeoutError) throw new BaselineError(file, '', error.message, { cause: error })
+    throw error
+  }
+  try {
+    // Under the lock, the file may have changed since the first read: plan again from it.
+    const locked = await plan(file, device.id, deviceJson, entriesJson)
+    await removeLeftoverTemporaries(file)
+    await removeLeftoverLockRecords(file, options.staleLockMs)
+    if (!locked.unchanged) await writeFileAtomic(file, locked.text)
+    return locked.baseline
+  } finally {
+    await lock.release()
+  }
+}
