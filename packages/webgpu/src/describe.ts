@@ -1,0 +1,76 @@
+/**
+ * What a WebGPU adapter says about itself, as core's DeviceDescription, and the device's stable id.
+ *
+ * The id names the Dawn backend and the adapter (`webgpu-vulkan-llvmpipe`,
+ * `webgpu-metal-apple-m2-max`) and leaves out what changes with a driver update (driver build,
+ * LLVM version), so a baseline file survives updates; those go into `driver` and `details`.
+ */
+import type { DeviceDescription } from '@gpubench/core'
+import { deviceIdOf } from './device-id.ts'
+import type { ResolvedOptions } from './options.ts'
+
+/** Software rasterisers and emulators: timings on them say little about any GPU. */
+const SOFTWARE_ADAPTERS = /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basic render|warp/i
+
+/** The short name of a software adapter, for the id ('llvmpipe' for lavapipe's device). */
+function softwareName(text: string): string | undefined {
+  const match = SOFTWARE_ADAPTERS.exec(text)
+  return match?.[0].toLowerCase()
+}
+
+/** The adapter's name without a parenthesised or trailing version part: 'llvmpipe (LLVM 15.0.6, 256 bits)' -> 'llvmpipe'. */
+function stableName(device: string): string {
+  return device.replace(/\(.*$/, '').trim()
+}
+
+export function describeAdapter(adapter: GPUAdapter, options: ResolvedOptions): DeviceDescription {
+  const info = adapter.info
+  const vendor = info.vendor || undefined
+  const architecture = info.architecture || undefined
+  const deviceName = info.device || ''
+  const description = info.description || ''
+  const software =
+    (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    architecture === 'software' ||
+    SOFTWARE_ADAPTERS.test(`${deviceName} ${description}`)
+  // Some drivers hand Dawn a slug as the device name ('llvmpipe-llvm-15-0-6-256-bits-'); the description reads better then.
+  const slugLike = deviceName !== '' && !/\s/.test(deviceName) && description !== ''
+  const name = (slugLike ? description : deviceName) || description || `${vendor ?? 'unknown'} adapter`
+  const swName = software ? softwareName(`${deviceName} ${description}`) : undefined
+  const idParts = swName
+    ? ['webgpu', options.backend, swName]
+    : ['webgpu', options.backend, vendor ?? '', stableName(name)].filter((p) => p !== '')
+  const features = [...adapter.features].sort()
+  const limits = adapter.limits
+  const details: Record<string, string | number | boolean> = {
+    dawnBackend: options.backend,
+    adapterDevice: deviceName,
+    adapterDescription: description,
+    features: features.join(' '),
+    timestampQuery: adapter.features.has('timestamp-query'),
+    shaderF16: adapter.features.has('shader-f16'),
+    subgroups: adapter.features.has('subgroups'),
+    timestampQuantization: false,
+    maxBufferSize: limits.maxBufferSize,
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+    maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+  }
+  const subgroupMin = (info as { subgroupMinSize?: number }).subgroupMinSize
+  const subgroupMax = (info as { subgroupMaxSize?: number }).subgroupMaxSize
+  if (typeof subgroupMin === 'number') details.subgroupMinSize = subgroupMin
+  if (typeof subgroupMax === 'number') details.subgroupMaxSize = subgroupMax
+  if (options.adapter !== undefined) details.adapterOption = options.adapter
+  return {
+    id: deviceIdOf(idParts),
+    backend: 'webgpu',
+    name,
+    ...(vendor !== undefined && { vendor }),
+    ...(architecture !== undefined && { architecture }),
+    ...(description !== '' && { driver: description }),
+    software,
+    details,
+  }
+}

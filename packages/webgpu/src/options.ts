@@ -1,0 +1,113 @@
+/**
+ * Options of the WebGPU backend: which Dawn backend and adapter to use, how long any wait on the
+ * device may last, and whether to use timestamp queries. Each option can also come from the
+ * environment, so CI can pick an adapter without code changes; an explicit option wins over the
+ * environment. Bad values are refused with the option or variable named.
+ */
+import { BackendError } from '@gpubench/core'
+
+/** Dawn's backends, as dawn.node's `backend=` flag names them. */
+export const DAWN_BACKENDS = ['vulkan', 'metal', 'd3d12', 'd3d11', 'opengl', 'opengles', 'null', 'webgpu'] as const
+export type DawnBackend = (typeof DAWN_BACKENDS)[number]
+
+export const ENV_BACKEND = 'GPUBENCH_WEBGPU_BACKEND'
+export const ENV_ADAPTER = 'GPUBENCH_WEBGPU_ADAPTER'
+export const ENV_TIMEOUT_MS = 'GPUBENCH_WEBGPU_TIMEOUT_MS'
+
+export interface WebgpuOptions {
+  /** Dawn backend; default: $GPUBENCH_WEBGPU_BACKEND, else the platform's native one (vulkan, metal, d3d12). */
+  backend?: DawnBackend
+  /** Adapter name as Dawn lists it (e.g. 'llvmpipe (LLVM 15.0.6, 256 bits)'); default: $GPUBENCH_WEBGPU_ADAPTER, else Dawn's choice. */
+  adapter?: string
+  powerPreference?: 'high-performance' | 'low-power'
+  /** Upper bound of every wait on the device (adapter, device, mapping, completion); default 60 s. */
+  timeoutMs?: number
+  /** Use timestamp queries when the adapter offers them (default true); false forces 'host-submit-wait'. */
+  timestamps?: boolean
+  /** Extra flags handed to dawn.node's `create()`, e.g. 'enable-dawn-features=dump_shaders'. */
+  dawnFlags?: readonly string[]
+}
+
+export interface ResolvedOptions {
+  readonly backend: DawnBackend
+  readonly adapter: string | undefined
+  readonly powerPreference: 'high-performance' | 'low-power'
+  readonly timeoutMs: number
+  readonly timestamps: boolean
+  readonly dawnFlags: readonly string[]
+}
+
+export const DEFAULT_TIMEOUT_MS = 60_000
+
+function nativeBackend(platform: NodeJS.Platform): DawnBackend {
+  if (platform === 'darwin') return 'metal'
+  if (platform === 'win32') return 'd3d12'
+  return 'vulkan'
+}
+
+function fail(message: string): never {
+  throw new BackendError(`webgpu options: ${message}`, 'webgpu')
+}
+
+function backendFrom(value: unknown, source: string): DawnBackend {
+  if (typeof value === 'string' && (DAWN_BACKENDS as readonly string[]).includes(value)) return value as DawnBackend
+  return fail(`${source} must be one of ${DAWN_BACKENDS.join(', ')}, got ${JSON.stringify(value)}`)
+}
+
+function timeoutFrom(value: unknown, source: string): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    return fail(`${source} must be a positive number of milliseconds, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+
+/** Merges options with the environment and the platform's defaults; throws a BackendError naming the bad field. */
+export function resolveOptions(
+  options: WebgpuOptions = {},
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  platform: NodeJS.Platform = process.platform,
+): ResolvedOptions {
+  const envBackend = env[ENV_BACKEND]
+  const backend =
+    options.backend !== undefined
+      ? backendFrom(options.backend, "option 'backend'")
+      : envBackend
+        ? backendFrom(envBackend, `$${ENV_BACKEND}`)
+        : nativeBackend(platform)
+  const adapter = options.adapter ?? (env[ENV_ADAPTER] || undefined)
+  if (adapter !== undefined && (typeof adapter !== 'string' || adapter.trim() === '')) {
+    fail(`option 'adapter' must be a non-empty adapter name, got ${JSON.stringify(adapter)}`)
+  }
+  const envTimeout = env[ENV_TIMEOUT_MS]
+  const timeoutMs =
+    options.timeoutMs !== undefined
+      ? timeoutFrom(options.timeoutMs, "option 'timeoutMs'")
+      : envTimeout
+        ? timeoutFrom(envTimeout, `$${ENV_TIMEOUT_MS}`)
+        : DEFAULT_TIMEOUT_MS
+  const powerPreference = options.powerPreference ?? 'high-performance'
+  if (powerPreference !== 'high-performance' && powerPreference !== 'low-power') {
+    fail(`option 'powerPreference' must be 'high-performance' or 'low-power', got ${JSON.stringify(powerPreference)}`)
+  }
+  if (options.timestamps !== undefined && typeof options.timestamps !== 'boolean') {
+    fail(`option 'timestamps' must be a boolean, got ${JSON.stringify(options.timestamps)}`)
+  }
+  const dawnFlags = options.dawnFlags ?? []
+  if (!Array.isArray(dawnFlags) || dawnFlags.some((f) => typeof f !== 'string')) {
+    fail(`option 'dawnFlags' must be an array of strings`)
+  }
+  return { backend, adapter, powerPreference, timeoutMs, timestamps: options.timestamps ?? true, dawnFlags }
+}
+
+/**
+ * The flags for dawn.node's `create()`. Timestamp quantization (Dawn rounds timestamps to about
+ * 65 µs by default, a browser's defence against timing attacks) is disabled: a benchmark needs
+ * the device's own resolution. `disable_timestamp_query_conversion` is deliberately not used:
+ * it would hand back raw ticks instead of nanoseconds.
+ */
+export function dawnFlagsOf(options: ResolvedOptions): string[] {
+  const flags = [`backend=${options.backend}`, 'disable-dawn-features=timestamp_quantization']
+  if (options.adapter !== undefined) flags.push(`adapter=${options.adapter}`)
+  return [...flags, ...options.dawnFlags]
+}
