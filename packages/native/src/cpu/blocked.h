@@ -1,0 +1,268 @@
+// The cache-blocked GEMM and the GEMV drivers, written once and instantiated in each
+// instruction-set translation unit with that unit's micro-kernel and vector helpers.
+//
+// GEMM follows the usual five-loop structure: C is cut into NC-column blocks (jc), the depth into
+// KC slices (pc); a KC x NC slice of op(B) is packed into NR-wide panels (kept in L3/L2), an MC x KC
+// block of op(A) into MR-tall panels (kept in L2), and the micro-kernel multiplies one MR x KC panel
+// by one KC x NR panel into an MR x NR tile of C held in registers (kept in L1 as it streams).
+// Packing converts f16 to f32 and pads edges with zeros, so the micro-kernel always sees full,
+// contiguous panels, and transposes cost nothing but different strides while packing.
+//
+// Parallelism: a batch at least as large as the pool runs one product per task (no sharing, no
+// barriers); a smaller batch splits each product's rows across the workers, with B's panels
+// packed cooperatively before each KC slice.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels.h"
+
+namespace gpubench::cpu {
+
+template <class Arch>
+struct Blocked {
+  static constexpr int64_t MR = Arch::MR, NR = Arch::NR;
+  static constexpr int64_t MC = Arch::MC, KC = Arch::KC, NC = Arch::NC;
+  static_assert(MC % MR == 0 && NC % NR == 0, "blocks must be whole panels");
+
+  static float load(const void* base, int64_t index, bool f16) {
+    return f16 ? Arch::h2f(static_cast<const uint16_t*>(base)[index]) : static_cast<const float*>(base)[index];
+  }
+
+  /** Packs rows [i0, i0+mc) x depth [p0, p0+kc) of op(A) into MR-tall panels: panel[p * MR + r]. */
+  static void packA(const GemmProblem& P, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int64_t rows = std::min(MR, mc - ir);
+      float* panel = out + ir * kc;
+      if (!P.f16 && P.csA == 1) {
+        // Row-major A without transpose: read each row contiguously.
+        for (int64_t r = 0; r < rows; r++) {
+          const float* src = static_cast<const float*>(P.A) + (i0 + ir + r) * P.rsA + p0;
+          for (int64_t p = 0; p < kc; p++) panel[p * MR + r] = src[p];
+        }
+      } else if (!P.f16 && P.rsA == 1 && rows == MR) {
+        // Transposed A: each depth step is MR contiguous values.
+        for (int64_t p = 0; p < kc; p++) {
+          const float* src = static_cast<const float*>(P.A) + (p0 + p) * P.csA + i0 + ir;
+          std::memcpy(panel + p * MR, src, MR * sizeof(float));
+        }
+        continue;
+      } else {
+        for (int64_t r = 0; r < rows; r++)
+          for (int64_t p = 0; p < kc; p++)
+            panel[p * MR + r] = load(P.A, (i0 + ir + r) * P.rsA + (p0 + p) * P.csA, P.f16);
+      }
+      for (int64_t r = rows; r < MR; r++)
+        for (int64_t p = 0; p < kc; p++) panel[p * MR + r] = 0.0f;
+    }
+  }
+
+  /** Packs NR-wide panel `panelIndex` of depth [p0, p0+kc) x columns [j0, j0+nc) of op(B): panel[p * NR + c]. */
+  static void packBPanel(const GemmProblem& P, int64_t p0, int64_t kc, int64_t j0, int64_t nc, int64_t panelIndex,
+                         float* out) {
+    const int64_t jr = panelIndex * NR;
+    const int64_t cols = std::min(NR, nc - jr);
+    float* panel = out + jr * kc;
+    if (!P.f16 && P.csB == 1 && cols == NR) {
+      for (int64_t p = 0; p < kc; p++) {
+        const float* src = static_cast<const float*>(P.B) + (p0 + p) * P.rsB + j0 + jr;
+        std::memcpy(panel + p * NR, src, NR * sizeof(float));
+      }
+      return;
+    }
+    if (P.f16 && P.csB == 1 && cols == NR) {
+      for (int64_t p = 0; p < kc; p++) {
+        const uint16_t* src = static_cast<const uint16_t*>(P.B) + (p0 + p) * P.rsB + j0 + jr;
+        Arch::h2fRow(src, panel + p * NR, NR);
+      }
+      return;
+    }
+    for (int64_t p = 0; p < kc; p++) {
+      for (int64_t c = 0; c < cols; c++) panel[p * NR + c] = load(P.B, (p0 + p) * P.rsB + (j0 + jr + c) * P.csB, P.f16);
+      for (int64_t c = cols; c < NR; c++) panel[p * NR + c] = 0.0f;
+    }
+  }
+
+  /** C[mc x nc] (=, or += when accumulate) packedA · packedB, tile by tile. */
+  static void macro(const float* aPack, const float* bPack, int64_t mc, int64_t nc, int64_t kc, float* C, int64_t ldc,
+                    bool accumulate) {
+    alignas(64) float tile[MR * NR];
+    for (int64_t jr = 0; jr < nc; jr += NR) {
+      const int64_t cols = std::min(NR, nc - jr);
+      const float* b = bPack + jr * kc;
+      for (int64_t ir = 0; ir < mc; ir += MR) {
+        const int64_t rows = std::min(MR, mc - ir);
+        const float* a = aPack + ir * kc;
+        float* c = C + ir * ldc + jr;
+        if (rows == MR && cols == NR) {
+          Arch::micro(kc, a, b, c, ldc, accumulate);
+        } else {
+          Arch::micro(kc, a, b, tile, NR, false);
+          for (int64_t r = 0; r < rows; r++)
+            for (int64_t q = 0; q < cols; q++) c[r * ldc + q] = accumulate ? c[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
+        }
+      }
+    }
+  }
+
+  static void ensure(std::vector<float>& v, size_t n) {
+    if (v.size() < n) v.resize(n);
+  }
+
+  /** Where products accumulate: C itself for f32, an f32 scratch for f16 (converted at the end). */
+  static float* target(const GemmProblem& P, std::vector<float>& scratch, int64_t& ldc) {
+    if (!P.f16) {
+      ldc = P.ldc;
+      return static_cast<float*>(P.C);
+    }
+    ensure(scratch, (size_t)(P.m * P.n));
+    ldc = P.n;
+    return scratch.data();
+  }
+
+  static void storeF16(const GemmProblem& P, const float* c32, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) Arch::f2hRow(c32 + r * P.n, static_cast<uint16_t*>(P.C) + r * P.ldc, P.n);
+  }
+
+  /** One whole product on one worker. */
+  static void serial(const GemmProblem& P, KernelWorkspace::PerWorker& w) {
+    ensure(w.aPack, MC * KC);
+    ensure(w.bPack, KC * NC);
+    int64_t ldc;
+    float* C = target(P, w.c32, ldc);
+    for (int64_t jc = 0; jc < P.n; jc += NC) {
+      const int64_t nc = std::min(NC, P.n - jc);
+      for (int64_t pc = 0; pc < P.k; pc += KC) {
+        const int64_t kc = std::min(KC, P.k - pc);
+        for (int64_t q = 0; q < (nc + NR - 1) / NR; q++) packBPanel(P, pc, kc, jc, nc, q, w.bPack.data());
+        for (int64_t ic = 0; ic < P.m; ic += MC) {
+          const int64_t mc = std::min(MC, P.m - ic);
+          packA(P, ic, mc, pc, kc, w.aPack.data());
+          macro(w.aPack.data(), w.bPack.data(), mc, nc, kc, C + ic * ldc + jc, ldc, pc > 0);
+        }
+      }
+    }
+    if (P.f16) storeF16(P, C, 0, P.m);
+  }
+
+  /** One product with its rows split across the pool. */
+  static void split(const GemmProblem& P, ThreadPool& pool, KernelWorkspace& ws) {
+    const int threads = pool.size();
+    ensure(ws.bPack, KC * NC);
+    int64_t ldc;
+    float* C = target(P, ws.c32, ldc);
+    // Rows per worker, in whole MR panels, so no micro-tile straddles two workers.
+    const int64_t panels = (P.m + MR - 1) / MR;
+    const int64_t rowsPer = ((panels + threads - 1) / threads) * MR;
+    for (int64_t jc = 0; jc < P.n; jc += NC) {
+      const int64_t nc = std::min(NC, P.n - jc);
+      const int64_t bPanels = (nc + NR - 1) / NR;
+      for (int64_t pc = 0; pc < P.k; pc += KC) {
+        const int64_t kc = std::min(KC, P.k - pc);
+        pool.parallelFor(threads, [&](int t, int) {
+          for (int64_t q = t; q < bPanels; q += threads) packBPanel(P, pc, kc, jc, nc, q, ws.bPack.data());
+        });
+        pool.parallelFor(threads, [&](int t, int worker) {
+          auto& w = ws.workers[(size_t)worker];
+          ensure(w.aPack, MC * KC);
+          const int64_t r0 = t * rowsPer, r1 = std::min(P.m, r0 + rowsPer);
+          for (int64_t ic = r0; ic < r1; ic += MC) {
+            const int64_t mc = std::min(MC, r1 - ic);
+            packA(P, ic, mc, pc, kc, w.aPack.data());
+            macro(w.aPack.data(), ws.bPack.data(), mc, nc, kc, C + ic * ldc + jc, ldc, pc > 0);
+          }
+        });
+      }
+    }
+    if (P.f16) {
+      pool.parallelFor(threads, [&](int t, int) {
+        const int64_t r0 = t * rowsPer, r1 = std::min(P.m, r0 + rowsPer);
+        if (r0 < r1) storeF16(P, C, r0, r1);
+      });
+    }
+  }
+
+  static void gemm(const GemmProblem* problems, int count, ThreadPool& pool, KernelWorkspace& ws) {
+    if ((int)ws.workers.size() < pool.size()) ws.workers.resize((size_t)pool.size());
+    const GemmProblem& first = problems[0];
+    const double flopsEach = 2.0 * (double)first.m * (double)first.n * (double)first.k;
+    if (count >= pool.size() || flopsEach < 2.0e6) {
+      // Whole products per task; tiny products also go this way since splitting them costs more than it saves.
+      pool.parallelFor(count, [&](int t, int worker) { serial(problems[t], ws.workers[(size_t)worker]); });
+    } else {
+      for (int b = 0; b < count; b++) split(problems[b], pool, ws);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ GEMV
+
+  /** Rows [r0, r1) of y = A·x. */
+  static void gemvRows(const GemvProblem& P, const float* x32, int64_t r0, int64_t r1, float* y32) {
+    for (int64_t i = r0; i < r1; i++) {
+      y32[i] = P.f16 ? Arch::dotF16(static_cast<const uint16_t*>(P.A) + i * P.n, x32, P.n)
+                     : Arch::dotF32(static_cast<const float*>(P.A) + i * P.n, x32, P.n);
+    }
+  }
+
+  /** Columns [c0, c1) of y = Aᵀ·x: rows of A streamed in order, a row slice scaled and added to acc. */
+  static void gemvCols(const GemvProblem& P, const float* x32, int64_t c0, int64_t c1, float* y32) {
+    constexpr int64_t W = 4096;  // accumulator width kept in L1
+    for (int64_t j0 = c0; j0 < c1; j0 += W) {
+      const int64_t w = std::min(W, c1 - j0);
+      float* acc = y32 + j0;
+      std::fill(acc, acc + w, 0.0f);
+      for (int64_t i = 0; i < P.m; i++) {
+        if (P.f16)
+          Arch::axpyF16(acc, static_cast<const uint16_t*>(P.A) + i * P.n + j0, x32[i], w);
+        else
+          Arch::axpyF32(acc, static_cast<const float*>(P.A) + i * P.n + j0, x32[i], w);
+      }
+    }
+  }
+
+  static void gemv(const GemvProblem& P, ThreadPool& pool, KernelWorkspace& ws) {
+    if (ws.workers.empty()) ws.workers.resize((size_t)std::max(1, pool.size()));
+    auto& scratch = ws.workers[0];
+    const int64_t xLen = P.trans ? P.m : P.n, yLen = P.trans ? P.n : P.m;
+    const float* x32;
+    if (P.f16) {
+      ensure(scratch.acc, (size_t)xLen);
+      Arch::h2fRow(static_cast<const uint16_t*>(P.x), scratch.acc.data(), xLen);
+      x32 = scratch.acc.data();
+    } else {
+      x32 = static_cast<const float*>(P.x);
+    }
+    float* y32;
+    if (P.f16) {
+      ensure(scratch.c32, (size_t)yLen);
+      y32 = scratch.c32.data();
+    } else {
+      y32 = static_cast<float*>(P.y);
+    }
+    const int threads = pool.size();
+    // Small products run on the calling thread: waking the pool costs more than they take.
+    const bool inline_ = (double)P.m * (double)P.n < 128.0 * 1024.0 || threads == 1;
+    const int parts = inline_ ? 1 : threads;
+    // Columns split in multiples of 16 so vector loads stay aligned with the other worker's range.
+    const int64_t per = P.trans ? (((yLen + parts - 1) / parts + 15) / 16) * 16 : (yLen + parts - 1) / parts;
+    auto body = [&](int t, int) {
+      const int64_t r0 = std::min(yLen, t * per), r1 = std::min(yLen, r0 + per);
+      if (r0 >= r1) return;
+      if (P.trans)
+        gemvCols(P, x32, r0, r1, y32);
+      else
+        gemvRows(P, x32, r0, r1, y32);
+      if (P.f16) Arch::f2hRow(y32 + r0, static_cast<uint16_t*>(P.y) + r0, r1 - r0);
+    };
+    if (inline_)
+      body(0, 0);
+    else
+      pool.parallelFor(parts, body);
+  }
+
+  static constexpr CpuKernels table(const char* isa) { return CpuKernels{isa, &gemm, &gemv}; }
+};
+
+}  // namespace gpubench::cpu
