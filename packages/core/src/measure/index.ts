@@ -1,1 +1,23 @@
-export {}
+export { bootstrapMedianInterval, DEFAULT_RESAMPLES, DEFAULT_SEED } from './bootstrap.ts'
+export { hostClockNs, type MeasureHooks, type Measurement, measure, relativeNoiseOf } from './engine.ts'
+export { MeasurementError, SampleError, StoppingRuleError, VerdictError } from './errors.ts'
+export { type SortedSamples, sortSamples } from './sample.ts'
+export {
+  DEFAULT_CI_LEVEL,
+  quantile,
+  type SampleStats,
+  type SummarizeOptions,
+  summarize,
+  summarizeSorted,
+} from './statistics.ts'
+export { DEFAULT_STOPPING_RULE, isFixedCount, PAPER_METHOD, type StoppingRule, stoppingRule } from './stopping-rule.ts'
+export { toTinybenchStatistics } from './tinybench.ts'
+export {
+  compareToBaseline,
+  DEFAULT_TOLERANCE,
+  DEFAULT_VERDICT_CI_LEVEL,
+  MIN_VERDICT_SAMPLES,
+  type Verdict,
+  type VerdictKind,
+  type VerdictOptions,
+} from './verdict.ts'

@@ -1,0 +1,191 @@
+/**
+ * Seeded simulation of measurements, to calibrate the regression verdict (verdict.ts) and to
+ * show the bar it holds: at most 1% "regressed" on identical distributions (A/A) and at least
+ * 95% "regressed" on a 10% slowdown.
+ *
+ * Nothing here is a shortcut around production code: a simulated runnable returns durations
+ * drawn from a noise model and advances a virtual clock by what it "ran" (plus a fixed cost per
+ * call), and the real `measure()` samples it under the real stopping rule, bootstrap included;
+ * the verdict is the real `compareToBaseline`. The virtual clock only makes a 15 s measurement
+ * take milliseconds of CPU.
+ *
+ * Noise models, each a multiplier on the kernel's nominal duration:
+ * - log-normal:   exp(0.05·Z), a 5% spread (a noisy CPU rather than a quiet GPU);
+ * - heavy-tailed: exp(0.02·Z), and one sample in ten hit by interference that adds
+ *                 20%·Pareto(α = 1.2) (a tail whose variance is infinite);
+ * - bimodal:      exp(0.02·Z), and three samples in ten 25% slower (two clock states);
+ * - drift:        exp(0.02·Z) within the run, and the whole current run multiplied by a factor
+ *                 drawn uniformly in [0.97, 1.03] relative to the baseline run.
+ */
+import type { Runnable } from '../backend.ts'
+import { rng } from '../reference.ts'
+import { type Measurement, measure } from './engine.ts'
+import { type Variates, variates } from './random.ts'
+import type { StoppingRule } from './stopping-rule.ts'
+import { compareToBaseline, type VerdictKind } from './verdict.ts'
+
+export interface NoiseModel {
+  readonly name: string
+  readonly description: string
+  /** One sample's multiplier on the nominal duration (> 0). */
+  sample(random: Variates): number
+  /** The multiplier of a whole run relative to the baseline run (1 when the model has no drift). */
+  runFactor(random: Variates): number
+}
+
+const noDrift = (): number => 1
+
+export const NOISE_MODELS: readonly NoiseModel[] = Object.freeze([
+  {
+    name: 'log-normal',
+    description: 'exp(0.05·Z)',
+    sample: (r: Variates) => Math.exp(0.05 * r.normal()),
+    runFactor: noDrift,
+  },
+  {
+    name: 'heavy-tailed',
+    description: 'exp(0.02·Z), 10% of samples + 20%·Pareto(1.2)',
+    sample: (r: Variates) => {
+      const base = Math.exp(0.02 * r.normal())
+      return r.uniform() < 0.1 ? base * (1 + 0.2 * (1 - r.uniform()) ** (-1 / 1.2)) : base
+    },
+    runFactor: noDrift,
+  },
+  {
+    name: 'bimodal',
+    description: 'exp(0.02·Z), 30% of samples 25% slower',
+    sample: (r: Variates) => Math.exp(0.02 * r.normal()) * (r.uniform() < 0.3 ? 1.25 : 1),
+    runFactor: noDrift,
+  },
+  {
+    name: 'drift',
+    description: 'exp(0.02·Z), whole run x U[0.97, 1.03]',
+    sample: (r: Variates) => Math.exp(0.02 * r.normal()),
+    runFactor: (r: Variates) => 0.97 + 0.06 * r.uniform(),
+  },
+])
+
+export interface SimulatedRunOptions {
+  /** Nominal duration of one run, ns. */
+  kernelNs: number
+  /** Multiplier of the whole run (the slowdown times any drift). */
+  factor: number
+  seed: number
+  /** Host cost of one run(n) call, added to the virtual clock; default 20 µs. */
+  callOverheadNs?: number
+}
+
+/** A runnable whose durations come from a noise model, with the virtual clock it advances. */
+export function simulatedRunnable(
+  model: NoiseModel,
+  options: SimulatedRunOptions,
+): { runnable: Runnable; now: () => number } {
+  const random = variates(rng(options.seed))
+  const overheadNs = options.callOverheadNs ?? 20e3
+  const scale = options.kernelNs * options.factor
+  let clockNs = 0
+  const runnable: Runnable = {
+    target: { kind: 'function', name: `simulated ${model.name}`, fn: () => undefined },
+    device: {
+      id: 'simulated',
+      backend: 'host',
+      name: `simulated (${model.description})`,
+      details: { simulated: true },
+    },
+    timing: 'steady-clock',
+    notes: ['simulated durations'],
+    async cold() {
+      const d = 5 * scale * model.sample(random)
+      clockNs += d + overheadNs
+      return d
+    },
+    async run(n: number) {
+      const out = new Array<number>(n)
+      let total = overheadNs
+      for (let i = 0; i < n; i++) {
+        const d = scale * model.sample(random)
+        out[i] = d
+        total += d
+      }
+      clockNs += total
+      return out
+    },
+    async verify() {
+      throw new Error('a simulated runnable has nothing to verify')
+    },
+    async dispose() {},
+  }
+  return { runnable, now: () => clockNs }
+}
+
+/** Measures one simulated run with the real engine. */
+export function simulateMeasurement(
+  model: NoiseModel,
+  options: SimulatedRunOptions,
+  rule?: Partial<StoppingRule>,
+): Promise<Measurement> {
+  const { runnable, now } = simulatedRunnable(model, options)
+  return measure(runnable, rule, { now })
+}
+
+export interface VerdictSimulationOptions {
+  trials: number
+  /** True slowdowns of the current runs: 1 for A/A, 1.1 for a 10% slowdown. */
+  slowdowns: readonly number[]
+  seed: number
+  /** Nominal duration of one run; default 1 ms. */
+  kernelNs?: number
+  rule?: Partial<StoppingRule>
+  tolerance?: number
+  ciLevel?: number
+}
+
+export interface VerdictSimulationResult {
+  model: string
+  trials: number
+  slowdown: number
+  counts: Record<VerdictKind, number>
+  /** Fraction of trials with the verdict "regressed". */
+  regressedRate: number
+  /** Mean sample count of the current runs. */
+  meanSamples: number
+  stoppedBy: Record<Measurement['stoppedBy'], number>
+}
+
+/**
+ * Runs `trials` independent trials. Each trial measures a baseline run and, against it, one
+ * current run per slowdown (e.g. [1, 1.1]: an A/A run and a 10% slower run), each with its own
+ * seed and its own drift; trials are independent of each other, the runs of one trial share the
+ * baseline (which halves the baseline measurements without changing any per-slowdown rate).
+ */
+export async function simulateVerdicts(
+  model: NoiseModel,
+  options: VerdictSimulationOptions,
+): Promise<VerdictSimulationResult[]> {
+  const kernelNs = options.kernelNs ?? 1e6
+  const results: VerdictSimulationResult[] = options.slowdowns.map((slowdown) => ({
+    model: model.name,
+    trials: options.trials,
+    slowdown,
+    counts: { faster: 0, same: 0, slower: 0, regressed: 0, inconclusive: 0 },
+    regressedRate: 0,
+    meanSamples: 0,
+    stoppedBy: { noise: 0, 'max-time': 0, 'max-samples': 0, 'fixed-count': 0 },
+  }))
+  const seeds = rng(options.seed)
+  const seed = (): number => Math.floor(seeds() * 2 ** 32)
+  const verdictOptions = { tolerance: options.tolerance, ciLevel: options.ciLevel }
+  for (let t = 0; t < options.trials; t++) {
+    const baseline = await simulateMeasurement(model, { kernelNs, factor: 1, seed: seed() }, options.rule)
+    for (const result of results) {
+      const drift = model.runFactor(variates(rng(seed())))
+      const factor = result.slowdown * drift
+      const current = await simulateMeasurement(model, { kernelNs, factor, seed: seed() }, options.rule)
+      result.counts[compareToBaseline(current.stats, baseline.stats, verdictOptions).kind]++
+      result.stoppedBy[current.stoppedBy]++
+      result.meanSamples += current.stats.n / options.trials
+    }
+  }
+  for (const result of results) result.regressedRate = result.counts.regressed / options.trials
+  return results
+}

@@ -1,0 +1,145 @@
+/**
+ * The regression verdict: a measurement against this device's stored baseline summary.
+ *
+ * Method (ratio of medians, both sides' noise, a practical-significance margin):
+ * 1. The ratio r = current median / baseline median; r > 1 is slower.
+ * 2. Each side's bootstrap interval of its median is turned into two half-widths in log space,
+ *    below and above the median (ln(median / ciLow), ln(ciHigh / median)), and rescaled from the
+ *    side's own level to the verdict's level by the ratio of normal quantiles. Log space makes a
+ *    ratio a difference and keeps asymmetric intervals asymmetric.
+ * 3. The two sides are independent runs, so their half-widths add in quadrature: the ratio's
+ *    interval is r·exp(-√(below_c² + above_b²)) to r·exp(+√(above_c² + below_b²)).
+ * 4. The tolerance (default 5%) is the margin of practical significance. It also absorbs what no
+ *    within-run interval can see: the whole run drifting by a few percent from one run to the
+ *    next (clocks, temperature, neighbours). With L, H the interval's bounds:
+ *    - regressed:    L > 1 + tolerance (slower beyond the tolerance, with confidence);
+ *    - slower:       1 < L <= 1 + tolerance (slower with confidence, not shown beyond the tolerance);
+ *    - faster:       H < 1 (faster with confidence);
+ *    - same:         1/(1 + tolerance) <= L and H <= 1 + tolerance (equivalent within the tolerance);
+ *    - inconclusive: anything else (the interval is too wide to decide), and whenever a side has
+ *      fewer than MIN_VERDICT_SAMPLES samples, since a bootstrap of so few says little.
+ *
+ * Calibration: scripts/verdict-simulation.ts (and a test that asserts the same bar) runs the real
+ * engine under DEFAULT_STOPPING_RULE on simulated noise (log-normal, heavy-tailed, bimodal, a ±3%
+ * drift of the whole run): identical distributions give "regressed" in at most 1% of trials and
+ * a 10% slowdown gives "regressed" in at least 95%.
+ */
+import { formatDuration } from '../units.ts'
+import { normalQuantile } from './distributions.ts'
+import { VerdictError } from './errors.ts'
+import type { SampleStats } from './statistics.ts'
+
+export type VerdictKind = 'faster' | 'same' | 'slower' | 'regressed' | 'inconclusive'
+
+export interface Verdict {
+  kind: VerdictKind
+  /** Current median / baseline median (> 1 is slower). */
+  ratio: number
+  /** Confidence interval of the ratio, at the verdict's ciLevel. */
+  ratioLow: number
+  ratioHigh: number
+  /** E.g. 0.05: slowdowns within 5% are not regressions. */
+  tolerance: number
+  /** One line, in words, with the figures. */
+  reason: string
+}
+
+export interface VerdictOptions {
+  /** Slowdown not counted as a regression, as a fraction (>= 0); default DEFAULT_TOLERANCE. */
+  tolerance?: number
+  /** Confidence level of the ratio's interval, in (0, 1); default 0.95. */
+  ciLevel?: number
+}
+
+export const DEFAULT_TOLERANCE = 0.05
+export const DEFAULT_VERDICT_CI_LEVEL = 0.95
+/** Below this many samples on either side the verdict is inconclusive. */
+export const MIN_VERDICT_SAMPLES = 5
+
+/** Compares a measurement's summary with a stored baseline summary; see the method above. */
+export function compareToBaseline(current: SampleStats, baseline: SampleStats, options: VerdictOptions = {}): Verdict {
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE
+  const ciLevel = options.ciLevel ?? DEFAULT_VERDICT_CI_LEVEL
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
+    throw new VerdictError(
+      `compareToBaseline: option 'tolerance' must be a finite number >= 0, got ${String(tolerance)}`,
+    )
+  }
+  if (typeof ciLevel !== 'number' || !(ciLevel > 0 && ciLevel < 1)) {
+    throw new VerdictError(`compareToBaseline: option 'ciLevel' must be in (0, 1), got ${String(ciLevel)}`)
+  }
+  checkStats(current, 'current')
+  checkStats(baseline, 'baseline')
+
+  const ratio = current.medianNs / baseline.medianNs
+  const z = normalQuantile((1 + ciLevel) / 2)
+  const c = logHalfWidths(current, z)
+  const b = logHalfWidths(baseline, z)
+  const ratioLow = ratio * Math.exp(-Math.hypot(c.below, b.above))
+  const ratioHigh = ratio * Math.exp(Math.hypot(c.above, b.below))
+  const upper = 1 + tolerance
+  const lower = 1 / upper
+
+  const pct = `${round(tolerance * 100)}%`
+  const figures =
+    `median ${formatDuration(current.medianNs)} vs baseline ${formatDuration(baseline.medianNs)}, ` +
+    `ratio ${ratio.toFixed(3)} (${round(ciLevel * 100)}% CI ${ratioLow.toFixed(3)}-${ratioHigh.toFixed(3)})`
+  let kind: VerdictKind
+  let why: string
+  if (current.n < MIN_VERDICT_SAMPLES || baseline.n < MIN_VERDICT_SAMPLES) {
+    kind = 'inconclusive'
+    why = `too few samples to decide (current ${current.n}, baseline ${baseline.n}; at least ${MIN_VERDICT_SAMPLES} each)`
+  } else if (ratioLow > upper) {
+    kind = 'regressed'
+    why = `slower beyond the ${pct} tolerance`
+  } else if (ratioLow > 1) {
+    kind = 'slower'
+    why = `slower, but not shown beyond the ${pct} tolerance`
+  } else if (ratioHigh < 1) {
+    kind = 'faster'
+    why = 'faster'
+  } else if (ratioLow >= lower && ratioHigh <= upper) {
+    kind = 'same'
+    why = `the same within the ${pct} tolerance`
+  } else {
+    kind = 'inconclusive'
+    why = `the interval is too wide to decide against the ${pct} tolerance; take more samples or reduce the noise`
+  }
+  return { kind, ratio, ratioLow, ratioHigh, tolerance, reason: `${kind}: ${figures}: ${why}` }
+}
+
+/** Log-space half-widths of a side's median interval below and above its median, at the normal quantile z. */
+function logHalfWidths(stats: SampleStats, z: number): { below: number; above: number } {
+  const scale = z / normalQuantile((1 + stats.ciLevel) / 2)
+  return {
+    below: Math.log(stats.medianNs / stats.ciLowNs) * scale,
+    above: Math.log(stats.ciHighNs / stats.medianNs) * scale,
+  }
+}
+
+function checkStats(stats: SampleStats, side: 'current' | 'baseline'): void {
+  if (typeof stats !== 'object' || stats === null) {
+    throw new VerdictError(`compareToBaseline: ${side} statistics are missing`)
+  }
+  const field = (name: keyof SampleStats, ok: (v: number) => boolean, expected: string): number => {
+    const value: unknown = stats[name]
+    if (typeof value !== 'number' || !ok(value)) {
+      throw new VerdictError(`compareToBaseline: ${side}.${name} must be ${expected}, got ${String(value)}`)
+    }
+    return value
+  }
+  field('n', (v) => Number.isInteger(v) && v >= 1, 'an integer >= 1')
+  const median = field('medianNs', (v) => Number.isFinite(v) && v > 0, 'a finite number > 0')
+  const low = field('ciLowNs', (v) => Number.isFinite(v) && v > 0, 'a finite number > 0')
+  const high = field('ciHighNs', (v) => Number.isFinite(v) && v > 0, 'a finite number > 0')
+  field('ciLevel', (v) => v > 0 && v < 1, 'in (0, 1)')
+  if (!(low <= median && median <= high)) {
+    throw new VerdictError(
+      `compareToBaseline: ${side} interval [ciLowNs ${low}, ciHighNs ${high}] must contain medianNs ${median}`,
+    )
+  }
+}
+
+function round(value: number): string {
+  return String(Math.round(value * 100) / 100)
+}
