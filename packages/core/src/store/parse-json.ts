@@ -111,7 +111,7 @@ export function parseJson(text: string): JsonValue {
   }
 
   function parseValue(depth: number): JsonValue {
-    if (depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`)
+    if (depth >= MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH} levels`)
     skipWhitespace()
     const c = text[index]
     if (c === '{') return parseObject(depth)

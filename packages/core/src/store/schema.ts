@@ -67,6 +67,14 @@ function shown(value: unknown): string {
 /** Turns ajv's first error into a pointer and a sentence. */
 function describeError(error: ErrorObject): { pointer: string; problem: string } {
   const params = error.params as Record<string, unknown>
+  // An error inside `propertyNames` concerns a key; ajv names it on the error itself.
+  if (error.propertyName !== undefined || error.keyword === 'propertyNames') {
+    const key = error.propertyName ?? String(params.propertyName)
+    return {
+      pointer: childPointer(error.instancePath, key),
+      problem: `invalid key ${JSON.stringify(key)}: keys must be non-empty strings`,
+    }
+  }
   switch (error.keyword) {
     case 'required':
       return {
@@ -77,11 +85,6 @@ function describeError(error: ErrorObject): { pointer: string; problem: string }
       return {
         pointer: childPointer(error.instancePath, String(params.additionalProperty)),
         problem: 'unknown field (not in the baseline schema)',
-      }
-    case 'propertyNames':
-      return {
-        pointer: childPointer(error.instancePath, String(params.propertyName)),
-        problem: 'invalid key: keys must be non-empty strings',
       }
     case 'pattern':
       if (error.instancePath === '/device/id') {

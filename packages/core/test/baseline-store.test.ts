@@ -1,0 +1,347 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type BaselineEntry, BaselineError, baselinePath, loadBaseline, updateBaseline } from '../src/store/index.ts'
+import { sampleDevice, sampleEntry } from './fixtures/baseline-samples.ts'
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/baselines/', import.meta.url))
+const ID = 'cpu-amd-epyc-2c'
+
+let dir: string
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'gpubench-store-'))
+})
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+/** The two entries of the committed fixture, built in code. */
+function fixtureEntries(): Record<string, BaselineEntry> {
+  return {
+    'gemv-f32': {
+      ...sampleEntry(168_000, 'gemv 2000x2000 f32'),
+      workload: { kind: 'gemv', m: 2000, n: 2000, dtype: 'f32', trans: false },
+      flopPerSecond: (2 * 2000 * 2000) / 168e-6,
+      bytesPerSecond: (4 * 2000 * 2000) / 168e-6,
+      coldNs: null,
+      commit: null,
+    },
+    'bmm-f32': sampleEntry(680_000_000, 'gemm 8x2000x2000x2000 f32'),
+  }
+}
+
+async function rejection(promise: Promise<unknown>): Promise<BaselineError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(BaselineError)
+  return error as BaselineError
+}
+
+/** A pid that surely belongs to no running process: one of a child that has exited. */
+function deadPid(): number {
+  const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'])
+  return Number(child.stdout.toString())
+}
+
+describe('baselinePath', () => {
+  it('is <dir>/<device-id>.json', () => {
+    expect(baselinePath('baselines', ID)).toBe(path.join('baselines', `${ID}.json`))
+  })
+
+  it('refuses ids that are not safe file names', () => {
+    for (const id of ['', '../cpu', 'a/b', 'a\\b', 'CPU', 'con', 'cpu.x', 'a'.repeat(101)]) {
+      expect(() => baselinePath(dir, id), id).toThrow(BaselineError)
+      expect(() => baselinePath(dir, id), id).toThrow(/unsafe device id/)
+    }
+  })
+})
+
+describe('updateBaseline: format', () => {
+  it('writes the canonical file: schema field order, sorted keys, 2-space indentation, trailing newline', async () => {
+    // Fields and keys given in a scrambled order.
+    const device = sampleDevice()
+    const scrambled = {
+      details: { memoryBytes: 25276063744, gemm: 'openblas', cores: 2 },
+      architecture: device.architecture,
+      vendor: device.vendor,
+      name: device.name,
+      backend: device.backend,
+      id: device.id,
+    }
+    const entries = fixtureEntries()
+    const reversed = Object.fromEntries(
+      Object.entries(entries).map(([key, entry]) => [key, Object.fromEntries(Object.entries(entry).reverse())]),
+    ) as Record<string, BaselineEntry>
+    await updateBaseline(dir, scrambled, reversed)
+    const written = await readFile(baselinePath(dir, ID), 'utf8')
+    expect(written).toBe(await readFile(path.join(FIXTURES, `${ID}.json`), 'utf8'))
+    expect(written.endsWith('}\n')).toBe(true)
+    expect(written).toBe(`${JSON.stringify(JSON.parse(written), null, 2)}\n`)
+  })
+
+  it('sorts integer-like keys as strings, unlike a JavaScript object', async () => {
+    await updateBaseline(dir, sampleDevice(), { '10': sampleEntry(), '9': sampleEntry(), b: sampleEntry() })
+    const written = await readFile(baselinePath(dir, ID), 'utf8')
+    const entriesText = written.slice(written.indexOf('"entries"'))
+    const keys = [...entriesText.matchAll(/^ {4}"([^"]+)": \{$/gm)].map((m) => m[1])
+    expect(keys).toEqual(['10', '9', 'b'])
+  })
+
+  it('drops optional fields passed as undefined and device fields outside the schema', async () => {
+    const device = { ...sampleDevice(), vendor: undefined, driver: undefined, peak: { bytesPerSecond: 1e11 } }
+    const written = await updateBaseline(dir, device as never, { a: sampleEntry() })
+    expect(Object.keys(written.device)).toEqual(['id', 'backend', 'name', 'architecture', 'details'])
+    const text = await readFile(baselinePath(dir, ID), 'utf8')
+    expect(text).not.toMatch(/vendor|driver|peak/)
+  })
+})
+
+describe('updateBaseline: merging', () => {
+  it('sets the given entries and keeps the others', async () => {
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry(100), b: sampleEntry(200) })
+    const result = await updateBaseline(dir, sampleDevice(), { b: sampleEntry(250), c: sampleEntry(300) })
+    const loaded = await loadBaseline(dir, ID)
+    expect(loaded).toEqual(result)
+    expect(Object.keys(loaded!.entries)).toEqual(['a', 'b', 'c'])
+    expect(loaded!.entries.a!.stats.medianNs).toBe(100)
+    expect(loaded!.entries.b!.stats.medianNs).toBe(250)
+    expect(loaded!.entries.c!.stats.medianNs).toBe(300)
+  })
+
+  it('changes only the lines of the entry that changed', async () => {
+    await updateBaseline(dir, sampleDevice(), fixtureEntries())
+    const before = (await readFile(baselinePath(dir, ID), 'utf8')).split('\n')
+    await updateBaseline(dir, sampleDevice(), { 'gemv-f32': { ...fixtureEntries()['gemv-f32']!, coldNs: 5000 } })
+    const after = (await readFile(baselinePath(dir, ID), 'utf8')).split('\n')
+    expect(after.length).toBe(before.length)
+    const changed = after.filter((line, i) => line !== before[i])
+    expect(changed).toEqual(['      "coldNs": 5000,'])
+  })
+
+  it('does not write at all when the content is identical: bytes, inode and mtime unchanged, no lock taken', async () => {
+    await updateBaseline(dir, sampleDevice(), fixtureEntries())
+    const file = baselinePath(dir, ID)
+    const past = new Date('2026-01-01T00:00:00Z')
+    await utimes(file, past, past)
+    const before = await stat(file)
+    const bytes = await readFile(file)
+    const result = await updateBaseline(dir, sampleDevice(), { 'bmm-f32': fixtureEntries()['bmm-f32']! })
+    const after = await stat(file)
+    expect(after.mtimeMs).toBe(past.getTime())
+    expect(after.ino).toBe(before.ino)
+    expect(await readFile(file)).toEqual(bytes)
+    expect(Object.keys(result.entries)).toEqual(['bmm-f32', 'gemv-f32'])
+    expect(await readdir(dir)).toEqual([`${ID}.json`])
+  })
+
+  it('rewrites a valid file that is not in canonical form', async () => {
+    await updateBaseline(dir, sampleDevice(), fixtureEntries())
+    const file = baselinePath(dir, ID)
+    const canonical = await readFile(file, 'utf8')
+    await writeFile(file, JSON.stringify(JSON.parse(canonical)))
+    await updateBaseline(dir, sampleDevice(), {})
+    expect(await readFile(file, 'utf8')).toBe(canonical)
+  })
+
+  it('writes only the device own file; other devices files stay untouched', async () => {
+    const other = sampleDevice('webgpu-vulkan-llvmpipe')
+    await updateBaseline(dir, other, { a: sampleEntry(1) })
+    const otherFile = baselinePath(dir, other.id)
+    const past = new Date('2026-01-01T00:00:00Z')
+    await utimes(otherFile, past, past)
+    const otherBytes = await readFile(otherFile)
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry(2) })
+    expect(await readFile(otherFile)).toEqual(otherBytes)
+    expect((await stat(otherFile)).mtimeMs).toBe(past.getTime())
+    expect((await loadBaseline(dir, ID))!.entries.a!.stats.medianNs).toBe(2)
+    expect((await readdir(dir)).sort()).toEqual([`${ID}.json`, 'webgpu-vulkan-llvmpipe.json'])
+  })
+
+  it('creates the directory when needed', async () => {
+    const nested = path.join(dir, 'a', 'baselines')
+    await updateBaseline(nested, sampleDevice(), { a: sampleEntry() })
+    expect(await loadBaseline(nested, ID)).not.toBeNull()
+  })
+})
+
+describe('updateBaseline: refusals leave the file as it was', () => {
+  it('refuses to merge into a file named for this device that holds another device', async () => {
+    const file = baselinePath(dir, ID)
+    const foreign = JSON.parse(await readFile(path.join(FIXTURES, `${ID}.json`), 'utf8'))
+    foreign.device.id = 'cpu-intel-core-i7-8700-12c'
+    const text = `${JSON.stringify(foreign, null, 2)}\n`
+    await writeFile(file, text)
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry() }))
+    expect(error.file).toBe(file)
+    expect(error.pointer).toBe('/device/id')
+    expect(error.message).toMatch(/holds device "cpu-intel-core-i7-8700-12c" but is named for device "cpu-amd-epyc-2c"/)
+    expect(await readFile(file, 'utf8')).toBe(text)
+  })
+
+  it('refuses to merge into an invalid or unsupported file', async () => {
+    const file = baselinePath(dir, ID)
+    await writeFile(file, '{"schemaVersion": 2}')
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry() }))
+    expect(error.message).toMatch(/unsupported schemaVersion 2; this version of gpubench reads schemaVersion 1/)
+    await writeFile(file, '{"schemaVersion": 1,')
+    const malformed = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry() }))
+    expect(malformed.message).toMatch(/malformed JSON: .* at line 1, column 21/)
+    expect(await readFile(file, 'utf8')).toBe('{"schemaVersion": 1,')
+  })
+
+  it('refuses an unsafe device id before touching the disk', async () => {
+    const error = await rejection(updateBaseline(dir, sampleDevice('../escape'), { a: sampleEntry() }))
+    expect(error.pointer).toBe('/device/id')
+    expect(error.message).toMatch(/unsafe device id "..\/escape"/)
+    expect(await readdir(dir)).toEqual([])
+  })
+
+  it('refuses bad entries, naming the field by its JSON pointer', async () => {
+    await updateBaseline(dir, sampleDevice(), { keep: sampleEntry() })
+    const file = baselinePath(dir, ID)
+    const before = await readFile(file, 'utf8')
+    const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+      [
+        { 'bmm-f32': { ...sampleEntry(), stats: { ...sampleEntry().stats, medianNs: -3 } } },
+        '/entries/bmm-f32/stats/medianNs',
+        /refusing to write: must be >= 0, got -3/,
+      ],
+      [
+        { 'bmm-f32': { ...sampleEntry(), stats: { ...sampleEntry().stats, p99Ns: Number.NaN } } },
+        '/entries/bmm-f32/stats/p99Ns',
+        /refusing to write NaN: not a finite number/,
+      ],
+      [
+        { 'bmm-f32': { ...sampleEntry(), flopPerSecond: Number.POSITIVE_INFINITY } },
+        '/entries/bmm-f32/flopPerSecond',
+        /not a finite number/,
+      ],
+      [{ 'bmm-f32': { ...sampleEntry(), extra: 1 } }, '/entries/bmm-f32/extra', /unknown field/],
+      [
+        { 'bmm-f32': { ...sampleEntry(), recordedAt: new Date() } },
+        '/entries/bmm-f32/recordedAt',
+        /instance of Date: only plain objects/,
+      ],
+      [
+        { 'bmm-f32': { ...sampleEntry(), workload: { kind: 'gemm', m: 10n } } },
+        '/entries/bmm-f32/workload/m',
+        /refusing to write a bigint/,
+      ],
+      [{ 'bmm-f32': undefined }, '/entries/bmm-f32', /the entry is undefined/],
+      [{ '': sampleEntry() }, '/entries/', /invalid key "": keys must be non-empty strings/],
+    ]
+    for (const [entries, pointer, problem] of cases) {
+      const error = await rejection(updateBaseline(dir, sampleDevice(), entries as Record<string, BaselineEntry>))
+      expect(error.file, pointer).toBe(file)
+      expect(error.pointer, pointer).toBe(pointer)
+      expect(error.message, pointer).toMatch(problem)
+    }
+    const cyclic: Record<string, unknown> = { kind: 'gemm' }
+    cyclic.self = cyclic
+    const error = await rejection(
+      updateBaseline(dir, sampleDevice(), { x: { ...sampleEntry(), workload: cyclic } } as Record<
+        string,
+        BaselineEntry
+      >),
+    )
+    expect(error.message).toMatch(/cyclic/)
+    expect(await readFile(file, 'utf8')).toBe(before)
+    expect(await readdir(dir)).toEqual([`${ID}.json`])
+  })
+
+  it('refuses entries or a device that are not objects', async () => {
+    expect((await rejection(updateBaseline(dir, sampleDevice(), [] as never))).message).toMatch(
+      /entries must be a plain object/,
+    )
+    expect((await rejection(updateBaseline(dir, null as never, {}))).message).toMatch(/device must be an object/)
+  })
+})
+
+describe('updateBaseline and loadBaseline: keys that could pollute prototypes are ordinary entries', () => {
+  it('round-trips __proto__, constructor and prototype as entry keys, and a __proto__ inside a workload', async () => {
+    const poisoned = { ...sampleEntry(), workload: JSON.parse('{"kind": "gemm", "__proto__": {"polluted": true}}') }
+    const entries = JSON.parse('{"__proto__": {}, "constructor": {}, "prototype": {}}') as Record<string, unknown>
+    for (const key of Object.keys(entries)) entries[key] = poisoned
+    await updateBaseline(dir, sampleDevice(), entries as Record<string, BaselineEntry>)
+    const text = await readFile(baselinePath(dir, ID), 'utf8')
+    expect(text).toContain('"__proto__": {\n      "target"')
+    expect(text).toContain('"__proto__": {\n          "polluted": true')
+
+    const loaded = await loadBaseline(dir, ID)
+    expect(Object.keys(loaded!.entries)).toEqual(['__proto__', 'constructor', 'prototype'])
+    expect(Object.hasOwn(loaded!.entries, '__proto__')).toBe(true)
+    const protoKey = '__proto__'
+    expect(loaded!.entries[protoKey]!.target).toBe(sampleEntry().target)
+    expect(Object.getPrototypeOf(loaded!.entries)).toBeNull()
+    expect(Object.getPrototypeOf(loaded!.entries[protoKey]!.workload)).toBeNull()
+
+    // Merging a new entry reads those keys back and writes them again: still no pollution.
+    await updateBaseline(dir, sampleDevice(), { other: sampleEntry() })
+    const merged = await loadBaseline(dir, ID)
+    expect(Object.keys(merged!.entries)).toEqual(['__proto__', 'constructor', 'other', 'prototype'])
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it('has no inherited entries: a missing key is undefined, even constructor', async () => {
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry() })
+    const loaded = await loadBaseline(dir, ID)
+    expect(loaded!.entries.constructor).toBeUndefined()
+    expect('toString' in loaded!.entries).toBe(false)
+  })
+})
+
+describe('updateBaseline: the lock', () => {
+  it('breaks a lock left by a process that no longer exists', async () => {
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry(1) })
+    const file = baselinePath(dir, ID)
+    const record = { pid: deadPid(), host: os.hostname(), token: 'abandoned', acquiredAtMs: Date.now() }
+    await writeFile(`${file}.lock`, JSON.stringify(record))
+    // A temporary file of a writer killed mid-write, and a lock record of one killed while locking.
+    await writeFile(path.join(dir, `.${ID}.json.${record.pid}-0123abcd.tmp`), '{"schemaVer')
+    await writeFile(path.join(dir, `.${ID}.json.lock.${record.pid}-0123abcd.tmp`), '{}')
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry(2) }, { lockTimeoutMs: 2000 })
+    expect((await loadBaseline(dir, ID))!.entries.a!.stats.medianNs).toBe(2)
+    expect(await readdir(dir)).toEqual([`${ID}.json`])
+  })
+
+  it('breaks an unreadable lock once it is older than the stale age', async () => {
+    const file = baselinePath(dir, ID)
+    await writeFile(`${file}.lock`, '')
+    const past = new Date(Date.now() - 120_000)
+    await utimes(`${file}.lock`, past, past)
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry() }, { lockTimeoutMs: 2000 })
+    expect(await readdir(dir)).toEqual([`${ID}.json`])
+  })
+
+  it('waits for a live holder, then gives up with an error naming the lock file and its holder', async () => {
+    const file = baselinePath(dir, ID)
+    const record = { pid: process.pid, host: os.hostname(), token: 'held', acquiredAtMs: Date.now() }
+    await writeFile(`${file}.lock`, JSON.stringify(record))
+    const started = Date.now()
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry() }, { lockTimeoutMs: 200 }))
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200)
+    expect(error.file).toBe(file)
+    expect(error.message).toContain(`${file}.lock`)
+    expect(error.message).toMatch(new RegExp(`held by pid ${process.pid} on `))
+    expect(error.message).toMatch(/delete the lock file/)
+    // The holder's lock is not ours to remove; no baseline was written.
+    expect(JSON.parse(await readFile(`${file}.lock`, 'utf8')).token).toBe('held')
+    expect(await loadBaseline(dir, ID)).toBeNull()
+  })
+
+  it('takes the lock as soon as the holder releases it', async () => {
+    const file = baselinePath(dir, ID)
+    const record = { pid: process.pid, host: os.hostname(), token: 'held', acquiredAtMs: Date.now() }
+    await writeFile(`${file}.lock`, JSON.stringify(record))
+    setTimeout(() => void rm(`${file}.lock`), 100)
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry() }, { lockTimeoutMs: 5000 })
+    expect(await loadBaseline(dir, ID)).not.toBeNull()
+    expect(await readdir(dir)).toEqual([`${ID}.json`])
+  })
+})
