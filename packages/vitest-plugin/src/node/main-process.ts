@@ -1,0 +1,14 @@
+/**
+ * What the main process needs from core's runtime, gathered in one module that node/plugin.ts
+ * loads through Vite's module runner (core is TypeScript source that Node's type stripping alone
+ * cannot load). Keeps node/plugin.ts, which Node loads with the config, free of core's runtime.
+ */
+import { stoppingRule } from '@gpubench/core'
+import { checkStoppingRuleValues, type ResolvedOptions } from '../options.ts'
+
+export { GpubenchReporter } from './reporter.ts'
+
+/** The checks of the options that need core: the stopping rule's values. */
+export function checkOptionsWithCore(options: ResolvedOptions): void {
+  checkStoppingRuleValues(options.stoppingRule, stoppingRule)
+}

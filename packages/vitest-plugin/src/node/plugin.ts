@@ -1,0 +1,65 @@
+/**
+ * `gpubench()`: the Vite plugin. Thin by design: for each benchmark project (the project Vitest
+ * creates for `vitest bench`) it adds the runtime setup file, hands the validated options and the
+ * update flag (`-u`) to the workers with `provide`, and registers the reporter that writes
+ * baselines and prints the report. Unit-test projects are left untouched.
+ *
+ * Node loads this module itself when Vitest reads the config (type stripping only), so it imports
+ * nothing from core at run time; what needs core is loaded through Vite's module runner.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Plugin } from 'vitest/config'
+import type { TestProject, Vitest } from 'vitest/node'
+import { type GpubenchOptions, PROVIDE_KEY, type RuntimeConfig, resolveOptions, updateModeFrom } from '../options.ts'
+
+const SETUP_FILE = fileURLToPath(new URL('../runtime/setup.ts', import.meta.url))
+const MAIN_PROCESS_MODULE = fileURLToPath(new URL('./main-process.ts', import.meta.url))
+
+function pluginVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  const version = (JSON.parse(text) as { version?: unknown }).version
+  return typeof version === 'string' ? version : '0.0.0'
+}
+
+/** True on a CI machine: `CI` set to anything but `false`/`0`/empty. */
+function isCi(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI?.trim().toLowerCase()
+  return value !== undefined && value !== '' && value !== 'false' && value !== '0'
+}
+
+export function gpubench(options: GpubenchOptions = {}): Plugin {
+  const resolved = resolveOptions(options)
+  const version = pluginVersion()
+  return {
+    name: 'gpubench',
+    async configureVitest({ vitest, project }: { vitest: Vitest; project: TestProject }) {
+      if (!project.config.benchmark.enabled) return
+      const main = await vitest.import<typeof import('./main-process.ts')>(MAIN_PROCESS_MODULE)
+      main.checkOptionsWithCore(resolved)
+      const baselineDir = resolve(project.config.root, resolved.baselineDir)
+      const update = updateModeFrom(vitest.config.update)
+      const runtime: RuntimeConfig = {
+        backends: resolved.backends,
+        baselineDir,
+        tolerance: resolved.tolerance,
+        strict: resolved.strict,
+        stoppingRule: resolved.stoppingRule,
+        verify: resolved.verify,
+        update,
+        ci: isCi(process.env),
+        gpubenchVersion: version,
+      }
+      if (!project.config.setupFiles.includes(SETUP_FILE)) project.config.setupFiles.push(SETUP_FILE)
+      project.provide(PROVIDE_KEY, runtime)
+      const registered = vitest.config.reporters.some(
+        (r) => r instanceof main.GpubenchReporter && r.projectName === project.name,
+      )
+      if (registered) return
+      vitest.config.reporters.push(
+        new main.GpubenchReporter({ options: resolved, root: vitest.config.root, projectName: project.name, update }),
+      )
+    },
+  }
+}

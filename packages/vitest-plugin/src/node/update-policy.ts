@@ -1,0 +1,97 @@
+/**
+ * The update policy, like snapshots: decides, at the end of a run, which baseline entries are
+ * written. Pure: it returns a plan; node/reporter.ts carries it out through core's store, whose
+ * writes are atomic, locked and merging (other entries and other devices' files are untouched).
+ *
+ * Rules, in order, for each benchmark that was measured in this run:
+ * 1. without `-u` (update mode 'none') nothing is written, whatever the verdict: a regressed run
+ *    never rewrites its own baseline;
+ * 2. an interrupted run writes nothing;
+ * 3. an entry whose device file is invalid is not written: the store cannot merge into a file it
+ *    cannot read, and overwriting it would discard the other entries; the file stays as it is;
+ * 4. two benchmarks with the same name on the same device are both refused: one entry cannot
+ *    hold two measurements, and picking one would hide the other;
+ * 5. under `--update=new`, an entry that exists is kept;
+ * 6. otherwise the entry is written to its own device's file (the file the worker read, so a
+ *    benchmark run under `'all'` writes each backend's result to that backend's device), `commit` filled in.
+ * Benchmarks that did not run (filtered out, skipped, failed before measuring) have no record,
+ * so `-u` never touches their entries.
+ */
+import { dirname } from 'node:path'
+import type { BaselineDevice, BaselineEntry } from '@gpubench/core'
+import type { UpdateMode } from '../options.ts'
+import type { CollectedRecord, MeasuredRecord } from '../record.ts'
+import type { WriteOutcome } from '../report/rows.ts'
+
+export interface PlannedWrite {
+  /** The device's baseline file, and the folder that holds it. */
+  readonly file: string
+  readonly dir: string
+  readonly deviceId: string
+  readonly device: BaselineDevice
+  readonly entries: Record<string, BaselineEntry>
+  /** Indices (into the collected records) of the benchmarks this write carries. */
+  readonly sources: number[]
+}
+
+export interface WritePlan {
+  /** One write per device file. */
+  readonly writes: readonly PlannedWrite[]
+  /** One outcome per collected record; planned writes read 'written' until the store says otherwise. */
+  readonly outcomes: WriteOutcome[]
+}
+
+export type RunEnd = 'passed' | 'failed' | 'interrupted'
+
+export function planBaselineWrites(
+  collected: readonly CollectedRecord[],
+  mode: UpdateMode,
+  runEnd: RunEnd,
+  commit: string | null,
+): WritePlan {
+  const outcomes: WriteOutcome[] = collected.map(() => ({ kind: 'not-requested' }))
+  if (mode === 'none') return { writes: [], outcomes }
+
+  const byDeviceAndKey = new Map<string, number[]>()
+  collected.forEach(({ record }, index) => {
+    if (record.status !== 'measured') return
+    const slot = `${record.baseline.file}\u0000${record.key}`
+    byDeviceAndKey.set(slot, [...(byDeviceAndKey.get(slot) ?? []), index])
+  })
+
+  const writes = new Map<string, PlannedWrite>()
+  collected.forEach(({ record }, index) => {
+    if (record.status !== 'measured') return
+    const refusal = refusalOf(record, runEnd, byDeviceAndKey.get(`${record.baseline.file}\u0000${record.key}`) ?? [])
+    if (refusal !== null) {
+      outcomes[index] = { kind: 'refused', reason: refusal }
+      return
+    }
+    if (mode === 'new' && record.baseline.state === 'found') {
+      outcomes[index] = { kind: 'kept', reason: 'an entry exists and --update=new writes only missing ones' }
+      return
+    }
+    const file = record.baseline.file
+    let write = writes.get(file)
+    if (!write) {
+      write = { file, dir: dirname(file), deviceId: record.device.id, device: record.device, entries: {}, sources: [] }
+      writes.set(file, write)
+    }
+    write.entries[record.key] = { ...record.entry, commit }
+    write.sources.push(index)
+    outcomes[index] = { kind: 'written', file }
+  })
+
+  function refusalOf(record: MeasuredRecord, end: RunEnd, twins: readonly number[]): string | null {
+    if (end === 'interrupted') return 'the run was interrupted'
+    if (record.baseline.state === 'invalid') {
+      return `the device's baseline file is invalid (${record.baseline.message}); fix or delete it, then run -u again`
+    }
+    if (twins.length > 1) {
+      const where = twins.map((i) => `'${collected[i]!.test}' in ${collected[i]!.module}`).join(', ')
+      return `${twins.length} benchmarks are named '${record.key}' on this device (${where}); give each a unique name`
+    }
+    return null
+  }
+  return { writes: [...writes.values()], outcomes }
+}

@@ -1,0 +1,226 @@
+/**
+ * The plugin's options: what a user writes in `gpubench({ ... })`, their validation, and the
+ * serialisable form handed to the workers with `provide`/`inject`. Shared by both processes:
+ * nothing here touches the file system or Vitest's state.
+ *
+ * Validation happens once, in the main process, when the config is loaded: a wrong option stops
+ * the run before any benchmark starts, with a message that names the field.
+ */
+import type { BackendKind, StoppingRule } from '@gpubench/core'
+
+/**
+ * core's BACKEND_KINDS, repeated here because this module is loaded by Node itself when Vitest
+ * reads the config (type stripping only), where core's runtime cannot be imported; the two
+ * checks below make the compiler refuse any drift between the lists.
+ */
+export const BACKEND_NAMES = ['host', 'cpu', 'cuda', 'metal', 'webgpu'] as const satisfies readonly BackendKind[]
+type MissingBackendName = Exclude<BackendKind, (typeof BACKEND_NAMES)[number]>
+const noMissingBackendName: [MissingBackendName] extends [never] ? true : never = true
+void noMissingBackendName
+
+/** What a user may pass to `gpubench()`. */
+export interface GpubenchOptions {
+  /**
+   * Backends the plugin may use, in any order (the preference of `'auto'` is fixed, see
+   * choose-backend.ts). Default: all of them; the ones whose package or device is missing report
+   * themselves unavailable with a reason.
+   */
+  backends?: readonly BackendKind[]
+  /** Folder of the per-device baseline files, relative to Vitest's root. Default `'baselines'`. */
+  baselineDir?: string
+  /**
+   * Relative slowdown of the median that is not yet a regression, e.g. 0.05 for 5%.
+   * Default: core's DEFAULT_TOLERANCE.
+   */
+  tolerance?: number
+  /**
+   * When true, a benchmark without a baseline on this device, and an inconclusive comparison,
+   * fail `toMatchBaseline()`. When false (default) both only leave a visible notice.
+   */
+  strict?: boolean
+  /** Stopping rule for every benchmark (a benchmark's own options override it field by field). */
+  stoppingRule?: Partial<StoppingRule>
+  /** Check each runnable's results against core's float64 reference before measuring. Default true. */
+  verify?: boolean
+  /** Path of a JSON report written at the end of each run, relative to the root. Default: none. */
+  jsonReport?: string
+  /** Append a markdown summary to `$GITHUB_STEP_SUMMARY` when that variable is set. Default true. */
+  stepSummary?: boolean
+  /** Print the plugin's table at the end of the run. Default true. */
+  table?: boolean
+}
+
+/**
+ * How baselines may be written in this run, from Vitest's own `-u`/`--update` flag:
+ * `'all'` (`-u`): write this device's entries for every benchmark that ran;
+ * `'new'` (`--update=new`): write only entries this device does not have yet;
+ * `'none'`: write nothing.
+ */
+export type UpdateMode = 'none' | 'new' | 'all'
+
+/** The validated options, without the main-process-only fields, as the workers receive them. */
+export interface RuntimeConfig {
+  readonly backends: readonly BackendKind[]
+  /** Absolute path. */
+  readonly baselineDir: string
+  readonly tolerance: number | null
+  readonly strict: boolean
+  readonly stoppingRule: Partial<StoppingRule>
+  readonly verify: boolean
+  readonly update: UpdateMode
+  /** True under `CI=true` (or any CI that std-env recognises). */
+  readonly ci: boolean
+  /** Version of this plugin, recorded in baseline entries. */
+  readonly gpubenchVersion: string
+}
+
+/** The validated options as the main process keeps them. */
+export interface ResolvedOptions {
+  readonly backends: readonly BackendKind[]
+  /** As given: relative to the root unless absolute. */
+  readonly baselineDir: string
+  readonly tolerance: number | null
+  readonly strict: boolean
+  readonly stoppingRule: Partial<StoppingRule>
+  readonly verify: boolean
+  readonly jsonReport: string | null
+  readonly stepSummary: boolean
+  readonly table: boolean
+}
+
+/** The key under which the runtime config is provided to the workers. */
+export const PROVIDE_KEY = 'gpubench' as const
+
+export class GpubenchOptionsError extends Error {
+  override name = 'GpubenchOptionsError'
+}
+
+const OPTION_KEYS: ReadonlyArray<keyof GpubenchOptions> = [
+  'backends',
+  'baselineDir',
+  'tolerance',
+  'strict',
+  'stoppingRule',
+  'verify',
+  'jsonReport',
+  'stepSummary',
+  'table',
+]
+
+function fail(field: string, problem: string): never {
+  throw new GpubenchOptionsError(`gpubench options: field '${field}' ${problem}`)
+}
+
+function shown(value: unknown): string {
+  return JSON.stringify(value) ?? String(value)
+}
+
+function booleanOption(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') fail(field, `must be a boolean, got ${shown(value)}`)
+  return value
+}
+
+function pathOption(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') fail(field, `must be a non-empty path, got ${shown(value)}`)
+  if (value.includes('\0')) fail(field, 'must not contain a NUL character')
+  return value
+}
+
+/** Validates a tolerance: a finite fraction in [0, 1). Shared with the per-benchmark options. */
+export function validateTolerance(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(field, `must be a finite number, got ${shown(value)}`)
+  if (value < 0 || value >= 1) fail(field, `must be a fraction in [0, 1) such as 0.05 for 5%, got ${value}`)
+  return value
+}
+
+/** Validates a list of backend names; duplicates are refused (they suggest a typo). */
+export function validateBackends(field: string, value: unknown): BackendKind[] {
+  if (!Array.isArray(value)) fail(field, `must be an array of backend names (${BACKEND_NAMES.join(', ')})`)
+  if (value.length === 0) fail(field, 'must name at least one backend')
+  const seen = new Set<string>()
+  value.forEach((name, index) => {
+    if (typeof name !== 'string' || !(BACKEND_NAMES as readonly string[]).includes(name)) {
+      fail(`${field}[${index}]`, `must be one of ${BACKEND_NAMES.join(', ')}, got ${shown(name)}`)
+    }
+    if (seen.has(name)) fail(`${field}[${index}]`, `repeats ${shown(name)}`)
+    seen.add(name)
+  })
+  return value as BackendKind[]
+}
+
+const STOPPING_RULE_KEYS: ReadonlyArray<keyof StoppingRule> = [
+  'minSamples',
+  'minTimeNs',
+  'maxNoise',
+  'maxTimeNs',
+  'maxSamples',
+  'warmupRuns',
+  'batch',
+]
+
+/**
+ * Checks the shape of a partial stopping rule (known keys, plain object). The values themselves
+ * are checked by core's `stoppingRule()`, the single owner of their limits, which the caller runs.
+ */
+export function validateStoppingRuleShape(field: string, value: unknown): Partial<StoppingRule> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail(field, `must be an object with some of ${STOPPING_RULE_KEYS.join(', ')}`)
+  }
+  for (const key of Object.keys(value)) {
+    if (!(STOPPING_RULE_KEYS as readonly string[]).includes(key)) {
+      fail(`${field}.${key}`, `is not a stopping-rule field; known: ${STOPPING_RULE_KEYS.join(', ')}`)
+    }
+  }
+  return { ...(value as Partial<StoppingRule>) }
+}
+
+/**
+ * Validates what the user wrote. Runs when the config is loaded, by Node itself, so it checks the
+ * shape only; the stopping rule's values are checked by core's `stoppingRule()` in
+ * `configureVitest` (node/plugin.ts), before any worker starts.
+ */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (input === undefined) input = {}
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new GpubenchOptionsError(`gpubench options: expected an object, got ${shown(input)}`)
+  }
+  const options = input as Record<string, unknown>
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_KEYS as readonly string[]).includes(key)) {
+      fail(key, `is not an option of gpubench(); known options: ${OPTION_KEYS.join(', ')}`)
+    }
+  }
+  const stoppingRule =
+    options.stoppingRule === undefined ? {} : validateStoppingRuleShape('stoppingRule', options.stoppingRule)
+  return {
+    backends: options.backends === undefined ? [...BACKEND_NAMES] : validateBackends('backends', options.backends),
+    baselineDir: options.baselineDir === undefined ? 'baselines' : pathOption('baselineDir', options.baselineDir),
+    tolerance: options.tolerance === undefined ? null : validateTolerance('tolerance', options.tolerance),
+    strict: booleanOption('strict', options.strict, false),
+    stoppingRule,
+    verify: booleanOption('verify', options.verify, true),
+    jsonReport: options.jsonReport === undefined ? null : pathOption('jsonReport', options.jsonReport),
+    stepSummary: booleanOption('stepSummary', options.stepSummary, true),
+    table: booleanOption('table', options.table, true),
+  }
+}
+
+/** Runs core's check of a stopping rule's values and names the option on failure. */
+export function checkStoppingRuleValues(
+  stoppingRule: Partial<StoppingRule>,
+  check: (partial: Partial<StoppingRule>) => unknown,
+): void {
+  try {
+    check(stoppingRule)
+  } catch (error) {
+    fail('stoppingRule', `is invalid: ${(error as Error).message}`)
+  }
+}
+
+/** Maps Vitest's `update` setting (`-u`, `--update=new`, `UPDATE_SNAPSHOT` is not consulted) to the update mode. */
+export function updateModeFrom(update: boolean | 'all' | 'new' | 'none' | undefined): UpdateMode {
+  if (update === true || update === 'all') return 'all'
+  if (update === 'new') return 'new'
+  return 'none'
+}

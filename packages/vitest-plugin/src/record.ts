@@ -1,0 +1,78 @@
+/**
+ * What a worker records about each benchmark in the test's meta (`task.meta.gpubench`), and what
+ * the main process reads back in its reporter to decide baseline writes and print its report.
+ * Plain JSON only: it crosses the process boundary through Vitest's own task updates.
+ *
+ * Invariant: a `measured` record exists only for a benchmark whose measurement completed (the
+ * backend was available, the runnable prepared and verified, the stopping rule held or its caps
+ * were reached); `entry` is then exactly what `-u` would write for it.
+ */
+import type { BackendKind, BaselineDevice, BaselineEntry, SampleStats, VerdictKind } from '@gpubench/core'
+
+/** What the worker knew of this device's baseline when the benchmark ran. */
+export type BaselineLookup =
+  | {
+      readonly state: 'found'
+      /** Absolute path of the device's baseline file. */
+      readonly file: string
+      /** The baseline's statistics, all in ns, as the file holds them. */
+      readonly stats: SampleStats
+      readonly recordedAt: string
+      readonly commit: string | null
+      readonly flopPerSecond: number | null
+      readonly bytesPerSecond: number | null
+    }
+  | { readonly state: 'missing'; readonly file: string }
+  /** The file exists but cannot be read, parsed or validated: `message` names the file and the JSON pointer. */
+  | { readonly state: 'invalid'; readonly file: string; readonly pointer: string; readonly message: string }
+
+export interface RecordedVerdict {
+  readonly kind: VerdictKind
+  /** Current median / baseline median (> 1 is slower). */
+  readonly ratio: number
+  readonly ratioLow: number
+  readonly ratioHigh: number
+  readonly tolerance: number
+  readonly reason: string
+}
+
+export interface MeasuredRecord {
+  readonly status: 'measured'
+  /** The benchmark's name as the suite gave it; also its key in the device's baseline file. */
+  readonly key: string
+  readonly backend: BackendKind
+  readonly device: BaselineDevice
+  /** The entry `-u` writes; `commit` is filled in by the main process, which knows the tree. */
+  readonly entry: BaselineEntry
+  readonly baseline: BaselineLookup
+  /** The comparison with the baseline, when one was found (updated by `toMatchBaseline({ tolerance })`). */
+  verdict: RecordedVerdict | null
+  readonly stoppedBy: string
+  readonly relativeNoise: number
+  readonly wallTimeNs: number
+  readonly notes: readonly string[]
+}
+
+/** A backend that `'all'` (or an optional benchmark) could not use: shown, never silently passed. */
+export interface SkippedRecord {
+  readonly status: 'skipped'
+  readonly key: string
+  readonly backend: BackendKind
+  readonly reason: string
+}
+
+export type BenchRecord = MeasuredRecord | SkippedRecord
+
+/** The shape under `task.meta.gpubench`. */
+export interface GpubenchTaskMeta {
+  records: BenchRecord[]
+}
+
+/** A record as the reporter keeps it: with the test it came from. */
+export interface CollectedRecord {
+  readonly record: BenchRecord
+  /** Test module path relative to the root. */
+  readonly module: string
+  readonly test: string
+  readonly testState: 'passed' | 'failed' | 'skipped' | 'pending'
+}

@@ -1,0 +1,43 @@
+/**
+ * The figures of one record as text, shared by every output (annotation, console table,
+ * markdown, JSON): one place decides how a median, a confidence interval, a throughput and a
+ * change against the baseline are written, so the outputs never disagree.
+ */
+import { formatBandwidth, formatDuration, formatFlops } from '@gpubench/core'
+import type { MeasuredRecord, RecordedVerdict } from '../record.ts'
+
+export const NONE = '—'
+
+export function medianText(record: MeasuredRecord): string {
+  return formatDuration(record.entry.stats.medianNs)
+}
+
+/** `'1.21 ms – 1.25 ms (95%)'`. */
+export function ciText(record: MeasuredRecord): string {
+  const { ciLowNs, ciHighNs, ciLevel } = record.entry.stats
+  return `${formatDuration(ciLowNs)} – ${formatDuration(ciHighNs)} (${Math.round(ciLevel * 100)}%)`
+}
+
+export function coldText(record: MeasuredRecord): string {
+  return record.entry.coldNs === null ? NONE : formatDuration(record.entry.coldNs)
+}
+
+/** FLOP/s when the target counts FLOPs, else bytes/s when it counts bytes, else none. */
+export function throughputText(record: MeasuredRecord): string {
+  if (record.entry.flopPerSecond !== null) return formatFlops(record.entry.flopPerSecond)
+  if (record.entry.bytesPerSecond !== null) return formatBandwidth(record.entry.bytesPerSecond)
+  return NONE
+}
+
+/** Relative change of the median against the baseline: `'+30.2%'`, `'-4.1%'`. */
+export function deltaText(verdict: RecordedVerdict | null): string {
+  if (!verdict) return NONE
+  const percent = (verdict.ratio - 1) * 100
+  const text = Math.abs(percent) < 0.05 ? '0.0' : percent.toFixed(1)
+  return `${percent > 0 && text !== '0.0' ? '+' : ''}${text}%`
+}
+
+/** `'1.30x [1.28x – 1.32x]'`: the ratio current/baseline with its confidence interval. */
+export function ratioText(verdict: RecordedVerdict): string {
+  return `${verdict.ratio.toFixed(3)}x [${verdict.ratioLow.toFixed(3)}x – ${verdict.ratioHigh.toFixed(3)}x]`
+}

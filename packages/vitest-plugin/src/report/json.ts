@@ -1,0 +1,53 @@
+/**
+ * The JSON report written on request (`jsonReport` option): every record as the workers sent it
+ * (figures in ns, rates per second, as in baseline files), with the test it came from and what
+ * happened to its baseline entry. `format` and `version` let a reader refuse a shape it does not know.
+ */
+import type { UpdateMode } from '../options.ts'
+import type { BenchRecord, CollectedRecord } from '../record.ts'
+import type { WriteOutcome } from './rows.ts'
+
+export const JSON_REPORT_VERSION = 1
+
+export interface JsonReport {
+  readonly format: 'gpubench-report'
+  readonly version: typeof JSON_REPORT_VERSION
+  readonly createdAt: string
+  readonly update: UpdateMode
+  readonly commit: string | null
+  readonly benchmarks: ReadonlyArray<{
+    readonly module: string
+    readonly test: string
+    readonly testState: CollectedRecord['testState']
+    readonly record: BenchRecord
+    readonly baselineWrite: WriteOutcome
+  }>
+  /** Problems of the run that are not a single benchmark's (e.g. a baseline file that could not be written). */
+  readonly errors: readonly string[]
+}
+
+export function jsonReport(
+  collected: ReadonlyArray<{ readonly collected: CollectedRecord; readonly outcome: WriteOutcome }>,
+  run: {
+    readonly createdAt: string
+    readonly update: UpdateMode
+    readonly commit: string | null
+    readonly errors: readonly string[]
+  },
+): JsonReport {
+  return {
+    format: 'gpubench-report',
+    version: JSON_REPORT_VERSION,
+    createdAt: run.createdAt,
+    update: run.update,
+    commit: run.commit,
+    benchmarks: collected.map(({ collected: c, outcome }) => ({
+      module: c.module,
+      test: c.test,
+      testState: c.testState,
+      record: c.record,
+      baselineWrite: outcome,
+    })),
+    errors: run.errors,
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Reads this device's baseline for a benchmark, in the worker. Read-only: writing is the main
+ * process's job, after the run, and only under `-u` (see node/update-policy.ts).
+ *
+ * A baseline file that is unreadable or invalid is not an absent baseline: it is reported with
+ * the file and the JSON pointer of the problem, and `toMatchBaseline()` fails on it, so a broken
+ * file can never turn a regression into a pass.
+ */
+import { BaselineError, type BaselineFile, baselinePath, loadBaseline } from '@gpubench/core'
+import type { BaselineLookup } from '../record.ts'
+
+/** Files read by this worker; they do not change during a run (writes happen after it). */
+const files = new Map<string, Promise<BaselineFile | null>>()
+
+function loadOnce(dir: string, deviceId: string): Promise<BaselineFile | null> {
+  const file = baselinePath(dir, deviceId)
+  let loaded = files.get(file)
+  if (!loaded) {
+    loaded = loadBaseline(dir, deviceId)
+    files.set(file, loaded)
+  }
+  return loaded
+}
+
+export async function lookupBaseline(dir: string, deviceId: string, key: string): Promise<BaselineLookup> {
+  const file = baselinePath(dir, deviceId)
+  let baseline: BaselineFile | null
+  try {
+    baseline = await loadOnce(dir, deviceId)
+  } catch (error) {
+    if (error instanceof BaselineError) {
+      return { state: 'invalid', file: error.file, pointer: error.pointer, message: error.message }
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    return { state: 'invalid', file, pointer: '', message: `${file}: cannot be read: ${message}` }
+  }
+  const entry = baseline && Object.hasOwn(baseline.entries, key) ? baseline.entries[key] : undefined
+  if (!entry) return { state: 'missing', file }
+  return {
+    state: 'found',
+    file,
+    stats: entry.stats,
+    recordedAt: entry.recordedAt,
+    commit: entry.commit,
+    flopPerSecond: entry.flopPerSecond,
+    bytesPerSecond: entry.bytesPerSecond,
+  }
+}

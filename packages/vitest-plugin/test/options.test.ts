@@ -1,0 +1,78 @@
+import { stoppingRule } from '@gpubench/core'
+import { describe, expect, test } from 'vitest'
+import {
+  checkStoppingRuleValues,
+  GpubenchOptionsError,
+  resolveOptions,
+  updateModeFrom,
+  validateBackends,
+} from '../src/options.ts'
+
+describe('resolveOptions', () => {
+  test('defaults: every backend, baselines/, core tolerance, not strict, verify, step summary, table', () => {
+    expect(resolveOptions(undefined)).toEqual({
+      backends: ['host', 'cpu', 'cuda', 'metal', 'webgpu'],
+      baselineDir: 'baselines',
+      tolerance: null,
+      strict: false,
+      stoppingRule: {},
+      verify: true,
+      jsonReport: null,
+      stepSummary: true,
+      table: true,
+    })
+  })
+
+  test('keeps valid values', () => {
+    const resolved = resolveOptions({
+      backends: ['cpu', 'host'],
+      baselineDir: 'perf/baselines',
+      tolerance: 0.1,
+      strict: true,
+      stoppingRule: { minSamples: 5 },
+      jsonReport: 'out/report.json',
+    })
+    expect(resolved.backends).toEqual(['cpu', 'host'])
+    expect(resolved.tolerance).toBe(0.1)
+    expect(resolved.strict).toBe(true)
+    expect(resolved.stoppingRule).toEqual({ minSamples: 5 })
+    expect(resolved.jsonReport).toBe('out/report.json')
+  })
+
+  test.each([
+    [{ tolerence: 0.1 }, "field 'tolerence' is not an option of gpubench()"],
+    [{ tolerance: 1.5 }, "field 'tolerance' must be a fraction in [0, 1)"],
+    [{ tolerance: '5%' }, "field 'tolerance' must be a finite number"],
+    [{ strict: 'yes' }, "field 'strict' must be a boolean"],
+    [{ baselineDir: '' }, "field 'baselineDir' must be a non-empty path"],
+    [{ backends: ['gpu'] }, "field 'backends[0]' must be one of host, cpu, cuda, metal, webgpu"],
+    [{ backends: ['cpu', 'cpu'] }, 'field \'backends[1]\' repeats "cpu"'],
+    [{ backends: [] }, "field 'backends' must name at least one backend"],
+    [{ stoppingRule: { minSample: 3 } }, "field 'stoppingRule.minSample' is not a stopping-rule field"],
+    [{ stoppingRule: 5 }, "field 'stoppingRule' must be an object"],
+    [[], 'expected an object'],
+  ])('refuses %j naming the field', (input, message) => {
+    expect(() => resolveOptions(input)).toThrow(GpubenchOptionsError)
+    expect(() => resolveOptions(input)).toThrow(message)
+  })
+})
+
+test('the stopping rule values are checked by core, the error names the option', () => {
+  expect(() => checkStoppingRuleValues({ minSamples: 0 }, stoppingRule)).toThrow(
+    /field 'stoppingRule' is invalid: .*minSamples/,
+  )
+  expect(() => checkStoppingRuleValues({ minSamples: 3, maxTimeNs: 1e9 }, stoppingRule)).not.toThrow()
+})
+
+test('validateBackends returns the names given', () => {
+  expect(validateBackends('backends', ['webgpu', 'host'])).toEqual(['webgpu', 'host'])
+})
+
+test('update mode from Vitest: -u writes all, --update=new writes missing entries, otherwise nothing', () => {
+  expect(updateModeFrom(true)).toBe('all')
+  expect(updateModeFrom('all')).toBe('all')
+  expect(updateModeFrom('new')).toBe('new')
+  expect(updateModeFrom('none')).toBe('none')
+  expect(updateModeFrom(false)).toBe('none')
+  expect(updateModeFrom(undefined)).toBe('none')
+})
