@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages gpubench's backends use on Debian/Ubuntu without a GPU:
+#  - Mesa's lavapipe (software Vulkan) for the WebGPU backend, through scripts/setup-lavapipe.sh;
+#  - OpenBLAS, which the CPU backend loads at run time when present and the CPU benchmarks compare against.
+# Idempotent and quiet when everything is there; never fails the caller: what cannot be installed is
+# reported, and the backends that need it then report themselves unavailable with a reason.
+set -u
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ -f "$here/setup-lavapipe.sh" ]; then
+  bash "$here/setup-lavapipe.sh" || echo "setup-system: lavapipe set-up failed; the WebGPU backend will say why it is unavailable"
+fi
+if [ "$(uname -s)" = Linux ] && ! ldconfig -p 2>/dev/null | grep -q 'libopenblas\.so'; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup-system: installing OpenBLAS (libopenblas0-pthread)"
+    (apt-get install -y -q libopenblas0-pthread >/dev/null 2>&1 ||
+      (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q libopenblas0-pthread >/dev/null 2>&1)) ||
+      echo "setup-system: could not install OpenBLAS; the CPU backend uses its own kernels"
+  else
+    echo "setup-system: OpenBLAS not found (install libopenblas0 as root to compare against it); the CPU backend uses its own kernels"
+  fi
+fi
+exit 0
