@@ -5,8 +5,7 @@
  * `webgpu-metal-apple-m2-max`) and leaves out what changes with a driver update (driver build,
  * LLVM version), so a baseline file survives updates; those go into `driver` and `details`.
  */
-import type { DeviceDescription } from '@gpubench/core'
-import { deviceIdOf } from './device-id.ts'
+import { type DeviceDescription, deviceId } from '@gpubench/core'
 import type { ResolvedOptions } from './options.ts'
 
 /** Software rasterisers and emulators: timings on them say little about any GPU. */
@@ -64,7 +63,7 @@ export function describeAdapter(adapter: GPUAdapter, options: ResolvedOptions): 
   if (typeof subgroupMax === 'number') details.subgroupMaxSize = subgroupMax
   if (options.adapter !== undefined) details.adapterOption = options.adapter
   return {
-    id: deviceIdOf(idParts),
+    id: deviceId(idParts),
     backend: 'webgpu',
     name,
     ...(vendor !== undefined && { vendor }),

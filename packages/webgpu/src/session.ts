@@ -167,16 +167,17 @@ export class Session {
     } catch (error) {
       thrown = error
     }
+    // A wait inside `work` timed out or the device was lost: the scopes cannot be popped any more.
+    if (this.#failure !== undefined) throw thrown instanceof BackendError ? thrown : this.error(this.#failure)
     const caught: string[] = []
     for (const kind of ['validation', 'out-of-memory', 'internal'] as const) {
       const error = await this.wait(device.popErrorScope(), `popErrorScope() after ${what}`)
       if (error) caught.push(`${kind} error: ${error.message.trim()}`)
     }
+    // Our own error (e.g. compilation messages with line and column) already says what the scopes caught.
+    if (thrown instanceof BackendError) throw thrown
     if (caught.length > 0) throw this.error(`${what}: ${caught.join('; ')}`)
-    if (thrown !== undefined) {
-      if (thrown instanceof BackendError) throw thrown
-      throw this.error(`${what}: ${messageOf(thrown)}`)
-    }
+    if (thrown !== undefined) throw this.error(`${what}: ${messageOf(thrown)}`)
     if (this.#uncaptured.length > 0) throw this.error(`${what}: ${this.#uncaptured.splice(0).join('; ')}`)
     return result as T
   }
