@@ -96,7 +96,10 @@ const headerTime = newestHeader()
 
 /** Compiles one source unless its object is newer than it and every header (flags are part of the name). */
 async function compile(compiler, flags, source) {
-  const tag = createHash('sha1').update(`${compiler} ${flags.join(' ')}`).digest('hex').slice(0, 8)
+  const tag = createHash('sha1')
+    .update(`${compiler} ${flags.join(' ')}`)
+    .digest('hex')
+    .slice(0, 8)
   const object = join(out, 'obj', `${relative(src, source).replaceAll('/', '_')}.${tag}.o`)
   if (existsSync(object)) {
     const t = statSync(object).mtimeMs
@@ -142,10 +145,15 @@ async function main() {
     if (!nvcc) info.cuda.reason = 'not built: nvcc not found (PATH, $CUDA_HOME/bin, /usr/local/cuda/bin)'
     else if (!cudaRoot) info.cuda.reason = `not built: no CUDA headers beside ${nvcc}`
     else {
-      const libDir = ['lib64', 'lib', 'lib/x64'].map((d) => join(cudaRoot, d)).find((d) => existsSync(join(d, 'libcudart_static.a')))
+      const libDir = ['lib64', 'lib', 'lib/x64']
+        .map((d) => join(cudaRoot, d))
+        .find((d) => existsSync(join(d, 'libcudart_static.a')))
       if (!libDir) info.cuda.reason = `not built: libcudart_static.a not found under ${cudaRoot}`
       else {
-        const archs = (process.env.GPUBENCH_CUDA_ARCHS ?? '80,90').split(',').map((a) => a.trim()).filter(Boolean)
+        const archs = (process.env.GPUBENCH_CUDA_ARCHS ?? '80,90')
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean)
         const last = archs[archs.length - 1]
         const gencode = archs.flatMap((a) => ['-gencode', `arch=compute_${a},code=sm_${a}`])
         gencode.push('-gencode', `arch=compute_${last},code=compute_${last}`)
@@ -175,7 +183,10 @@ async function main() {
   else if (process.env.GPUBENCH_NATIVE_METAL === '0') info.metal.reason = 'not built: GPUBENCH_NATIVE_METAL=0'
   else {
     const mmFlags = [...common, '-DGPUBENCH_WITH_METAL=1', '-fobjc-arc', '-x', 'objective-c++']
-    const results = await pool(files('metal', '.mm').map((f) => () => compile(cxx, mmFlags, f)), jobs)
+    const results = await pool(
+      files('metal', '.mm').map((f) => () => compile(cxx, mmFlags, f)),
+      jobs,
+    )
     const failed = results.find((r) => !r.ok)
     if (failed) {
       info.metal.reason = `not built: ${relative(root, failed.source)} failed to compile: ${failed.output.split('\n').slice(0, 6).join(' | ')}`
@@ -190,7 +201,10 @@ async function main() {
   const cpuSources = [...files('cpu', '.cpp'), join(src, 'addon.cpp')]
   async function buildCore(withCuda, withMetal) {
     const flags = [...common, `-DGPUBENCH_WITH_CUDA=${withCuda ? 1 : 0}`, `-DGPUBENCH_WITH_METAL=${withMetal ? 1 : 0}`]
-    return pool(cpuSources.map((f) => () => compile(cxx, flags, f)), jobs)
+    return pool(
+      cpuSources.map((f) => () => compile(cxx, flags, f)),
+      jobs,
+    )
   }
   const target = join(out, 'gpubench_native.node')
   async function link(objects, extra) {
@@ -203,7 +217,9 @@ async function main() {
   let core = await buildCore(cudaObjects.length > 0, metalObjects.length > 0)
   let failed = core.find((r) => !r.ok)
   if (failed) {
-    console.error(`gpubench native: the CPU part failed to compile (${relative(root, failed.source)}):\n${failed.output}`)
+    console.error(
+      `gpubench native: the CPU part failed to compile (${relative(root, failed.source)}):\n${failed.output}`,
+    )
     process.exit(1)
   }
   let linked = await link([...core.map((r) => r.object), ...cudaObjects, ...metalObjects], [...cudaLink, ...metalLink])
@@ -214,10 +230,15 @@ async function main() {
     core = await buildCore(false, false)
     failed = core.find((r) => !r.ok)
     if (failed) {
-      console.error(`gpubench native: the CPU part failed to compile (${relative(root, failed.source)}):\n${failed.output}`)
+      console.error(
+        `gpubench native: the CPU part failed to compile (${relative(root, failed.source)}):\n${failed.output}`,
+      )
       process.exit(1)
     }
-    linked = await link(core.map((r) => r.object), [])
+    linked = await link(
+      core.map((r) => r.object),
+      [],
+    )
   }
   if (!linked.ok) {
     console.error(`gpubench native: linking the addon failed:\n${linked.output}`)
@@ -227,7 +248,9 @@ async function main() {
   info.compiler = cxx
   writeFileSync(join(out, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`)
   const part = (name, p) => (p.built ? `${name} yes` : `${name} no (${p.reason.replace(/^not built: /, '')})`)
-  console.log(`gpubench native: built ${relative(process.cwd(), target) || target}: cpu yes, ${part('cuda', info.cuda)}, ${part('metal', info.metal)}`)
+  console.log(
+    `gpubench native: built ${relative(process.cwd(), target) || target}: cpu yes, ${part('cuda', info.cuda)}, ${part('metal', info.metal)}`,
+  )
 }
 
 main().catch((error) => {

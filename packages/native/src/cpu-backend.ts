@@ -1,0 +1,125 @@
+/**
+ * The CPU backend: the addon's multithreaded kernels (AVX2/FMA/F16C, NEON or portable, picked at
+ * run time) with f32 GEMM on the system BLAS where present, timed with a steady clock.
+ *
+ * Which GEMM runs is chosen by `blas` ('auto' | 'system' | 'own'), defaulting to the environment
+ * variable GPUBENCH_CPU_BLAS, then 'auto'; it is part of the device description (`details.gemm`),
+ * so two backends built with different choices can be compared in one process.
+ */
+import {
+  type Backend,
+  BackendError,
+  BackendUnavailableError,
+  cpuDeviceDescription,
+  type DeviceDescription,
+  hostInfo,
+  type Probe,
+  type Runnable,
+  type Target,
+} from '@gpubench/core'
+import type { NativeCpuOptions } from './addon-types.ts'
+import { loadAddon } from './load.ts'
+import { messageOf, NativeRunnableAdapter, workloadError } from './native-runnable.ts'
+import { nativeSupports, workloadOf } from './targets.ts'
+
+export interface CpuBackendOptions extends NativeCpuOptions {}
+
+const BLAS_CHOICES = ['auto', 'system', 'own'] as const
+
+/** Options with the environment's defaults applied; a bad value is refused with the option's name. */
+export function resolveCpuOptions(options: CpuBackendOptions = {}): NativeCpuOptions {
+  const fromEnv = process.env.GPUBENCH_CPU_BLAS
+  const blas = options.blas ?? (fromEnv === undefined || fromEnv === '' ? 'auto' : fromEnv)
+  if (!(BLAS_CHOICES as readonly string[]).includes(blas)) {
+    const source = options.blas === undefined ? 'GPUBENCH_CPU_BLAS' : "cpu option 'blas'"
+    throw new BackendError(`${source} must be one of ${BLAS_CHOICES.join(', ')}, got ${JSON.stringify(blas)}`, 'cpu')
+  }
+  const isa = options.isa ?? 'auto'
+  if (isa !== 'auto' && isa !== 'portable') {
+    throw new BackendError(`cpu option 'isa' must be 'auto' or 'portable', got ${JSON.stringify(isa)}`, 'cpu')
+  }
+  const limit = options.memoryLimitBytes
+  if (limit !== undefined && !(Number.isFinite(limit) && limit > 0)) {
+    throw new BackendError(`cpu option 'memoryLimitBytes' must be a positive number, got ${limit}`, 'cpu')
+  }
+  return { blas: blas as NativeCpuOptions['blas'], isa, ...(limit === undefined ? {} : { memoryLimitBytes: limit }) }
+}
+
+class CpuBackend implements Backend {
+  readonly kind = 'cpu' as const
+  private readonly requested: CpuBackendOptions
+  private probed: Promise<Probe> | undefined
+
+  constructor(options: CpuBackendOptions) {
+    this.requested = options
+  }
+
+  /** Resolved on use, so a bad GPUBENCH_CPU_BLAS makes the backend unavailable with the reason instead of failing imports. */
+  private get options(): NativeCpuOptions {
+    return resolveCpuOptions(this.requested)
+  }
+
+  probe(): Promise<Probe> {
+    this.probed ??= this.doProbe()
+    return this.probed
+  }
+
+  private async doProbe(): Promise<Probe> {
+    const load = await loadAddon()
+    if (!load.ok) return { available: false, reason: load.reason }
+    let options: NativeCpuOptions
+    try {
+      options = this.options
+    } catch (error) {
+      return { available: false, reason: messageOf(error) }
+    }
+    try {
+      const cpu = load.addon.cpuDescribe(options)
+      const base = cpuDeviceDescription(await hostInfo(), 'cpu')
+      const device: DeviceDescription = {
+        ...base,
+        details: {
+          ...base.details,
+          isa: cpu.isa,
+          threads: cpu.threads,
+          features: cpu.features.join(' '),
+          gemm: cpu.gemm,
+          gemmF16: `own-${cpu.isa}`,
+          gemv: `own-${cpu.isa}`,
+          systemBlas: cpu.systemBlas,
+        },
+      }
+      return { available: true, device }
+    } catch (error) {
+      return { available: false, reason: `the CPU part of the addon failed: ${messageOf(error)}` }
+    }
+  }
+
+  supports(target: Target): true | string {
+    return nativeSupports('cpu', target)
+  }
+
+  async prepare(target: Target): Promise<Runnable> {
+    const probe = await this.probe()
+    if (!probe.available) throw new BackendUnavailableError(`cpu backend unavailable: ${probe.reason}`, 'cpu')
+    const workload = workloadOf('cpu', probe.device.id, target)
+    const load = await loadAddon()
+    if (!load.ok) throw new BackendUnavailableError(`cpu backend unavailable: ${load.reason}`, 'cpu')
+    let native: InstanceType<typeof load.addon.Runnable>
+    try {
+      native = new load.addon.Runnable('cpu', workload, this.options)
+    } catch (error) {
+      throw workloadError(workload, 'cpu', probe.device.id, messageOf(error))
+    }
+    return new NativeRunnableAdapter(workload, probe.device, 'steady-clock', native)
+  }
+}
+
+/** A CPU backend with its own options (e.g. `{ blas: 'own' }` beside `{ blas: 'system' }` to compare). */
+export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
+  resolveCpuOptions({ ...options, blas: options.blas ?? 'auto' }) // refuses bad options now, naming them; the environment is read on use
+  return new CpuBackend(options)
+}
+
+/** The CPU backend with default options (GPUBENCH_CPU_BLAS, else system BLAS where present). */
+export const cpuBackend: Backend = createCpuBackend()

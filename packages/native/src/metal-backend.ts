@@ -1,0 +1,65 @@
+/**
+ * The Metal backend (macOS only): MPS matrix multiplication for GEMM, small MSL kernels for the
+ * rest, durations from command buffers' GPUStartTime/GPUEndTime. UNTESTED here (no macOS machine in
+ * reach): built and exercised by .github/workflows/macos-native.yml. Everywhere else it is
+ * unavailable with the build's reason.
+ */
+import { type Backend, BackendUnavailableError, deviceId, type Probe, type Runnable, type Target } from '@gpubench/core'
+import { loadAddon } from './load.ts'
+import { messageOf, NativeRunnableAdapter, workloadError } from './native-runnable.ts'
+import { nativeSupports, workloadOf } from './targets.ts'
+
+class MetalBackend implements Backend {
+  readonly kind = 'metal' as const
+  private probed: Promise<Probe> | undefined
+
+  probe(): Promise<Probe> {
+    this.probed ??= this.doProbe()
+    return this.probed
+  }
+
+  private async doProbe(): Promise<Probe> {
+    const load = await loadAddon()
+    if (!load.ok) return { available: false, reason: load.reason }
+    if (!load.addon.build.metal || !load.addon.metalProbe) {
+      const why = load.buildInfo?.metal.reason
+      return { available: false, reason: `Metal ${why ?? 'not built into the addon'}` }
+    }
+    try {
+      const p = load.addon.metalProbe()
+      if (!p.available) return { available: false, reason: p.reason }
+      return {
+        available: true,
+        device: {
+          id: deviceId(['metal', p.name]),
+          backend: 'metal',
+          name: p.name,
+          vendor: 'Apple',
+          details: { memoryBytes: p.memoryBytes, unifiedMemory: p.unifiedMemory, gemm: 'mps' },
+        },
+      }
+    } catch (error) {
+      return { available: false, reason: `the Metal part of the addon failed: ${messageOf(error)}` }
+    }
+  }
+
+  supports(target: Target): true | string {
+    return nativeSupports('metal', target)
+  }
+
+  async prepare(target: Target): Promise<Runnable> {
+    const probe = await this.probe()
+    if (!probe.available) throw new BackendUnavailableError(`metal backend unavailable: ${probe.reason}`, 'metal')
+    const workload = workloadOf('metal', probe.device.id, target)
+    const load = await loadAddon()
+    if (!load.ok) throw new BackendUnavailableError(`metal backend unavailable: ${load.reason}`, 'metal')
+    try {
+      const native = new load.addon.Runnable('metal', workload)
+      return new NativeRunnableAdapter(workload, probe.device, 'metal-command-buffer', native)
+    } catch (error) {
+      throw workloadError(workload, 'metal', probe.device.id, messageOf(error))
+    }
+  }
+}
+
+export const metalBackend: Backend = new MetalBackend()

@@ -1,0 +1,213 @@
+import os from 'node:os'
+import {
+  BackendError,
+  BackendUnavailableError,
+  type GemmSpec,
+  gemm,
+  gemv,
+  launch,
+  type Runnable,
+  vjp,
+  type Workload,
+} from '@gpubench/core'
+import { afterAll, describe, expect, test } from 'vitest'
+import { cpuBackend, createCpuBackend, loadAddon } from '../src/index.ts'
+
+const load = await loadAddon()
+const systemBlas = load.ok && load.addon.cpuDescribe({ blas: 'auto' }).systemBlasAvailable
+
+/** Every variant this machine can run: own kernels (best ISA and portable), and the system BLAS when present. */
+const variants = [
+  { name: 'own, best isa', options: { blas: 'own', isa: 'auto' } as const },
+  { name: 'own, portable', options: { blas: 'own', isa: 'portable' } as const },
+  ...(systemBlas ? [{ name: 'system BLAS', options: { blas: 'system', isa: 'auto' } as const }] : []),
+]
+
+const prepared: Runnable[] = []
+afterAll(async () => {
+  for (const r of prepared) await r.dispose()
+})
+
+async function verified(backend: ReturnType<typeof createCpuBackend>, w: Workload) {
+  const r = await backend.prepare(w)
+  prepared.push(r)
+  const report = await r.verify()
+  expect(report.failure).toBeUndefined()
+  expect(report.ok).toBe(true)
+  expect(report.checked).toBeGreaterThan(0)
+  return r
+}
+
+test('the addon loads and the CPU backend is available with what it runs on', async () => {
+  expect(load.ok ? null : load.reason).toBeNull()
+  const probe = await cpuBackend.probe()
+  if (!probe.available) throw new Error(probe.reason)
+  expect(probe.device.backend).toBe('cpu')
+  expect(probe.device.id).toMatch(/^cpu-[a-z0-9-]+$/)
+  expect(['avx2-fma-f16c', 'neon', 'portable']).toContain(probe.device.details.isa)
+  expect(String(probe.device.details.gemm)).toMatch(/^(openblas|blis|accelerate|own-.+)$/)
+  const own = await createCpuBackend({ blas: 'own' }).probe()
+  expect(own.available && own.device.details.gemm).toBe(`own-${probe.device.details.isa}`)
+})
+
+// Shapes: odd sizes that are no multiple of the blocking (MR 6/4, NR 16/8, MC 144, KC 256), a depth
+// over KC (accumulation across slices), batches of 1 (rows split across threads) and > 1.
+const gemmShapes: GemmSpec[] = [
+  { batch: 1, m: 1, n: 1, k: 1 },
+  { batch: 3, m: 7, n: 13, k: 5 },
+  { batch: 1, m: 151, n: 37, k: 300 },
+  { batch: 1, m: 150, n: 133, k: 101 },
+  { batch: 2, m: 33, n: 17, k: 9, transA: true },
+  { batch: 2, m: 19, n: 35, k: 270, transB: true },
+  { batch: 1, m: 160, n: 70, k: 90, transA: true, transB: true },
+]
+
+describe.each(variants)('gemm on $name', ({ options }) => {
+  const backend = createCpuBackend(options)
+  for (const dtype of ['f32', 'f16'] as const) {
+    test.each(gemmShapes)(`${dtype} %o`, async (shape) => {
+      await verified(backend, gemm({ ...shape, dtype }))
+    })
+  }
+})
+
+describe.each(variants.filter((v) => v.options.blas === 'own'))('gemv and vjp on $name', ({ options }) => {
+  const backend = createCpuBackend(options)
+  for (const dtype of ['f32', 'f16'] as const) {
+    test(`gemv ${dtype}, small and large enough to use every thread, both orientations`, async () => {
+      for (const [m, n] of [
+        [1, 1],
+        [5, 37],
+        [301, 517],
+      ] as const) {
+        await verified(backend, gemv({ m, n, dtype }))
+        await verified(backend, gemv({ m, n, dtype, trans: true }))
+      }
+    })
+    test(`vjp ${dtype}: linear map and linear layer`, async () => {
+      await verified(backend, vjp({ mode: 'linear-map', m: 129, n: 67, dtype }))
+      await verified(backend, vjp({ mode: 'linear-map', m: 400, n: 530, dtype }))
+      await verified(backend, vjp({ mode: 'linear-layer', batch: 9, inFeatures: 70, outFeatures: 33, dtype }))
+    })
+  }
+})
+
+test('vjp linear layer on the system BLAS', async () => {
+  if (!systemBlas) return
+  await verified(
+    createCpuBackend({ blas: 'system' }),
+    vjp({ mode: 'linear-layer', batch: 17, inFeatures: 40, outFeatures: 23 }),
+  )
+})
+
+test('launch: writes the flag, a cold run, then run(n) returns n positive per-launch durations', async () => {
+  const r = await verified(cpuBackend, launch({ launchesPerSample: 50 }))
+  const fresh = await cpuBackend.prepare(launch({ launchesPerSample: 20 }))
+  prepared.push(fresh)
+  const coldNs = await fresh.cold()
+  expect(coldNs).toBeGreaterThan(0)
+  await expect(fresh.cold()).rejects.toThrow(/only once/)
+  const samples = await fresh.run(7)
+  expect(samples).toHaveLength(7)
+  for (const s of samples) expect(s).toBeGreaterThan(0)
+  expect(fresh.timing).toBe('steady-clock')
+  expect(r.notes.join('\n')).toMatch(/thread pool/)
+})
+
+test('run(n) on a gemm returns n positive durations and names the implementation in the notes', async () => {
+  const r = await cpuBackend.prepare(gemm({ batch: 2, m: 64, n: 64, k: 64 }))
+  prepared.push(r)
+  expect(await r.cold()).toBeGreaterThan(0)
+  const samples = await r.run(5)
+  expect(samples).toHaveLength(5)
+  for (const s of samples) expect(s).toBeGreaterThan(0)
+  expect(r.notes.some((n) => n.startsWith('gemm: '))).toBe(true)
+  await expect(r.run(0)).rejects.toBeInstanceOf(BackendError)
+})
+
+test('dispose twice is harmless; a disposed runnable refuses to run, naming the workload', async () => {
+  const r = await cpuBackend.prepare(gemv({ m: 8, n: 8 }))
+  await r.dispose()
+  await r.dispose()
+  await expect(r.run(1)).rejects.toThrow(/gemv 8x8 f32 on cpu-.*disposed/)
+})
+
+describe('bad input', () => {
+  test('an unknown dtype is refused, naming the field and the device', async () => {
+    const bad = {
+      kind: 'gemm',
+      batch: 1,
+      m: 2,
+      n: 2,
+      k: 2,
+      dtype: 'bf16',
+      transA: false,
+      transB: false,
+    } as unknown as Workload
+    const error = await cpuBackend.prepare(bad).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BackendError)
+    expect(String((error as Error).message)).toMatch(/'dtype'.*bf16/)
+    expect((error as BackendError).deviceId).toMatch(/^cpu-/)
+  })
+
+  test('a JavaScript function is not a CPU target', () => {
+    expect(cpuBackend.supports({ kind: 'function', name: 'f', fn: () => 1 })).toMatch(/host backend/)
+  })
+
+  test('bad options are refused by name', () => {
+    expect(() => createCpuBackend({ blas: 'mkl' as 'own' })).toThrow(/'blas'/)
+    expect(() => createCpuBackend({ memoryLimitBytes: -1 })).toThrow(/'memoryLimitBytes'/)
+  })
+
+  test('an allocation beyond the memory limit fails cleanly, then a normal workload still runs', async () => {
+    const small = createCpuBackend({ memoryLimitBytes: 1_000_000 })
+    const error = await small.prepare(gemm({ m: 1000, n: 1000, k: 1000 })).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BackendError)
+    expect(String((error as Error).message)).toMatch(
+      /gemm 1x1000x1000x1000 f32 on cpu-.*needs 12\.0 MB.*A 4\.0 MB.*1\.0 MB memory limit/,
+    )
+    await verified(small, gemm({ m: 20, n: 20, k: 20 }))
+  })
+
+  test('a workload larger than the machine fails cleanly without touching memory', async () => {
+    // 3 buffers of 2^31-1 f32 elements: about 25.8 GB in all.
+    const huge = gemm({ batch: 1, m: 46340, n: 46340, k: 46340 })
+    const needBytes = 3 * 46340 * 46340 * 4
+    if (os.totalmem() > needBytes) return // a machine this large would really allocate; the limit test covers the path
+    const error = await cpuBackend.prepare(huge).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(BackendError)
+    expect(String((error as Error).message)).toMatch(/needs 25\.8 GB.*memory available/)
+    await verified(cpuBackend, gemm({ m: 9, n: 9, k: 9 }))
+  })
+
+  test("blas: 'system' without a system BLAS is unavailable with the reason; with one it prepares", async () => {
+    const outcome = await createCpuBackend({ blas: 'system' })
+      .prepare(gemm({ m: 2, n: 2, k: 2 }))
+      .then(
+        (r) => {
+          prepared.push(r)
+          return 'prepared'
+        },
+        (e: unknown) => e,
+      )
+    if (systemBlas) expect(outcome).toBe('prepared')
+    else {
+      expect(outcome).toBeInstanceOf(BackendUnavailableError)
+      expect(String((outcome as Error).message)).toMatch(/no system BLAS found/)
+    }
+  })
+
+  test('a bad GPUBENCH_CPU_BLAS makes the backend unavailable with the reason', async () => {
+    const saved = process.env.GPUBENCH_CPU_BLAS
+    process.env.GPUBENCH_CPU_BLAS = 'fastest'
+    try {
+      const probe = await createCpuBackend().probe()
+      expect(probe.available ? 'available' : probe.reason).toMatch(
+        /GPUBENCH_CPU_BLAS must be one of auto, system, own, got "fastest"/,
+      )
+    } finally {
+      if (saved === undefined) delete process.env.GPUBENCH_CPU_BLAS
+      else process.env.GPUBENCH_CPU_BLAS = saved
+    }
+  })
+})
