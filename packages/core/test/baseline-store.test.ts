@@ -310,6 +310,17 @@ describe('updateBaseline: the lock', () => {
     expect(await readdir(dir)).toEqual([`${ID}.json`])
   })
 
+  it('clears a break file left by a process killed while breaking a lock', async () => {
+    const file = baselinePath(dir, ID)
+    const record = { pid: deadPid(), host: os.hostname(), token: 'abandoned', acquiredAtMs: Date.now() }
+    await writeFile(`${file}.lock`, JSON.stringify(record))
+    await writeFile(`${file}.lock.break`, '')
+    const past = new Date(Date.now() - 10_000)
+    await utimes(`${file}.lock.break`, past, past)
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry() }, { lockTimeoutMs: 2000 })
+    expect(await readdir(dir)).toEqual([`${ID}.json`])
+  })
+
   it('breaks an unreadable lock once it is older than the stale age', async () => {
     const file = baselinePath(dir, ID)
     await writeFile(`${file}.lock`, '')

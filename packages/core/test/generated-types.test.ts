@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { GENERATED_TYPES_PATH, generateBaselineTypes } from '../scripts/generate-types.ts'
+import type { SampleStats } from '../src/measure/index.ts'
 import type { BaselineDevice, BaselineEntry, BaselineFile } from '../src/store/index.ts'
 
 describe('baseline.generated.ts', () => {
@@ -33,5 +34,9 @@ describe('baseline.generated.ts', () => {
       ciHighNs: number
       ciLevel: number
     }>()
+  })
+
+  it("stores measure's SampleStats as it is (a type check: the store itself does not import measure)", () => {
+    expectTypeOf<BaselineEntry['stats']>().toEqualTypeOf<SampleStats>()
   })
 })

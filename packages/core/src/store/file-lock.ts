@@ -126,8 +126,11 @@ function sameLock(a: Observed, b: Observed): boolean {
   return a.identity === b.identity
 }
 
-/** Deletes the lock if it is still the one judged stale; the break file keeps two breakers apart. */
-async function breakStaleLock(lockPath: string, judged: Observed): Promise<void> {
+/**
+ * Deletes the lock if it is still the one judged stale; the break file keeps two breakers apart.
+ * Returns false when another process is breaking it (the caller waits a little and looks again).
+ */
+async function breakStaleLock(lockPath: string, judged: Observed): Promise<boolean> {
   const breakPath = `${lockPath}.break`
   let handle: Awaited<ReturnType<typeof open>>
   try {
@@ -140,7 +143,7 @@ async function breakStaleLock(lockPath: string, judged: Observed): Promise<void>
     } catch (statError) {
       if (errorCode(statError) !== 'ENOENT') throw statError
     }
-    return
+    return false
   }
   try {
     await handle.close()
@@ -153,6 +156,7 @@ async function breakStaleLock(lockPath: string, judged: Observed): Promise<void>
   } finally {
     await unlink(breakPath).catch(() => undefined)
   }
+  return true
 }
 
 /** Creates the lock file holding `record`; false if it already exists. */
@@ -225,10 +229,7 @@ export async function acquireLock(file: string, options: LockOptions = {}): Prom
     const observed = await observe(lockPath)
     if (observed === null) continue // released in between: try again at once
     lastSeen = observed.record
-    if (isStale(observed, staleMs)) {
-      await breakStaleLock(lockPath, observed)
-      continue
-    }
+    if (isStale(observed, staleMs) && (await breakStaleLock(lockPath, observed))) continue
     const waitedMs = Date.now() - startedAt
     if (waitedMs >= timeoutMs) throw new LockTimeoutError(lockPath, waitedMs, lastSeen)
     // Jittered exponential back-off, capped at 50 ms: writers hold the lock for milliseconds.
@@ -248,13 +249,23 @@ export async function withFileLock<T>(file: string, task: () => Promise<T>, opti
 }
 
 /**
- * Deletes the temporary lock records of `file` left by processes killed between writing one and
- * linking it: those whose pid is gone from this host, or older than `staleMs`.
+ * Deletes what processes killed while locking left behind: temporary lock records (killed between
+ * writing one and linking it) whose pid is gone from this host or older than `staleMs`, and a
+ * break file older than BREAK_STALE_MS. Call it while holding the lock.
  */
 export async function removeLeftoverLockRecords(file: string, staleMs = 60_000): Promise<number> {
   const dir = path.dirname(file)
   const prefix = `.${path.basename(file)}.lock.`
   let removed = 0
+  const breakPath = `${file}.lock.break`
+  try {
+    if (Date.now() - (await stat(breakPath)).mtimeMs > BREAK_STALE_MS) {
+      await unlink(breakPath)
+      removed++
+    }
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error
+  }
   for (const name of await readdir(dir)) {
     const match = name.startsWith(prefix) ? /^(\d+)-[0-9a-f]+\.tmp$/.exec(name.slice(prefix.length)) : null
     if (match === null) continue
