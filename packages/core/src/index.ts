@@ -1,4 +1,5 @@
 export * from './backend.ts'
+export * from './backends/index.ts'
 export * from './device.ts'
 export * from './measure/index.ts'
 export * from './reference.ts'
