@@ -1,0 +1,62 @@
+/**
+ * Prints the regression verdict's false-alarm rate (A/A: identical distributions, "regressed"
+ * verdicts) and its detection rate (a 10% slowdown, "regressed" verdicts) per noise model, from
+ * a seeded simulation of the real engine under DEFAULT_STOPPING_RULE.
+ *
+ *   node_modules/.bin/node scripts/verdict-simulation.ts [--trials 1000] [--kernel-ms 1,300] [--seed 1]
+ *
+ * --kernel-ms sets the nominal duration of one run: 1 ms (the default) gives the 500 samples the
+ * rule's 0.5 s minimum time asks for; long runs (e.g. 300 ms) meet the 15 s time cap after about
+ * 40 samples, the least the default rule ever collects, and show what that costs.
+ */
+import { NOISE_MODELS, simulateVerdicts } from '../packages/core/src/measure/simulation.ts'
+
+function option(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  const value = i >= 0 ? process.argv[i + 1] : undefined
+  if (i >= 0 && value === undefined) throw new Error(`--${name} needs a value`)
+  return value ?? fallback
+}
+
+const trials = Number(option('trials', '1000'))
+const seed = Number(option('seed', '1'))
+const kernelsMs = option('kernel-ms', '1').split(',').map(Number)
+if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be a positive integer, got ${trials}`)
+if (kernelsMs.some((ms) => !(ms > 0))) throw new Error(`--kernel-ms must be positive numbers, got ${kernelsMs}`)
+
+const percent = (rate: number): string => `${(100 * rate).toFixed(1)}%`
+console.log(`verdict simulation: ${trials} trials per model, DEFAULT_STOPPING_RULE, tolerance 5%, seed ${seed}`)
+for (const kernelMs of kernelsMs) {
+  console.log(`\nruns of ${kernelMs} ms`)
+  console.log(
+    ['model'.padEnd(13), 'A/A false alarms'.padEnd(17), '10% detection'.padEnd(14), 'samples', 'stopped by (A/A)'].join(
+      '  ',
+    ),
+  )
+  for (const [index, model] of NOISE_MODELS.entries()) {
+    const started = performance.now()
+    const [aa, slower] = await simulateVerdicts(model, {
+      trials,
+      slowdowns: [1, 1.1],
+      seed: seed * 1000 + index,
+      kernelNs: kernelMs * 1e6,
+    })
+    if (!aa || !slower) throw new Error('simulateVerdicts returned fewer results than slowdowns')
+    const stopped = Object.entries(aa.stoppedBy)
+      .filter(([, count]) => count > 0)
+      .map(([why, count]) => `${why} ${count}`)
+      .join(', ')
+    console.log(
+      [
+        model.name.padEnd(13),
+        percent(aa.regressedRate).padEnd(17),
+        percent(slower.regressedRate).padEnd(14),
+        aa.meanSamples.toFixed(0).padStart(7),
+        `${stopped}  (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      ].join('  '),
+    )
+    console.log(
+      `${''.padEnd(13)}  verdicts A/A ${JSON.stringify(aa.counts)}; slowdown ${JSON.stringify(slower.counts)}`,
+    )
+  }
+}
