@@ -49,7 +49,8 @@ function measuredVerdict(record: MeasuredRecord, outcome: WriteOutcome): string 
     case 'written':
       return record.baseline.state === 'missing' ? 'new, recorded' : `${base}, baseline updated`
     case 'refused':
-      return `${base}; not written: ${outcome.reason}`
+      // The reason is printed in full beneath the table (and kept in the JSON report).
+      return `${base}; not written`
     default:
       return base
   }

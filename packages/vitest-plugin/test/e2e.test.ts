@@ -1,0 +1,232 @@
+/**
+ * End to end: runs the fixture project (test/fixtures/host-busy, the host backend measuring a JS
+ * busy loop) with `vitest bench` as a child process, on this workspace's Node and Vitest, in a
+ * fresh temporary copy per test, and checks exit codes, output and the baseline files' bytes.
+ *
+ * The copy gets a package.json and links node_modules/{vitest,@gpubench/core,@gpubench/vitest-plugin}
+ * to the workspace, as an installed project would have them.
+ */
+import { spawn } from 'node:child_process'
+import { cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { stripVTControlCharacters } from 'node:util'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const FIXTURE = join(here, 'fixtures', 'host-busy')
+const PLUGIN_DIR = resolve(here, '..')
+const CORE_DIR = resolve(here, '..', '..', 'core')
+const BENCH = 'busy-loop'
+const RUN_TIMEOUT_MS = 60_000
+
+const made: string[] = []
+
+async function project(from = FIXTURE): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'gpubench-e2e-'))
+  made.push(dir)
+  if (from === FIXTURE) {
+    await cp(FIXTURE, dir, { recursive: true })
+    // Not in the fixture folder itself: there the plugin's own package.json is the nearest one,
+    // so the type checker resolves the fixture's imports of @gpubench/vitest-plugin.
+    await writeFile(join(dir, 'package.json'), '{ "private": true, "type": "module" }\n')
+    await mkdir(join(dir, 'node_modules', '@gpubench'), { recursive: true })
+    await symlink(await realpath(join(PLUGIN_DIR, 'node_modules', 'vitest')), join(dir, 'node_modules', 'vitest'))
+    await symlink(PLUGIN_DIR, join(dir, 'node_modules', '@gpubench', 'vitest-plugin'))
+    await symlink(CORE_DIR, join(dir, 'node_modules', '@gpubench', 'core'))
+  } else {
+    await cp(from, dir, { recursive: true, verbatimSymlinks: true })
+  }
+  return dir
+}
+
+interface Run {
+  code: number | null
+  output: string
+}
+
+/** Environment of the child: this process's, without Vitest's own worker variables or CI outputs. */
+function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {}
+  for (const [key, value] of Object.entries(process.env)) {
+    if (/^(VITEST|GPUBENCH_|GITHUB_)/.test(key) || key === 'TEST' || key === 'NODE_ENV' || key === 'CI') continue
+    env[key] = value
+  }
+  return { ...env, NO_COLOR: '1', FORCE_COLOR: '0', ...extra }
+}
+
+async function vitestBench(dir: string, args: string[] = [], env: Record<string, string> = {}): Promise<Run> {
+  const cli = join(await realpath(join(PLUGIN_DIR, 'node_modules', 'vitest')), 'vitest.mjs')
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [cli, 'bench', '--run', ...args], { cwd: dir, env: childEnv(env) })
+    let output = ''
+    child.stdout.on('data', (chunk) => {
+      output += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      output += chunk
+    })
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS)
+    child.on('error', fail)
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      done({ code, output: stripVTControlCharacters(output) })
+    })
+  })
+}
+
+async function baselineFiles(dir: string): Promise<string[]> {
+  return (await readdir(join(dir, 'baselines'))).sort()
+}
+
+/** The one baseline file of this device, after the recording run. */
+async function deviceFile(dir: string): Promise<{ id: string; file: string; bytes: string }> {
+  const [name, ...others] = await baselineFiles(dir)
+  expect(others).toEqual([])
+  const file = join(dir, 'baselines', name!)
+  return { id: name!.replace(/\.json$/, ''), file, bytes: await readFile(file, 'utf8') }
+}
+
+/** The row of the plugin's table (printed under ' gpubench', after Vitest's own table) for the benchmark. */
+function tableRow(output: string): string {
+  const lines = output.split('\n')
+  const row = lines.slice(lines.lastIndexOf(' gpubench')).find((line) => line.trimStart().startsWith(`${BENCH}  `))
+  if (!row) throw new Error(`no table row for ${BENCH} in:\n${output}`)
+  return row
+}
+
+let recorded: string
+let recordRun: Run
+
+beforeAll(async () => {
+  recorded = await project()
+  recordRun = await vitestBench(recorded, ['-u'])
+}, RUN_TIMEOUT_MS)
+
+afterAll(async () => {
+  await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })))
+})
+
+test('1. no baseline, -u: this device’s file is written, exit 0', async () => {
+  expect(recordRun.code, recordRun.output).toBe(0)
+  const { id, bytes } = await deviceFile(recorded)
+  const baseline = JSON.parse(bytes)
+  expect(baseline.schemaVersion).toBe(1)
+  expect(baseline.device.id).toBe(id)
+  expect(baseline.device.backend).toBe('host')
+  const entry = baseline.entries[BENCH]
+  expect(entry).toMatchObject({ target: BENCH, backend: 'host', timing: 'steady-clock' })
+  expect(entry.stats.n).toBeGreaterThanOrEqual(40)
+  expect(entry.stats.medianNs).toBeGreaterThan(0)
+  expect(entry.flopPerSecond).toBeCloseTo((6 * 300_000 * 1e9) / entry.stats.medianNs, 0)
+  expect(tableRow(recordRun.output)).toMatch(/host\s+host-\S+\s+.*new, recorded/)
+})
+
+test(
+  '2. the same code again: exit 0, verdict "same", baseline unchanged, step summary appended',
+  async () => {
+    const dir = await project(recorded)
+    const before = await deviceFile(dir)
+    const summary = join(dir, 'step-summary.md')
+    await writeFile(summary, '# earlier step\n')
+    const run = await vitestBench(dir, [], { GITHUB_STEP_SUMMARY: summary })
+    expect(run.code, run.output).toBe(0)
+    expect(tableRow(run.output)).toMatch(/\ssame$/)
+    const report = JSON.parse(await readFile(join(dir, 'report', 'gpubench.json'), 'utf8'))
+    expect(report.benchmarks[0].record.verdict.kind).toBe('same')
+    expect(report.benchmarks[0].baselineWrite).toEqual({ kind: 'not-requested' })
+    expect((await deviceFile(dir)).bytes).toBe(before.bytes)
+    const markdown = await readFile(summary, 'utf8')
+    expect(markdown.startsWith('# earlier step\n### gpubench')).toBe(true)
+    expect(markdown).toMatch(new RegExp(`\\| ${BENCH} \\| host \\| ${before.id} \\| .* \\| same \\|`))
+  },
+  RUN_TIMEOUT_MS,
+)
+
+describe('a 30% more expensive workload under the same name, without -u', () => {
+  let dir: string
+  let before: Awaited<ReturnType<typeof deviceFile>>
+  let run: Run
+
+  beforeAll(async () => {
+    dir = await project(recorded)
+    before = await deviceFile(dir)
+    run = await vitestBench(dir, [], { GPUBENCH_FIXTURE_COST: '1.3' })
+  }, RUN_TIMEOUT_MS)
+
+  test('3. exit 1, a message naming the benchmark, both figures and the device', () => {
+    expect(run.code, run.output).toBe(1)
+    const baseline = JSON.parse(before.bytes).entries[BENCH]
+    expect(run.output).toContain(`'${BENCH}' on ${before.id} (host,`)
+    expect(run.output).toContain('regressed against its baseline')
+    expect(run.output).toMatch(/now: +median [\d.]+ µs \[95% CI [\d.]+ µs – [\d.]+ µs\], n = \d+/)
+    expect(run.output).toMatch(/baseline: +median [\d.]+ µs \[95% CI [\d.]+ µs – [\d.]+ µs\], n = \d+/)
+    expect(run.output).toContain(`recorded ${baseline.recordedAt} at commit unknown`)
+    expect(run.output).toMatch(/ratio now\/baseline 1\.[2-4]\d\dx/)
+    expect(tableRow(run.output)).toMatch(/\+(2\d|3\d)\.\d%\s+regressed$/)
+  })
+
+  test('6. the baseline stays byte-for-byte unchanged', async () => {
+    expect(await baselineFiles(dir)).toEqual([`${before.id}.json`])
+    expect((await deviceFile(dir)).bytes).toBe(before.bytes)
+  })
+})
+
+describe('4. a corrupted or schema-invalid baseline file: exit 1, file and JSON pointer named, file left as it was', () => {
+  const corruptions: Array<[string, (text: string) => string, RegExp, string[]]> = [
+    [
+      'schema-invalid',
+      (text) => text.replace(/"medianNs": [\d.e+]+/, '"medianNs": "fast"'),
+      /at \/entries\/busy-loop\/stats\/medianNs/,
+      [],
+    ],
+    ['truncated', (text) => text.slice(0, Math.floor(text.length / 2)), /malformed JSON/, []],
+    [
+      'schema-invalid, with -u',
+      (text) => text.replace(/"medianNs": [\d.e+]+/, '"medianNs": -1'),
+      /at \/entries\/busy-loop\/stats\/medianNs/,
+      ['-u'],
+    ],
+  ]
+  test.each(corruptions)(
+    '%s',
+    async (_, corrupt, problem, args) => {
+      const dir = await project(recorded)
+      const { file, bytes } = await deviceFile(dir)
+      const broken = corrupt(bytes)
+      expect(broken).not.toBe(bytes)
+      await writeFile(file, broken)
+      const run = await vitestBench(dir, args)
+      expect(run.code, run.output).toBe(1)
+      expect(run.output).toContain(file)
+      expect(run.output).toMatch(problem)
+      expect(await readFile(file, 'utf8')).toBe(broken)
+    },
+    RUN_TIMEOUT_MS,
+  )
+})
+
+test(
+  '5. -u on this device never changes another device’s file',
+  async () => {
+    const dir = await project(recorded)
+    const mine = await deviceFile(dir)
+    const otherId = 'host-other-cpu-64c'
+    const other = JSON.parse(mine.bytes)
+    other.device.id = otherId
+    other.device.name = 'Other CPU (64 cores)'
+    const otherBytes = `${JSON.stringify(other, null, 2)}\n`
+    const otherFile = join(dir, 'baselines', `${otherId}.json`)
+    await writeFile(otherFile, otherBytes)
+    // 30% more expensive: -u must rewrite this device's entry (and not fail), and only it.
+    const run = await vitestBench(dir, ['-u'], { GPUBENCH_FIXTURE_COST: '1.3' })
+    expect(run.code, run.output).toBe(0)
+    expect(await readFile(otherFile, 'utf8')).toBe(otherBytes)
+    const rewritten = JSON.parse(await readFile(mine.file, 'utf8'))
+    const previous = JSON.parse(mine.bytes)
+    expect(rewritten.entries[BENCH].stats.medianNs).toBeGreaterThan(1.15 * previous.entries[BENCH].stats.medianNs)
+    expect(tableRow(run.output)).toMatch(/regressed, baseline updated$/)
+  },
+  RUN_TIMEOUT_MS,
+)
