@@ -77,7 +77,7 @@ export const MAX_ELEMENTS = 2 ** 31 - 1
 function dimension(workload: string, field: string, value: unknown): number {
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new WorkloadError(
-      `${workload}: field '${field}' must be a positive integer, got ${JSON.stringify(value) ?? String(value)}`,
+      `${workload}: field '${field}' must be a positive integer, got ${typeof value === 'number' ? value : (JSON.stringify(value) ?? String(value))}`,
     )
   }
   if (!Number.isInteger(value))
@@ -267,9 +267,9 @@ export function bytesOf(w: Workload): number {
     case 'vjp':
       return w.mode === 'linear-map'
         ? bytesPerElement(w.dtype) * (w.m * w.n + w.m + w.n)
-        : bytesPerElement(w.dtype) *
-            2 *
-            (w.batch * w.inFeatures + w.inFeatures * w.outFeatures + w.batch * w.outFeatures)
+        : // X, W, dY read; dX (the shape of X) and dW (the shape of W) written
+          bytesPerElement(w.dtype) *
+            (2 * w.batch * w.inFeatures + 2 * w.inFeatures * w.outFeatures + w.batch * w.outFeatures)
     case 'launch':
       return 0
   }
