@@ -121,6 +121,9 @@ test('1. no baseline, -u: this device’s file is written, exit 0', async () => 
   expect(entry.stats.medianNs).toBeGreaterThan(0)
   expect(entry.flopPerSecond).toBeCloseTo((6 * 300_000 * 1e9) / entry.stats.medianNs, 0)
   expect(tableRow(recordRun.output)).toMatch(/host\s+host-\S+\s+.*new, recorded/)
+  // Vitest's own table replays exactly the device-measured samples: its sample count is n.
+  const vitestRow = recordRun.output.split('\n').find((line) => line.trimStart().startsWith(`${BENCH}  `))
+  expect(vitestRow?.trim().split(/\s+/).at(-1)).toBe(String(entry.stats.n))
 })
 
 test(

@@ -163,6 +163,8 @@ export function missingBaselineNotices(
     ([deviceId, { file, keys }]) =>
       ` gpubench notice: no baseline on device ${deviceId} for ${keys.map((k) => `'${k}'`).join(', ')} (${file}): ` +
       `run \`vitest bench -u\` on this device to record ${keys.length === 1 ? 'it' : 'them'}` +
-      (strict ? '; strict mode fails these benchmarks' : '; they pass without comparison (strict: false)'),
+      (strict
+        ? `; strict mode fails ${keys.length === 1 ? 'it' : 'them'}`
+        : `; ${keys.length === 1 ? 'it passes' : 'they pass'} without comparison (strict: false)`),
   )
 }

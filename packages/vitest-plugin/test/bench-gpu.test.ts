@@ -1,0 +1,52 @@
+import type { TestContext } from 'vitest'
+import { describe, expect, test } from 'vitest'
+import type { RuntimeConfig } from '../src/options.ts'
+import { createBenchGpu, GpuBenchError } from '../src/runtime/bench-gpu.ts'
+import { BackendRegistry } from '../src/runtime/registry.ts'
+
+const config: RuntimeConfig = {
+  backends: ['host'],
+  baselineDir: '/tmp/gpubench-unused',
+  tolerance: null,
+  strict: false,
+  stoppingRule: {},
+  verify: true,
+  update: 'none',
+  ci: false,
+  gpubenchVersion: '0.0.0',
+}
+// Registration validates everything before touching the context or a backend.
+const benchGpu = createBenchGpu({
+  context: {} as TestContext,
+  config,
+  registry: new BackendRegistry(['host'], { importer: async () => ({}) }),
+})
+
+describe('bench.gpu() validates at registration, naming the benchmark and the option', () => {
+  test.each([
+    [['', () => 0], 'the name must be a non-empty string'],
+    [['a\nb', () => 0], 'must not contain control characters'],
+    [['x', 42], "bench.gpu('x'): the target must be a core workload"],
+    [
+      ['x', () => 0, { backend: 'gpu' }],
+      "bench.gpu('x') option 'backend' must be 'auto', 'all' or one of host, cpu, cuda, metal, webgpu",
+    ],
+    [['x', () => 0, { tolerance: -1 }], "field 'tolerance' must be a fraction in [0, 1)"],
+    [['x', () => 0, { required: 'no' }], "bench.gpu('x') option 'required' must be a boolean"],
+    [
+      ['x', () => 0, { stoppingRule: { minSamples: 0 } }],
+      "bench.gpu('x') option 'stoppingRule': stopping rule: field 'minSamples'",
+    ],
+    [['x', () => 0, { stopping: {} }], "bench.gpu('x') option 'stopping' is unknown"],
+  ])('%j', (args, message) => {
+    const call = () => (benchGpu as (...a: unknown[]) => unknown)(...args)
+    expect(call).toThrow(GpuBenchError)
+    expect(call).toThrow(message)
+  })
+
+  test('a plain function becomes a host function target named after the benchmark', () => {
+    const registration = benchGpu('sum', () => 1)
+    expect(registration.name).toBe('sum')
+    expect(registration.target).toMatchObject({ kind: 'function', name: 'sum' })
+  })
+})

@@ -1,0 +1,171 @@
+import { gemm, type Measurement, sortSamples } from '@gpubench/core'
+import { describe, expect, test } from 'vitest'
+import type { BaselineLookup, RecordedVerdict } from '../src/record.ts'
+import { expectThroughput, ThroughputAssertionError } from '../src/runtime/expect-throughput.ts'
+import type { GpuBenchResult } from '../src/runtime/result.ts'
+import { verdictFor } from '../src/runtime/verdict.ts'
+import { foundBaseline, statsAround } from './records.ts'
+
+const workload = gemm({ m: 1000, n: 1000, k: 1000 }) // 2e9 FLOP, 12e6 bytes
+
+function result(options: { medianNs?: number; baseline?: BaselineLookup; peak?: boolean } = {}): GpuBenchResult {
+  const medianNs = options.medianNs ?? 40e6 // 2e9 FLOP in 40 ms: 50 GFLOP/s
+  const stats = statsAround(medianNs)
+  const measurement: Measurement = {
+    coldNs: 90e6,
+    samplesNs: sortSamples([medianNs]),
+    stats,
+    warmupRuns: 2,
+    wallTimeNs: 1e9,
+    stoppedBy: 'noise',
+    relativeNoise: 0.003,
+  }
+  const baseline: BaselineLookup = options.baseline ?? { state: 'missing', file: '/b/cpu-test-2c.json' }
+  const verdict: RecordedVerdict | null = verdictFor(stats, baseline, 0.05)
+  return {
+    name: 'gemm-1000',
+    backend: 'cpu',
+    device: {
+      id: 'cpu-test-2c',
+      backend: 'cpu',
+      name: 'Test CPU (2 cores)',
+      details: {},
+      ...(options.peak ? { peak: { flopPerSecond: { f32: 200e9 }, bytesPerSecond: 20e9 } } : {}),
+    },
+    timing: 'steady-clock',
+    target: workload,
+    targetLabel: 'gemm 1x1000x1000x1000 f32',
+    measurement,
+    flops: 2e9,
+    bytes: 12e6,
+    flopPerSecond: 2e9 / (medianNs / 1e9),
+    bytesPerSecond: 12e6 / (medianNs / 1e9),
+    baseline,
+    verdict,
+    notes: [],
+  }
+}
+
+function failure(run: () => void): string {
+  try {
+    run()
+  } catch (error) {
+    expect(error).toBeInstanceOf(ThroughputAssertionError)
+    return (error as Error).message
+  }
+  throw new Error('expected the assertion to fail')
+}
+
+describe('toBeAtLeast', () => {
+  test('passes at or above the floor, in FLOP/s and B/s', () => {
+    expectThroughput(result()).toBeAtLeast('50 GFLOP/s')
+    expectThroughput(result()).toBeAtLeast('300 MB/s')
+  })
+
+  test('a failure gives both figures with units, the interval, n and the device', () => {
+    const message = failure(() => expectThroughput(result()).toBeAtLeast('60 GFLOP/s'))
+    expect(message).toContain(
+      "'gemm-1000' on cpu-test-2c (cpu, Test CPU (2 cores)): 50 GFLOP/s is below the floor of 60 GFLOP/s",
+    )
+    expect(message).toMatch(
+      /measured: 50 GFLOP\/s \[CI [\d.]+ GFLOP\/s – [\d.]+ GFLOP\/s\] from median 40 ms \[95% CI [\d.]+ ms – [\d.]+ ms\], n = 50/,
+    )
+  })
+
+  test('a malformed rate is a usage error, not a failed assertion', () => {
+    expect(() => expectThroughput(result()).toBeAtLeast('50 GFLOPS per second')).toThrow(TypeError)
+    expect(() => expectThroughput(result()).toBeAtLeast('50 GFLOPS per second')).toThrow(/Malformed rate/)
+  })
+
+  test('a target without counts cannot pass a throughput floor', () => {
+    const noCounts = { ...result(), flops: null, flopPerSecond: null }
+    expect(failure(() => expectThroughput(noCounts).toBeAtLeast('1 FLOP/s'))).toContain('has no FLOP count')
+  })
+})
+
+test('toTakeAtMost is a ceiling on the median', () => {
+  expectThroughput(result()).toTakeAtMost('40 ms')
+  expect(failure(() => expectThroughput(result()).toTakeAtMost('30 ms'))).toMatch(
+    /median 40 ms exceeds the ceiling of 30 ms\n {2}measured: median 40 ms \[95% CI/,
+  )
+})
+
+describe('toMatchBaseline', () => {
+  test('same within tolerance passes', () => {
+    expectThroughput(result({ baseline: foundBaseline('cpu-test-2c', 40e6) })).toMatchBaseline()
+  })
+
+  test('a regression names both medians, rates, the baseline date, commit and file, and the device', () => {
+    const regressed = result({ medianNs: 52e6, baseline: foundBaseline('cpu-test-2c', 40e6) })
+    expect(regressed.verdict?.kind).toBe('regressed')
+    const message = failure(() => expectThroughput(regressed).toMatchBaseline())
+    expect(message).toContain("'gemm-1000' on cpu-test-2c (cpu, Test CPU (2 cores)) regressed against its baseline")
+    expect(message).toMatch(/now: +median 52 ms \[95% CI .*\], n = 50, 38.5 GFLOP\/s/)
+    expect(message).toMatch(
+      /baseline: +median 40 ms \[95% CI .*\], n = 50, 2.4 GFLOP\/s, recorded 2026-11-20T10:00:00.000Z at commit abc1234def \(\/tmp\/baselines\/cpu-test-2c.json\)/,
+    )
+    expect(message).toMatch(/ratio now\/baseline 1.300x \[1.2\d\dx – 1.3\d\dx\], tolerance 5.0%/)
+  })
+
+  test('a larger tolerance accepts the same slowdown', () => {
+    const slower = result({ medianNs: 52e6, baseline: foundBaseline('cpu-test-2c', 40e6) })
+    expectThroughput(slower).toMatchBaseline({ tolerance: 0.4 })
+    expect(() => expectThroughput(slower).toMatchBaseline({ tolerance: 2 })).toThrow(/tolerance/)
+  })
+
+  test('no baseline passes (with a notice) unless strict', () => {
+    expectThroughput(result()).toMatchBaseline()
+    expect(failure(() => expectThroughput(result()).toMatchBaseline({ strict: true }))).toMatch(
+      /no baseline on this device \(\/b\/cpu-test-2c.json\); run `vitest bench -u` on this device to record one \(strict mode/,
+    )
+  })
+
+  test('an invalid baseline file fails with its file and JSON pointer', () => {
+    const invalid = result({
+      baseline: {
+        state: 'invalid',
+        file: '/b/cpu-test-2c.json',
+        pointer: '/entries/gemm-1000/stats/n',
+        message: '/b/cpu-test-2c.json at /entries/gemm-1000/stats/n: must be integer',
+      },
+    })
+    expect(failure(() => expectThroughput(invalid).toMatchBaseline())).toContain(
+      '/b/cpu-test-2c.json at /entries/gemm-1000/stats/n: must be integer',
+    )
+  })
+
+  test('with several results (backend: all), every failing one is listed', () => {
+    const good = result({ baseline: foundBaseline('cpu-test-2c', 40e6) })
+    const bad = {
+      ...result({ medianNs: 60e6, baseline: foundBaseline('cpu-test-2c', 40e6) }),
+      backend: 'webgpu' as const,
+    }
+    const message = failure(() => expectThroughput([good, bad]).toMatchBaseline())
+    expect(message.match(/regressed against its baseline/g)).toHaveLength(1)
+    expect(message).toContain('(webgpu, Test CPU (2 cores))')
+  })
+})
+
+describe('toReachRooflineFraction', () => {
+  test('uses the device peak: 2e9 FLOP at 200 GFLOP/s is 10 ms, so 40 ms is 25%', () => {
+    expectThroughput(result({ peak: true })).toReachRooflineFraction(0.25)
+    expect(failure(() => expectThroughput(result({ peak: true })).toReachRooflineFraction(0.5))).toMatch(
+      /reaches 25.0% of its roofline, below the required 50.0%\n {2}roofline time 10 ms \(peak 200 GFLOP\/s, 20 GB\/s\)/,
+    )
+  })
+
+  test('an unknown peak fails rather than passes', () => {
+    expect(failure(() => expectThroughput(result()).toReachRooflineFraction(0.1))).toContain(
+      "the device's peak is unknown",
+    )
+  })
+
+  test('the fraction must be in (0, 1]', () => {
+    expect(() => expectThroughput(result({ peak: true })).toReachRooflineFraction(1.5)).toThrow(TypeError)
+  })
+})
+
+test('expectThroughput refuses what is not a result', () => {
+  expect(() => expectThroughput({} as GpuBenchResult)).toThrow('is not a result of bench.gpu(...).run()')
+  expect(() => expectThroughput([])).toThrow('empty list')
+})
