@@ -126,7 +126,8 @@ export function createWebgpuBackend(options: WebgpuOptions = {}): WebgpuBackend 
       plan = planOfKernel(target.spec)
       verifier = kernelVerifier(target.spec)
     } else if (isWorkload(target)) {
-      plan = planOf(target)
+      const gemmKernel = settings.gemmKernel !== 'auto' ? settings.gemmKernel : device.software ? 'registers' : 'tiled'
+      plan = planOf(target, { gemmKernel })
       verifier = workloadVerifier(target)
     } else {
       throw new BackendError(`webgpu ${device.id}: cannot run '${reasonOf(target)}'`, 'webgpu', device.id)

@@ -5,6 +5,7 @@
  * environment. Bad values are refused with the option or variable named.
  */
 import { BackendError } from '@gpubench/core'
+import { GEMM_KERNELS, type GemmKernel } from './kernels/gemm.ts'
 
 /** Dawn's backends, as dawn.node's `backend=` flag names them. */
 export const DAWN_BACKENDS = ['vulkan', 'metal', 'd3d12', 'd3d11', 'opengl', 'opengles', 'null', 'webgpu'] as const
@@ -26,6 +27,8 @@ export interface WebgpuOptions {
   timestamps?: boolean
   /** Extra flags handed to dawn.node's `create()`, e.g. 'enable-dawn-features=dump_shaders'. */
   dawnFlags?: readonly string[]
+  /** GEMM kernel (see kernels/gemm.ts); 'auto' (default): 'registers' on software adapters, 'tiled' on GPUs. */
+  gemmKernel?: 'auto' | GemmKernel
 }
 
 export interface ResolvedOptions {
@@ -35,6 +38,7 @@ export interface ResolvedOptions {
   readonly timeoutMs: number
   readonly timestamps: boolean
   readonly dawnFlags: readonly string[]
+  readonly gemmKernel: 'auto' | GemmKernel
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000
@@ -97,7 +101,11 @@ export function resolveOptions(
   if (!Array.isArray(dawnFlags) || dawnFlags.some((f) => typeof f !== 'string')) {
     fail(`option 'dawnFlags' must be an array of strings`)
   }
-  return { backend, adapter, powerPreference, timeoutMs, timestamps: options.timestamps ?? true, dawnFlags }
+  const gemmKernel = options.gemmKernel ?? 'auto'
+  if (gemmKernel !== 'auto' && !(GEMM_KERNELS as readonly string[]).includes(gemmKernel)) {
+    fail(`option 'gemmKernel' must be one of auto, ${GEMM_KERNELS.join(', ')}, got ${JSON.stringify(gemmKernel)}`)
+  }
+  return { backend, adapter, powerPreference, timeoutMs, timestamps: options.timestamps ?? true, dawnFlags, gemmKernel }
 }
 
 /**

@@ -47,6 +47,8 @@ export interface Plan {
   readonly dispatches: readonly PlanDispatch[]
   /** Times the dispatch list is recorded per run; durations are reported per repetition. */
   readonly repeat: number
+  /** Facts about the kernels a reader of the results needs (e.g. which GEMM kernel ran). */
+  readonly notes?: readonly string[]
 }
 
 /** The bytes of a typed array, without copying. */

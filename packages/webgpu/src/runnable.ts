@@ -157,6 +157,7 @@ export class PlanRunnable implements Runnable {
   }
 
   async #describeTiming(timingNote: string): Promise<void> {
+    this.notes.push(...(this.plan.notes ?? []))
     if (this.timing === 'webgpu-timestamps') {
       this.notes.push(
         `webgpu-timestamps: timestamp queries at the start and end of each compute pass (Dawn's quantization disabled); up to ${RUNS_PER_SUBMISSION} runs back to back per submission`,

@@ -12,7 +12,7 @@
  * Inputs start with seeded random values (not zeros, which some hardware multiplies faster).
  */
 import { buffersOf, bytesPerElement, type Dtype, describeWorkload, makeIO, type Workload } from '@gpubench/core'
-import { type GemmShape, gemmLimitReason, gemmWgsl, gemmWorkgroups } from './kernels/gemm.ts'
+import { type GemmKernel, type GemmShape, gemmLimitReason, gemmWgsl, gemmWorkgroups } from './kernels/gemm.ts'
 import { type GemvShape, gemvWgsl, gemvWorkgroups } from './kernels/gemv.ts'
 import { LAUNCH_WGSL, LAUNCH_WORKGROUPS } from './kernels/launch.ts'
 import type { Plan, PlanBuffer, PlanDispatch, PlanProgram } from './plan.ts'
@@ -25,8 +25,15 @@ function dtypeOf(w: Workload): Dtype {
   return w.kind === 'launch' ? 'f32' : w.dtype
 }
 
-function gemmProgram(label: string, shape: GemmShape, a: string, b: string, c: string): PlanProgram {
-  return { label, wgsl: gemmWgsl(shape), entryPoint: 'main', bindings: [a, b, c] }
+function gemmProgram(
+  label: string,
+  shape: GemmShape,
+  kernel: GemmKernel,
+  a: string,
+  b: string,
+  c: string,
+): PlanProgram {
+  return { label, wgsl: gemmWgsl(shape, kernel), entryPoint: 'main', bindings: [a, b, c] }
 }
 
 function gemvProgram(label: string, shape: GemvShape, a: string, x: string, y: string): PlanProgram {
@@ -55,7 +62,16 @@ export function workloadLimitReason(w: Workload): string | undefined {
   return undefined
 }
 
-export function planOf(w: Workload, seed = TIMING_INPUT_SEED): Plan {
+export interface PlanOptions {
+  /** Which GEMM kernel to use (default 'tiled'). */
+  readonly gemmKernel?: GemmKernel
+  /** Seed of the inputs (default TIMING_INPUT_SEED). */
+  readonly seed?: number
+}
+
+export function planOf(w: Workload, options: PlanOptions = {}): Plan {
+  const seed = options.seed ?? TIMING_INPUT_SEED
+  const kernel = options.gemmKernel ?? 'tiled'
   const dtype = dtypeOf(w)
   const io = makeIO(w, seed)
   const spec = buffersOf(w)
@@ -78,7 +94,7 @@ export function planOf(w: Workload, seed = TIMING_INPUT_SEED): Plan {
   let repeat = 1
   switch (w.kind) {
     case 'gemm':
-      programs = [gemmProgram(label, w, 'A', 'B', 'C')]
+      programs = [gemmProgram(label, w, kernel, 'A', 'B', 'C')]
       dispatches = [{ program: 0, workgroups: gemmWorkgroups(w) }]
       break
     case 'gemv':
@@ -92,7 +108,10 @@ export function planOf(w: Workload, seed = TIMING_INPUT_SEED): Plan {
         dispatches = [{ program: 0, workgroups: gemvWorkgroups(shape) }]
       } else {
         const [dx, dw] = gemmShapesOf(w) as [GemmShape, GemmShape]
-        programs = [gemmProgram(`${label} dX`, dx, 'dY', 'W', 'dX'), gemmProgram(`${label} dW`, dw, 'X', 'dY', 'dW')]
+        programs = [
+          gemmProgram(`${label} dX`, dx, kernel, 'dY', 'W', 'dX'),
+          gemmProgram(`${label} dW`, dw, kernel, 'X', 'dY', 'dW'),
+        ]
         dispatches = [
           { program: 0, workgroups: gemmWorkgroups(dx) },
           { program: 1, workgroups: gemmWorkgroups(dw) },
@@ -105,5 +124,6 @@ export function planOf(w: Workload, seed = TIMING_INPUT_SEED): Plan {
       repeat = w.launchesPerSample
       break
   }
-  return { label, f16: dtype === 'f16', buffers, programs, dispatches, repeat }
+  const notes = gemmShapesOf(w).length > 0 ? [`gemm kernel: '${kernel}' (see kernels/gemm.ts)`] : []
+  return { label, f16: dtype === 'f16', buffers, programs, dispatches, repeat, notes }
 }

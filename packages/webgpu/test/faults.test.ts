@@ -57,7 +57,7 @@ describe('webgpu targets without a device', () => {
   })
 })
 
-describe.skipIf(unavailable)('webgpu user kernels and faults', () => {
+describe.skipIf(unavailable)('webgpu user kernels and faults', { timeout: 30_000 }, () => {
   afterAll(() => webgpuBackend.shutdown())
 
   it("benchmarks a user's WGSL kernel with the same timing and checks it", async () => {

@@ -13,6 +13,10 @@ describe('kernel generators', () => {
     expect(gemmWgsl({ ...shape, dtype: 'f16' })).toMatch(/^enable f16;/)
     expect(gemmWgsl({ ...shape, transA: true })).toContain('p * M + r')
     expect(gemmWgsl({ ...shape, transB: true })).toContain('c * K + p')
+    const registers = gemmWgsl({ ...shape, transA: true }, 'registers')
+    expect(registers).not.toContain('var<workgroup>')
+    expect(registers).toContain('let r7 = min(row0 + 7u, M - 1u);')
+    expect(registers).toContain('f32(A[aBase + p * M + r0])')
   })
 
   it('refuses grids over the per-dimension limit with the dimension named', () => {

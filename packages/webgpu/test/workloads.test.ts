@@ -4,7 +4,7 @@
  */
 import { type Dtype, describeWorkload, gemm, gemv, launch, vjp, type Workload } from '@gpubench/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { webgpuBackend } from '../src/index.ts'
+import { createWebgpuBackend, type WebgpuBackend, webgpuBackend } from '../src/index.ts'
 import { probe, unavailable } from './adapter.ts'
 
 const DTYPES: Dtype[] = ['f32', 'f16']
@@ -22,7 +22,35 @@ function workloads(dtype: Dtype): Workload[] {
   ]
 }
 
-describe.skipIf(unavailable)('webgpu workloads', () => {
+/** Prepares, runs cold, verifies against the float64 reference and times a workload. */
+async function checkWorkload(backend: WebgpuBackend, w: Workload): Promise<void> {
+  const support = backend.supports(w)
+  if (w.kind !== 'launch' && w.dtype === 'f16' && support !== true) {
+    // Only an adapter without shader-f16 may refuse, and it must say so.
+    expect(support).toMatch(/shader-f16/)
+    return
+  }
+  expect(support).toBe(true)
+  const runnable = await backend.prepare(w)
+  try {
+    const coldNs = await runnable.cold()
+    expect(coldNs).toBeGreaterThan(0)
+    const report = await runnable.verify()
+    expect(report.failure).toBeUndefined()
+    expect(report.ok).toBe(true)
+    expect(report.scanned).toBeGreaterThan(0)
+    const durations = await runnable.run(3)
+    expect(durations).toHaveLength(3)
+    for (const ns of durations) expect(ns).toBeGreaterThan(0)
+    expect(runnable.hostDurationsNs).toHaveLength(3)
+    expect(runnable.notes.join('\n')).toMatch(runnable.timing)
+  } finally {
+    await runnable.dispose()
+  }
+}
+
+// lavapipe JIT-compiles each shader on its first dispatch (seconds on a busy 2-core machine).
+describe.skipIf(unavailable)('webgpu workloads', { timeout: 30_000 }, () => {
   afterAll(() => webgpuBackend.shutdown())
 
   it('probes a described adapter with timestamp queries disabled from quantization', () => {
@@ -34,30 +62,22 @@ describe.skipIf(unavailable)('webgpu workloads', () => {
 
   for (const dtype of DTYPES) {
     for (const w of workloads(dtype)) {
-      it(`${describeWorkload(w)}: matches the float64 reference and times positive`, async () => {
-        const support = webgpuBackend.supports(w)
-        if (dtype === 'f16' && support !== true) {
-          // Only an adapter without shader-f16 may refuse, and it must say so.
-          expect(support).toMatch(/shader-f16/)
-          return
-        }
-        expect(support).toBe(true)
-        const runnable = await webgpuBackend.prepare(w)
-        try {
-          const coldNs = await runnable.cold()
-          expect(coldNs).toBeGreaterThan(0)
-          const report = await runnable.verify()
-          expect(report.failure).toBeUndefined()
-          expect(report.ok).toBe(true)
-          expect(report.scanned).toBeGreaterThan(0)
-          const durations = await runnable.run(3)
-          expect(durations).toHaveLength(3)
-          for (const ns of durations) expect(ns).toBeGreaterThan(0)
-          expect(runnable.hostDurationsNs).toHaveLength(3)
-          expect(runnable.notes.join('\n')).toMatch(runnable.timing)
-        } finally {
-          await runnable.dispose()
-        }
+      it(`${describeWorkload(w)}: matches the float64 reference and times positive`, () =>
+        checkWorkload(webgpuBackend, w))
+    }
+  }
+
+  // The default picks one GEMM kernel per adapter; the other one is checked here too.
+  const software = probe.available && probe.device.software === true
+  const other = software ? 'tiled' : 'registers'
+  const otherBackend = createWebgpuBackend({ gemmKernel: other })
+  for (const dtype of DTYPES) {
+    for (const w of workloads(dtype).filter(
+      (w) => w.kind === 'gemm' || (w.kind === 'vjp' && w.mode === 'linear-layer'),
+    )) {
+      it(`${describeWorkload(w)} with the '${other}' GEMM kernel: matches the reference`, async () => {
+        await otherBackend.probe()
+        await checkWorkload(otherBackend, w)
       })
     }
   }
@@ -81,6 +101,7 @@ describe.skipIf(unavailable)('webgpu workloads', () => {
     const small = await webgpuBackend.prepare(gemm({ m: 64, n: 64, k: 64 }))
     const large = await webgpuBackend.prepare(gemm({ m: 128, n: 128, k: 64 }))
     try {
+      expect(small.notes).toContain(`gemm kernel: '${software ? 'registers' : 'tiled'}' (see kernels/gemm.ts)`)
       await small.cold()
       await large.cold()
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0
