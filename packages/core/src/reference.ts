@@ -62,6 +62,13 @@ const u32Scratch = new Uint32Array(f32Scratch.buffer)
 /** Rounds a number to the nearest binary16 (ties to even) and returns its bits. */
 export function toF16Bits(value: number): number {
   f32Scratch[0] = value
+  // A float64 goes through float32 first. Rounding twice can land on a false tie (1 + 2^-11 + 2^-40
+  // would become 1 + 2^-11, then round to even, down); rounding the first step to odd instead
+  // (an inexact result keeps a set last bit, a sticky bit) makes the second rounding exact.
+  const first = f32Scratch[0]
+  if (first !== value && !Number.isNaN(value) && ((u32Scratch[0] ?? 0) & 1) === 0) {
+    u32Scratch[0] = (u32Scratch[0] ?? 0) + (Math.abs(first) < Math.abs(value) ? 1 : -1)
+  }
   const x = u32Scratch[0] ?? 0
   const sign = (x >>> 16) & 0x8000
   const exp = (x >>> 23) & 0xff
