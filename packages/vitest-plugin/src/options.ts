@@ -68,8 +68,6 @@ export interface RuntimeConfig {
   readonly stoppingRule: Partial<StoppingRule>
   readonly verify: boolean
   readonly update: UpdateMode
-  /** True under `CI=true` (or any CI that std-env recognises). */
-  readonly ci: boolean
   /** Version of this plugin, recorded in baseline entries. */
   readonly gpubenchVersion: string
 }

@@ -12,7 +12,6 @@ const config: RuntimeConfig = {
   stoppingRule: {},
   verify: true,
   update: 'none',
-  ci: false,
   gpubenchVersion: '0.0.0',
 }
 // Registration validates everything before touching the context or a backend.

@@ -23,12 +23,6 @@ function pluginVersion(): string {
   return typeof version === 'string' ? version : '0.0.0'
 }
 
-/** True on a CI machine: `CI` set to anything but `false`/`0`/empty. */
-function isCi(env: NodeJS.ProcessEnv): boolean {
-  const value = env.CI?.trim().toLowerCase()
-  return value !== undefined && value !== '' && value !== 'false' && value !== '0'
-}
-
 export function gpubench(options: GpubenchOptions = {}): Plugin {
   const resolved = resolveOptions(options)
   const version = pluginVersion()
@@ -48,7 +42,6 @@ export function gpubench(options: GpubenchOptions = {}): Plugin {
         stoppingRule: resolved.stoppingRule,
         verify: resolved.verify,
         update,
-        ci: isCi(process.env),
         gpubenchVersion: version,
       }
       if (!project.config.setupFiles.includes(SETUP_FILE)) project.config.setupFiles.push(SETUP_FILE)
