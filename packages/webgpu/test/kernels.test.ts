@@ -30,7 +30,8 @@ describe('kernel generators', () => {
   it('spreads long 1-D grids over y', () => {
     expect(grid1d(10)).toEqual([10, 1, 1])
     expect(grid1d(65536)).toEqual([65535, 2, 1])
-    expect(gemvWorkgroups({ m: 100000, n: 3, dtype: 'f32', trans: false })).toEqual([65535, 2, 1])
+    expect(gemvWorkgroups({ m: 32 * 70000, n: 3, dtype: 'f32', trans: false })).toEqual([65535, 2, 1])
+    expect(gemvWorkgroups({ m: 33, n: 3, dtype: 'f32', trans: false })).toEqual([2, 1, 1])
     expect(gemvWgsl({ m: 3, n: 5, dtype: 'f32', trans: true })).toContain('let c = (wg.x + wg.y * groups.x) * 64u + t;')
   })
 
