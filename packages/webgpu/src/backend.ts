@@ -43,6 +43,17 @@ export async function shutdownWebgpu(): Promise<void> {
   releaseInstances()
 }
 
+/** Whether f16 kernels can run given a probe result (undefined: not probed yet), else the reason. */
+export function f16Support(probed: Probe | undefined, label: string): true | string {
+  if (!probed)
+    return `${label}: f16 needs the 'shader-f16' feature; call probe() first so the adapter's features are known`
+  if (!probed.available) return probed.reason
+  if (probed.device.details.shaderF16 !== true) {
+    return `${label}: f16 needs the 'shader-f16' feature, which adapter '${probed.device.name}' lacks`
+  }
+  return true
+}
+
 function reasonOf(target: Target): string {
   return isWorkload(target) ? describeWorkload(target) : target.name
 }
@@ -87,13 +98,7 @@ export function createWebgpuBackend(options: WebgpuOptions = {}): WebgpuBackend 
   }
 
   function f16Reason(label: string): true | string {
-    if (!probed)
-      return `${label}: f16 needs the 'shader-f16' feature; call probe() first so the adapter's features are known`
-    if (!probed.available) return probed.reason
-    if (probed.device.details.shaderF16 !== true) {
-      return `${label}: f16 needs the 'shader-f16' feature, which adapter '${probed.device.name}' lacks`
-    }
-    return true
+    return f16Support(probed, label)
   }
 
   function supports(target: Target): true | string {

@@ -176,6 +176,11 @@ export class PlanRunnable implements Runnable {
     if (this.device.software) {
       this.notes.push(`software adapter (${this.device.name}): kernels run on the CPU; timings say little about a GPU`)
     }
+    if (/\bmesa\b/i.test(`${this.device.vendor ?? ''} ${this.device.driver ?? ''}`)) {
+      this.notes.push(
+        'Mesa keeps compiled shaders in a disk cache: a cold run after the first on this machine skips the JIT unless MESA_SHADER_CACHE_DISABLE=true',
+      )
+    }
   }
 
   async #emptySubmissionNs(): Promise<number> {
