@@ -75,7 +75,7 @@ function findOnPath(name) {
 }
 
 function findNvcc() {
-  if (process.env.NVCC) return existsSync(process.env.NVCC) ? process.env.NVCC : null
+  if (process.env.NVCC) return process.env.NVCC
   const onPath = findOnPath('nvcc')
   if (onPath) return onPath
   for (const home of [process.env.CUDA_HOME, process.env.CUDA_PATH, '/usr/local/cuda']) {
@@ -142,7 +142,9 @@ async function main() {
   else {
     const nvcc = findNvcc()
     const cudaRoot = nvcc ? await cudaRootOf(nvcc) : null
-    if (!nvcc) info.cuda.reason = 'not built: nvcc not found (PATH, $CUDA_HOME/bin, /usr/local/cuda/bin)'
+    if (!nvcc)
+      info.cuda.reason = 'not built: nvcc not found (PATH, $CUDA_HOME/bin, $CUDA_PATH/bin, /usr/local/cuda/bin)'
+    else if (!existsSync(nvcc)) info.cuda.reason = `not built: NVCC=${nvcc} does not exist`
     else if (!cudaRoot) info.cuda.reason = `not built: no CUDA headers beside ${nvcc}`
     else {
       const libDir = ['lib64', 'lib', 'lib/x64']
@@ -166,7 +168,7 @@ async function main() {
         const results = await pool(tasks, jobs)
         const failed = results.find((r) => !r.ok)
         if (failed) {
-          info.cuda.reason = `not built: ${relative(root, failed.source)} failed to compile: ${failed.output.split('\n').slice(0, 6).join(' | ')}`
+          info.cuda.reason = `not built: ${relative(root, failed.source)} failed to compile: ${failed.output.split('\n').slice(0, 6).join(' | ') || `exit ${failed.error?.code}`}`
         } else {
           cudaObjects = results.map((r) => r.object)
           cudaLink = [`-L${libDir}`, '-lcudart_static', '-ldl', '-lpthread', '-lrt']

@@ -25,11 +25,16 @@ export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('../build/gpubench_nativ
 
 /** What the child process runs: load, probe every part, print the outcome as JSON. CommonJS, so `require` exists. */
 const CHILD_SCRIPT = `
-const addon = require(process.argv[1]);
-const report = { build: addon.build, cpu: addon.cpuDescribe() };
-if (typeof addon.cudaProbe === 'function') report.cuda = addon.cudaProbe();
-if (typeof addon.metalProbe === 'function') report.metal = addon.metalProbe();
-process.stdout.write(JSON.stringify(report));
+try {
+  const addon = require(process.argv[1]);
+  const report = { build: addon.build, cpu: addon.cpuDescribe() };
+  if (typeof addon.cudaProbe === 'function') report.cuda = addon.cudaProbe();
+  if (typeof addon.metalProbe === 'function') report.metal = addon.metalProbe();
+  process.stdout.write(JSON.stringify(report));
+} catch (error) {
+  process.stderr.write(String((error && error.message) || error).split('\\n')[0] + '\\n');
+  process.exit(1);
+}
 `
 
 function readBuildInfo(path: string): NativeBuildInfo | null {

@@ -1,0 +1,23 @@
+// What a CUDA runnable enqueues with: its stream and, when GEMM runs on cuBLAS, a handle.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "../common/spec.h"
+#include "kernels.h"
+
+namespace gpubench::cuda {
+
+struct CudaContext {
+  cudaStream_t stream = nullptr;
+  /** cuBLAS handle bound to `stream`; null when GEMM runs on the own kernels. */
+  void* cublasHandle = nullptr;
+};
+
+/** C = op(A)·op(B) for a batch (see GemmDesc); transA/transB spell out what the strides encode, for cuBLAS. */
+void enqueueGemm(const CudaContext& ctx, const GemmDesc& d, bool transA, bool transB);
+
+/** vjp linear-map (out = vᵀ·A) or linear-layer (dX = dY·Wᵀ, dW = Xᵀ·dY) over device buffers. */
+void enqueueVjp(const CudaContext& ctx, const WorkloadSpec& w, void* const* inputs, void* const* outputs);
+
+}  // namespace gpubench::cuda

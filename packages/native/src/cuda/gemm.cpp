@@ -1,0 +1,36 @@
+// GEMM dispatch (host): cuBLAS when the runnable holds a handle, the own kernels otherwise.
+// cuBLAS is column-major: a row-major C = op(A)·op(B) is the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ, so
+// the operands are passed swapped, each with the transpose flag it has in row-major terms.
+#include "check.h"
+#include "context.h"
+#include "cublas.h"
+
+namespace gpubench::cuda {
+
+void enqueueGemm(const CudaContext& ctx, const GemmDesc& d, bool transA, bool transB) {
+  if (!ctx.cublasHandle) {
+    check(launchGemm(d, ctx.stream), "GEMM kernel launch");
+    return;
+  }
+  const Cublas& c = cublas();
+  const int lda = (int)(transA ? d.csA : d.rsA);
+  const int ldb = (int)(transB ? d.csB : d.rsB);
+  const int opA = transA ? Cublas::OP_T : Cublas::OP_N;
+  const int opB = transB ? Cublas::OP_T : Cublas::OP_N;
+  const float alpha = 1.0f, beta = 0.0f;
+  int status;
+  if (d.f16) {
+    status = c.gemmStridedBatchedEx(ctx.cublasHandle, opB, opA, d.n, d.m, d.k, &alpha, d.B, Cublas::R_16F, ldb,
+                                    d.strideB, d.A, Cublas::R_16F, lda, d.strideA, &beta, d.C, Cublas::R_16F,
+                                    (int)d.ldc, d.strideC, d.batch, Cublas::COMPUTE_32F, Cublas::GEMM_DEFAULT);
+  } else {
+    status = c.sgemmStridedBatched(ctx.cublasHandle, opB, opA, d.n, d.m, d.k, &alpha,
+                                   static_cast<const float*>(d.B), ldb, d.strideB, static_cast<const float*>(d.A), lda,
+                                   d.strideA, &beta, static_cast<float*>(d.C), (int)d.ldc, d.strideC, d.batch);
+  }
+  if (status != 0)
+    throw NativeError(std::string(d.f16 ? "cublasGemmStridedBatchedEx" : "cublasSgemmStridedBatched") +
+                      " failed with status " + std::to_string(status));
+}
+
+}  // namespace gpubench::cuda
