@@ -159,6 +159,18 @@ describe.skipIf(unavailable)('webgpu user kernels and faults', { timeout: 30_000
     session.destroy()
   })
 
+  it('allows verify() before cold(), says so in the notes, and refuses a second cold run', async () => {
+    const runnable = await webgpuBackend.prepare(launch({ launchesPerSample: 3 }))
+    try {
+      expect((await runnable.verify()).ok).toBe(true)
+      expect(await runnable.cold()).toBeGreaterThan(0)
+      expect(runnable.notes.join('\n')).toMatch(/cold\(\) ran after verify\(\)/)
+      await expect(runnable.cold()).rejects.toThrow(/cold\(\) runs once, before run\(\)/)
+    } finally {
+      await runnable.dispose()
+    }
+  })
+
   it('refuses work after dispose with a clear error', async () => {
     const runnable = await webgpuBackend.prepare(launch({ launchesPerSample: 2 }))
     await runnable.dispose()
