@@ -105,12 +105,12 @@ export interface Backend {
 
 export class BackendError extends Error {
   override name = 'BackendError'
-  constructor(
-    message: string,
-    readonly backend: BackendKind,
-    readonly deviceId?: string,
-  ) {
+  readonly backend: BackendKind
+  readonly deviceId: string | undefined
+  constructor(message: string, backend: BackendKind, deviceId?: string) {
     super(message)
+    this.backend = backend
+    this.deviceId = deviceId
   }
 }
 

@@ -99,7 +99,8 @@ describe('updateBaseline across processes', () => {
     for (let iteration = 0; iteration < iterations; iteration++) {
       const writer = startWriter(['loop', dir, 'k', String(entriesPerWrite)])
       await ready(writer.child)
-      await new Promise((resolve) => setTimeout(resolve, random() * 60))
+      // Up to 300 ms: several writes of 150 entries, even on a loaded machine, so kills land at different points.
+      await new Promise((resolve) => setTimeout(resolve, random() * 300))
       writer.child.kill('SIGKILL')
       const result = await exited(writer.child)
       expect(result.signal, writer.stderr()).toBe('SIGKILL')
