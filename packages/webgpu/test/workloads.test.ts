@@ -4,7 +4,7 @@
  */
 import { type Dtype, describeWorkload, gemm, gemv, launch, vjp, type Workload } from '@gpubench/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createWebgpuBackend, type WebgpuBackend, webgpuBackend } from '../src/index.ts'
+import { createWebgpuBackend, type WebgpuBackend, webgpuBackend, webgpuKernel } from '../src/index.ts'
 import { probe, unavailable } from './adapter.ts'
 
 const DTYPES: Dtype[] = ['f32', 'f16']
@@ -92,6 +92,23 @@ describe.skipIf(unavailable)('webgpu workloads', { timeout: 30_000 }, () => {
       expect(coldNs).toBeGreaterThan(Math.max(...warm))
       expect(runnable.notes.join('\n')).toMatch(/40 dispatches divided by 40/)
       expect((await runnable.verify()).ok).toBe(true)
+    } finally {
+      await runnable.dispose()
+    }
+  })
+
+  it('timestamps are not quantized (Dawn rounds them to multiples of 65536 ns unless told not to)', async () => {
+    const target = webgpuKernel({
+      name: 'one store',
+      wgsl: '@group(0) @binding(0) var<storage, read_write> b: array<f32>;\n@compute @workgroup_size(1) fn main() { b[0] = b[0] + 1.0; }',
+      bindings: [{ sizeBytes: 4 }],
+      workgroups: 1,
+    })
+    const runnable = await webgpuBackend.prepare(target)
+    try {
+      if (runnable.timing !== 'webgpu-timestamps') return // host timing: nothing quantized to check
+      const durations = await runnable.run(20)
+      expect(durations.some((ns) => ns % 65536 !== 0)).toBe(true)
     } finally {
       await runnable.dispose()
     }
