@@ -55,6 +55,8 @@ export class PlanRunnable implements Runnable {
   #resolveBuffer: GPUBuffer | undefined
   #timestampReadback: GPUBuffer | undefined
   #started = false
+  /** Host time per run (all `repeat` repetitions) in the latest submission, for sizing submissions. */
+  #recentRunNs: number | undefined
   #disposed = false
 
   private constructor(session: Session, plan: Plan, target: Target, device: DeviceDescription, verifier: Verifier) {
@@ -262,7 +264,9 @@ export class PlanRunnable implements Runnable {
     const t0 = nowNs()
     await this.#compile()
     await this.#submitOnce(1, 'the cold run')
-    return Number(nowNs() - t0)
+    const coldNs = Number(nowNs() - t0)
+    this.#observe(coldNs * this.plan.repeat) // the cold run did one repetition; a run does `repeat`
+    return coldNs
   }
 
   async run(n: number): Promise<DurationNs[]> {
@@ -273,13 +277,30 @@ export class PlanRunnable implements Runnable {
     const device: DurationNs[] = []
     const host: DurationNs[] = []
     for (let done = 0; done < n; ) {
-      const count = Math.min(RUNS_PER_SUBMISSION, n - done)
+      const count = Math.min(this.#runsPerSubmission(), n - done)
       if (this.timing === 'webgpu-timestamps') await this.#timestampRuns(count, device, host)
       else await this.#hostRuns(count, device, host)
       done += count
     }
     this.hostDurationsNs = host
     return device
+  }
+
+  /**
+   * How many runs one submission may hold: at most RUNS_PER_SUBMISSION, and few enough that the
+   * submission should take at most a quarter of the wait timeout (judged from the latest runs,
+   * or from the cold run before any), so a slow kernel is never mistaken for a hung device. One
+   * run alone when nothing is known yet.
+   */
+  #runsPerSubmission(): number {
+    const perRunNs = this.#recentRunNs
+    if (perRunNs === undefined) return 1
+    const budgetNs = (this.#session.timeoutMs * 1e6) / 4
+    return Math.max(1, Math.min(RUNS_PER_SUBMISSION, Math.floor(budgetNs / Math.max(perRunNs, 1))))
+  }
+
+  #observe(perRunNs: number): void {
+    this.#recentRunNs = perRunNs
   }
 
   async #timestampRuns(count: number, device: DurationNs[], host: DurationNs[]): Promise<void> {
@@ -317,6 +338,7 @@ export class PlanRunnable implements Runnable {
       await this.#session.wait(readback.buffer.mapAsync(MapMode.READ, 0, bytes), `${label}: timestamps readback`)
     })
     const hostPerRun = Number(nowNs() - t0) / count / this.plan.repeat
+    this.#observe(hostPerRun * this.plan.repeat)
     const stamps = new BigUint64Array(readback.buffer.getMappedRange(0, bytes).slice(0))
     readback.buffer.unmap()
     for (let i = 0; i < count; i++) {
@@ -346,6 +368,7 @@ export class PlanRunnable implements Runnable {
         gpu.queue.submit([commands])
         await this.#session.wait(gpu.queue.onSubmittedWorkDone(), `${label}: completion`)
         const perRun = Number(nowNs() - t0) / this.plan.repeat
+        this.#observe(perRun * this.plan.repeat)
         device.push(perRun)
         host.push(perRun)
       }

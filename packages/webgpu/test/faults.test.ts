@@ -171,6 +171,70 @@ describe.skipIf(unavailable)('webgpu user kernels and faults', { timeout: 30_000
     }
   })
 
+  it('sizes submissions so a slow kernel is not taken for a hung device', async () => {
+    // One invocation spinning for a while: its run time t decides the timeout of the second backend.
+    const spin = webgpuKernel({
+      name: 'spin',
+      wgsl: `@group(0) @binding(0) var<storage, read_write> b: array<f32>;
+@compute @workgroup_size(1) fn main() {
+  var s = b[0];
+  for (var i = 0u; i < 20000000u; i++) { s = s * 0.9999999 + 1.0; }
+  b[0] = s;
+}`,
+      bindings: [{ sizeBytes: 4 }],
+      workgroups: 1,
+    })
+    const probeRun = await webgpuBackend.prepare(spin)
+    let runMs: number
+    try {
+      await probeRun.cold()
+      const t0 = performance.now()
+      await probeRun.run(1)
+      runMs = performance.now() - t0
+    } finally {
+      await probeRun.dispose()
+    }
+    // Twelve runs in one submission would take 12 t, three times this timeout; sized submissions wait about t each.
+    const backend = createWebgpuBackend({ timeoutMs: Math.ceil(4 * runMs) })
+    const runnable = await backend.prepare(spin)
+    try {
+      await runnable.cold()
+      const durations = await runnable.run(12)
+      expect(durations).toHaveLength(12)
+      expect(durations.every((ns) => ns > 0)).toBe(true)
+    } finally {
+      await runnable.dispose()
+    }
+  })
+
+  it('ends a wait that outlasts the timeout with a BackendError, and the next benchmark still runs', async () => {
+    const backend = createWebgpuBackend({ timeoutMs: 150 })
+    const slow = webgpuKernel({
+      name: 'too slow',
+      wgsl: `@group(0) @binding(0) var<storage, read_write> b: array<f32>;
+@compute @workgroup_size(1) fn main() {
+  var s = b[0];
+  for (var i = 0u; i < 200000000u; i++) { s = s * 0.9999999 + 1.0; }
+  b[0] = s;
+}`,
+      bindings: [{ sizeBytes: 4 }],
+      workgroups: 1,
+    })
+    const runnable = await backend.prepare(slow)
+    try {
+      await expect(runnable.cold()).rejects.toThrow(/timed out after 150 ms waiting for too slow: the cold run/)
+      await expect(runnable.run(1)).rejects.toThrow(/timed out after 150 ms .*cannot continue/)
+    } finally {
+      await runnable.dispose()
+    }
+    const next = await webgpuBackend.prepare(launch({ launchesPerSample: 5 }))
+    try {
+      expect((await next.run(2)).every((ns) => ns > 0)).toBe(true)
+    } finally {
+      await next.dispose()
+    }
+  })
+
   it('refuses work after dispose with a clear error', async () => {
     const runnable = await webgpuBackend.prepare(launch({ launchesPerSample: 2 }))
     await runnable.dispose()
