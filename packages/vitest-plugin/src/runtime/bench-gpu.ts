@@ -6,6 +6,10 @@
  * Order of work for each backend: prepare, measure (cold run first, so compilation stays in the
  * cold figure), verify against core's float64 reference, dispose. A failed verification fails the
  * benchmark: a fast wrong kernel is not a result.
+ *
+ * The benchmark's name is its key in each device's baseline file: a name identifies a benchmark
+ * across files, so a suite can be moved or renamed without losing its history. With `'all'`, one
+ * name has one entry per device, each in that device's file.
  */
 import {
   type BackendKind,
