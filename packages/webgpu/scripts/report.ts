@@ -5,6 +5,7 @@
  * against core's float64 reference before it is timed; a failed check is printed, not hidden.
  *
  *   node --experimental-transform-types packages/webgpu/scripts/report.ts [--quick] [--json] [--no-cpu]
+ *        [--gemm-kernel=tiled|registers] [--only=<text in the workload's label>]
  *
  * Sizes suit lavapipe (software Vulkan, a few GFLOP/s): --quick takes about 30 s there, the
  * defaults a few minutes. The time cap counts the cold run, which on lavapipe includes seconds of
@@ -24,13 +25,25 @@ import {
   launch,
   type Measurement,
   measure,
+  type Runnable,
   type StoppingRule,
   vjp,
   type Workload,
 } from '@gpubench/core'
-import { shutdownWebgpu, webgpuBackend } from '../src/index.ts'
+import { createWebgpuBackend, shutdownWebgpu } from '../src/index.ts'
 
-const args = new Set(process.argv.slice(2))
+const argv = process.argv.slice(2)
+const args = new Set(argv)
+function valueOf(name: string): string | undefined {
+  const prefix = `--${name}=`
+  return argv.find((a) => a.startsWith(prefix))?.slice(prefix.length)
+}
+const gemmKernel = valueOf('gemm-kernel') ?? 'auto'
+if (gemmKernel !== 'auto' && gemmKernel !== 'tiled' && gemmKernel !== 'registers') {
+  throw new Error(`--gemm-kernel must be auto, tiled or registers, got ${JSON.stringify(gemmKernel)}`)
+}
+const only = valueOf('only')
+const webgpuBackend = createWebgpuBackend({ gemmKernel })
 const quick = args.has('--quick')
 const asJson = args.has('--json')
 const withCpu = !args.has('--no-cpu')
@@ -93,12 +106,28 @@ async function figures(backend: Backend, w: Workload): Promise<Figures | string>
   if (supported !== true) return `unsupported: ${supported}`
   const runnable = await backend.prepare(w)
   try {
-    const m: Measurement = await measure(runnable, RULE)
+    // Collect the host clock of every run() call, warm-up included (the runnable keeps only its latest call's).
+    const hostNs: number[] = []
+    const timed: Runnable = {
+      target: runnable.target,
+      device: runnable.device,
+      timing: runnable.timing,
+      notes: runnable.notes,
+      cold: () => runnable.cold(),
+      async run(n: number) {
+        const durations = await runnable.run(n)
+        const host = (runnable as { hostDurationsNs?: number[] }).hostDurationsNs
+        if (host) hostNs.push(...host)
+        return durations
+      },
+      verify: () => runnable.verify(),
+      dispose: () => runnable.dispose(),
+    }
+    const m: Measurement = await measure(timed, RULE)
     const report = await runnable.verify()
     const seconds = m.stats.medianNs / 1e9
     const flops = flopsOf(w)
     const bytes = bytesOf(w)
-    const host = (runnable as { hostDurationsNs?: number[] }).hostDurationsNs
     return {
       backend: backend.kind,
       device: runnable.device.id,
@@ -112,7 +141,7 @@ async function figures(backend: Backend, w: Workload): Promise<Figures | string>
       verified: report.ok
         ? `ok (max scaled error ${report.maxScaledError.toExponential(1)})`
         : `FAILED: ${report.failure}`,
-      ...(host && host.length > 0 && { hostMedianNs: median(host) }),
+      ...(hostNs.length > 0 && { hostMedianNs: median(hostNs) }),
     }
   } finally {
     await runnable.dispose()
@@ -134,10 +163,11 @@ const rows: Array<{ workload: string; webgpu: Figures | string; cpu: Figures | s
 if (!asJson) {
   console.log(`WebGPU device: ${probe.device.id} (${probe.device.name}), software: ${probe.device.software}`)
   console.log(`CPU comparison: ${cpu.backend ? 'native cpu backend' : `none (${cpu.reason})`}`)
-  console.log(`Stopping rule: ${JSON.stringify(RULE)}\n`)
+  console.log(`GEMM kernel: ${gemmKernel}; stopping rule: ${JSON.stringify(RULE)}\n`)
 }
 for (const w of workloads()) {
   const label = describeWorkload(w)
+  if (only !== undefined && !label.includes(only)) continue
   let gpu: Figures | string
   try {
     gpu = await figures(webgpuBackend, w)
