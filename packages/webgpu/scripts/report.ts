@@ -34,15 +34,15 @@ import { createWebgpuBackend, shutdownWebgpu } from '../src/index.ts'
 
 const argv = process.argv.slice(2)
 const args = new Set(argv)
-function valueOf(name: string): string | undefined {
+function optionValue(name: string): string | undefined {
   const prefix = `--${name}=`
   return argv.find((a) => a.startsWith(prefix))?.slice(prefix.length)
 }
-const gemmKernel = valueOf('gemm-kernel') ?? 'auto'
+const gemmKernel = optionValue('gemm-kernel') ?? 'auto'
 if (gemmKernel !== 'auto' && gemmKernel !== 'tiled' && gemmKernel !== 'registers') {
   throw new Error(`--gemm-kernel must be auto, tiled or registers, got ${JSON.stringify(gemmKernel)}`)
 }
-const only = valueOf('only')
+const only = optionValue('only')
 const webgpuBackend = createWebgpuBackend({ gemmKernel })
 const quick = args.has('--quick')
 const asJson = args.has('--json')
