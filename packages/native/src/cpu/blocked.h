@@ -49,6 +49,17 @@ struct Blocked {
           std::memcpy(panel + p * MR, src, MR * sizeof(float));
         }
         continue;
+      } else if (P.f16 && P.csA == 1) {
+        // f16 rows: convert a row's slice with the vector converter, then interleave.
+        float row[KC];
+        for (int64_t r = 0; r < rows; r++) {
+          Arch::h2fRow(static_cast<const uint16_t*>(P.A) + (i0 + ir + r) * P.rsA + p0, row, kc);
+          for (int64_t p = 0; p < kc; p++) panel[p * MR + r] = row[p];
+        }
+      } else if (P.f16 && P.rsA == 1 && rows == MR) {
+        for (int64_t p = 0; p < kc; p++)
+          Arch::h2fRow(static_cast<const uint16_t*>(P.A) + (p0 + p) * P.csA + i0 + ir, panel + p * MR, MR);
+        continue;
       } else {
         for (int64_t r = 0; r < rows; r++)
           for (int64_t p = 0; p < kc; p++)
