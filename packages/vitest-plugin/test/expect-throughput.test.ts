@@ -169,3 +169,9 @@ test('expectThroughput refuses what is not a result', () => {
   expect(() => expectThroughput({} as GpuBenchResult)).toThrow('is not a result of bench.gpu(...).run()')
   expect(() => expectThroughput([])).toThrow('empty list')
 })
+
+test('each check counts as an assertion of the test (expect.assertions sees them)', () => {
+  expect.assertions(3)
+  expectThroughput(result()).toBeAtLeast('1 GFLOP/s')
+  expectThroughput([result(), result()]).toTakeAtMost('1 s')
+})
