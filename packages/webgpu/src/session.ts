@@ -87,7 +87,7 @@ export class Session {
     try {
       adapter = await requestAdapter(options)
     } catch (error) {
-      throw new BackendError(`webgpu ${deviceId}: ${messageOf(error)}`, 'webgpu', deviceId)
+      throw new BackendError(`webgpu ${deviceId}: ${label}: ${messageOf(error)}`, 'webgpu', deviceId)
     }
     if (needs.f16 && !adapter.features.has('shader-f16')) {
       throw new BackendError(
@@ -115,7 +115,11 @@ export class Session {
         'requestDevice()',
       )
     } catch (error) {
-      throw new BackendError(`webgpu ${deviceId}: requestDevice failed: ${messageOf(error)}`, 'webgpu', deviceId)
+      throw new BackendError(
+        `webgpu ${deviceId}: ${label}: requestDevice failed: ${messageOf(error)}`,
+        'webgpu',
+        deviceId,
+      )
     }
     const session = new Session(device, deviceId, options.timeoutMs, timestamps)
     live.add(session)
