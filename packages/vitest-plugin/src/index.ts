@@ -4,10 +4,8 @@
  * In suites (worker side): `bench.gpu(name, target, options)` on the test context's `bench`
  * (typed by the augmentation below), `expectThroughput(result)`, and the result types.
  *
- * In vitest.config.ts, import `gpubench` from `@gpubench/vitest-plugin/config`: Node loads the
- * config itself, with type stripping only, and this entry imports core's runtime, which it
- * cannot load that way. `gpubench` is re-exported here for configs loaded through Vite's module
- * runner (`vitest --configLoader runner`) and for completeness of the types.
+ * In vitest.config.ts: `gpubench` (also exported alone by `@gpubench/vitest-plugin/config`,
+ * which loads nothing of the measurement runtime).
  */
 import './augment.ts'
 

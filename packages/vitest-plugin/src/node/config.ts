@@ -1,6 +1,7 @@
 /**
- * @gpubench/vitest-plugin/config: the entry for vitest.config.ts. Loadable by Node alone (type
- * stripping), which is how Vitest loads a config: nothing here imports core's runtime.
+ * @gpubench/vitest-plugin/config: `gpubench()` alone, for vitest.config.ts. Node loads a config
+ * itself (type stripping only); this entry imports nothing of core's or the worker's runtime, so
+ * loading the config stays light and independent of them.
  */
 import '../augment.ts'
 

@@ -1,7 +1,7 @@
 /**
  * What the main process needs from core's runtime, gathered in one module that node/plugin.ts
- * loads through Vite's module runner (core is TypeScript source that Node's type stripping alone
- * cannot load). Keeps node/plugin.ts, which Node loads with the config, free of core's runtime.
+ * loads through Vite's module runner (which transforms TypeScript fully, where Node's loader only
+ * strips types). Keeps node/plugin.ts, which Node loads with the config, free of core's runtime.
  */
 import { stoppingRule } from '@gpubench/core'
 import { checkStoppingRuleValues, type ResolvedOptions } from '../options.ts'

@@ -5,7 +5,8 @@
  * baselines and prints the report. Unit-test projects are left untouched.
  *
  * Node loads this module itself when Vitest reads the config (type stripping only), so it imports
- * nothing from core at run time; what needs core is loaded through Vite's module runner.
+ * nothing from core at run time; what needs core is loaded through Vite's module runner, which
+ * transforms TypeScript fully and keeps the config independent of core's modules.
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'

@@ -16,7 +16,7 @@ beforeEach((context) => {
   if (!config || !registry) {
     bench.gpu = () => {
       throw new Error(
-        "bench.gpu() needs the gpubench plugin: add gpubench() from '@gpubench/vitest-plugin/config' to the plugins of vitest.config.ts",
+        "bench.gpu() needs the gpubench plugin: add gpubench() from '@gpubench/vitest-plugin' to the plugins of vitest.config.ts",
       )
     }
     return
