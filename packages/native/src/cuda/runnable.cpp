@@ -161,6 +161,8 @@ class CudaRunnable final : public DeviceRunnable {
       }
       (spec.output ? outputs_ : inputs_).push_back(b.data);
     }
+    // cudaMemset runs on the legacy default stream, which a non-blocking stream does not wait for.
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
   }
 
   void setUpGemm(const CudaOptions& options) {

@@ -4,6 +4,7 @@
 
 #import <Metal/Metal.h>
 
+#include <cstdint>
 #include <string>
 
 namespace gpubench::metal {
