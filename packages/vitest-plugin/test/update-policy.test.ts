@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { planBaselineWrites } from '../src/node/update-policy.ts'
+import { planBaselineWrites, sameNameGroups } from '../src/node/update-policy.ts'
 import { collected, foundBaseline, measuredRecord, skippedRecord } from './records.ts'
 
 const COMMIT = '0123456789abcdef0123456789abcdef01234567'
@@ -113,4 +113,20 @@ describe('planBaselineWrites', () => {
     expect(plan.writes).toEqual([])
     expect(plan.outcomes[0]).toEqual({ kind: 'refused', reason: 'the run was interrupted' })
   })
+})
+
+test('sameNameGroups finds benchmarks sharing a name on one device file, whatever the update mode', () => {
+  const records = [
+    collected(measuredRecord({ key: 'dup' })),
+    collected(skippedRecord()),
+    collected(measuredRecord({ key: 'dup' })),
+    collected(
+      measuredRecord({
+        key: 'dup',
+        deviceId: 'cpu-x-2c',
+        baseline: { state: 'missing', file: '/tmp/baselines/cpu-x-2c.json' },
+      }),
+    ),
+  ]
+  expect(sameNameGroups(records)).toEqual([[0, 2]])
 })

@@ -20,7 +20,7 @@ import { formatMarkdown } from '../report/markdown.ts'
 import { rowOf, type WriteOutcome } from '../report/rows.ts'
 import { formatTable } from '../report/table.ts'
 import { currentCommit } from './commit.ts'
-import { planBaselineWrites } from './update-policy.ts'
+import { describeTests, planBaselineWrites, sameNameGroups } from './update-policy.ts'
 
 export interface ReporterSettings {
   readonly options: ResolvedOptions
@@ -112,6 +112,14 @@ export class GpubenchReporter implements Reporter {
     const rows = collected.map((c, index) => rowOf(c, outcomes[index]!))
     if (options.table) this.#log(`\n gpubench\n\n${indent(formatTable(rows))}\n`)
     for (const notice of missingBaselineNotices(collected, outcomes, options.strict)) this.#log(notice)
+    if (update === 'none') {
+      for (const group of sameNameGroups(collected)) {
+        const first = collected[group[0]!]!.record
+        this.#log(
+          ` gpubench warning: ${group.length} benchmarks are named '${first.key}' on device ${first.status === 'measured' ? first.device.id : ''} (${describeTests(collected, group)}): they compare with one baseline entry; give each a unique name`,
+        )
+      }
+    }
     for (const error of errors) this.#error(error)
     if (errors.length > 0) process.exitCode = 1
 

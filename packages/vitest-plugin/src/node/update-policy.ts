@@ -43,6 +43,25 @@ export interface WritePlan {
 
 export type RunEnd = 'passed' | 'failed' | 'interrupted'
 
+/**
+ * Groups of measured benchmarks (indices into `collected`) that share one name on one device's
+ * file: they would compare with, and write, the same entry. Only groups of two or more.
+ */
+export function sameNameGroups(collected: readonly CollectedRecord[]): number[][] {
+  const bySlot = new Map<string, number[]>()
+  collected.forEach(({ record }, index) => {
+    if (record.status !== 'measured') return
+    const slot = `${record.baseline.file}\u0000${record.key}`
+    bySlot.set(slot, [...(bySlot.get(slot) ?? []), index])
+  })
+  return [...bySlot.values()].filter((group) => group.length > 1)
+}
+
+/** `'first' in suites/a.bench.ts, 'second' in suites/b.bench.ts`. */
+export function describeTests(collected: readonly CollectedRecord[], indices: readonly number[]): string {
+  return indices.map((i) => `'${collected[i]!.test}' in ${collected[i]!.module}`).join(', ')
+}
+
 export function planBaselineWrites(
   collected: readonly CollectedRecord[],
   mode: UpdateMode,
@@ -52,17 +71,13 @@ export function planBaselineWrites(
   const outcomes: WriteOutcome[] = collected.map(() => ({ kind: 'not-requested' }))
   if (mode === 'none') return { writes: [], outcomes }
 
-  const byDeviceAndKey = new Map<string, number[]>()
-  collected.forEach(({ record }, index) => {
-    if (record.status !== 'measured') return
-    const slot = `${record.baseline.file}\u0000${record.key}`
-    byDeviceAndKey.set(slot, [...(byDeviceAndKey.get(slot) ?? []), index])
-  })
+  const twinsOf = new Map<number, number[]>()
+  for (const group of sameNameGroups(collected)) for (const index of group) twinsOf.set(index, group)
 
   const writes = new Map<string, PlannedWrite>()
   collected.forEach(({ record }, index) => {
     if (record.status !== 'measured') return
-    const refusal = refusalOf(record, runEnd, byDeviceAndKey.get(`${record.baseline.file}\u0000${record.key}`) ?? [])
+    const refusal = refusalOf(record, runEnd, twinsOf.get(index) ?? [])
     if (refusal !== null) {
       outcomes[index] = { kind: 'refused', reason: refusal }
       return
@@ -88,7 +103,7 @@ export function planBaselineWrites(
       return `the device's baseline file is invalid (${record.baseline.message}); fix or delete it, then run -u again`
     }
     if (twins.length > 1) {
-      const where = twins.map((i) => `'${collected[i]!.test}' in ${collected[i]!.module}`).join(', ')
+      const where = describeTests(collected, twins)
       return `${twins.length} benchmarks are named '${record.key}' on this device (${where}); give each a unique name`
     }
     return null
