@@ -6,6 +6,7 @@ import {
   gemm,
   gemv,
   launch,
+  measure,
   type Runnable,
   vjp,
   type Workload,
@@ -123,6 +124,15 @@ test('run(n) on a gemm returns n positive durations and names the implementation
   for (const s of samples) expect(s).toBeGreaterThan(0)
   expect(r.notes.some((n) => n.startsWith('gemm: '))).toBe(true)
   await expect(r.run(0)).rejects.toBeInstanceOf(BackendError)
+})
+
+test("core's engine measures a CPU runnable end to end (cold apart, warm samples, statistics)", async () => {
+  const r = await cpuBackend.prepare(gemm({ batch: 2, m: 48, n: 48, k: 48 }))
+  prepared.push(r)
+  const m = await measure(r, { minSamples: 5, minTimeNs: 0, maxTimeNs: 2e9, warmupRuns: 1, maxNoise: 1 })
+  expect(m.coldNs).toBeGreaterThan(0)
+  expect(m.stats.n).toBeGreaterThanOrEqual(5)
+  expect(m.stats.medianNs).toBeGreaterThan(0)
 })
 
 test('dispose twice is harmless; a disposed runnable refuses to run, naming the workload', async () => {
