@@ -102,16 +102,19 @@ export function createWebgpuBackend(options: WebgpuOptions = {}): WebgpuBackend 
   }
 
   function supports(target: Target): true | string {
-    if (probed && !probed.available) return probed.reason
-    const device = probed?.available ? probed.device : undefined
+    // What this backend never runs, first: that reason holds whether or not an adapter exists.
     if (target.kind === 'function') {
       return `the webgpu backend runs WGSL kernels; measure the JavaScript function '${target.name}' with the host backend`
     }
-    if (target.kind === 'custom') {
-      if (target.backend !== 'webgpu') return `target '${target.name}' belongs to the ${target.backend} backend`
-      if (!isWebgpuKernel(target)) return `target '${target.name}' is not a webgpuKernel(...) target`
-      return kernelNeedsF16(target.spec) ? f16Reason(target.name) : true
+    if (target.kind === 'custom' && target.backend !== 'webgpu') {
+      return `target '${target.name}' belongs to the ${target.backend} backend`
     }
+    if (target.kind === 'custom' && !isWebgpuKernel(target)) {
+      return `target '${target.name}' is not a webgpuKernel(...) target`
+    }
+    if (probed && !probed.available) return probed.reason
+    const device = probed?.available ? probed.device : undefined
+    if (target.kind === 'custom') return kernelNeedsF16(target.spec) ? f16Reason(target.name) : true
     const reason = workloadReason(target, device)
     if (reason !== true) return reason
     if (target.kind !== 'launch' && target.dtype === 'f16') return f16Reason(describeWorkload(target))
