@@ -217,60 +217,71 @@ struct Blocked {
     }
   }
 
-  /** Columns [c0, c1) of y = Aᵀ·x: rows of A streamed in order, a row slice scaled and added to acc. */
-  static void gemvCols(const GemvProblem& P, const float* x32, int64_t c0, int64_t c1, float* y32) {
-    constexpr int64_t W = 4096;  // accumulator width kept in L1
-    for (int64_t j0 = c0; j0 < c1; j0 += W) {
-      const int64_t w = std::min(W, c1 - j0);
-      float* acc = y32 + j0;
-      std::fill(acc, acc + w, 0.0f);
-      for (int64_t i = 0; i < P.m; i++) {
+  /**
+   * Partial y = Aᵀ·x over rows [r0, r1) into acc (n values): rows of A streamed whole and in order
+   * (what hardware prefetchers follow best), each scaled by x[i] and added to acc, which stays in
+   * L1/L2 in column tiles. Workers take row ranges; their partial sums are added at the end.
+   */
+  static void gemvColsPartial(const GemvProblem& P, const float* x32, int64_t r0, int64_t r1, float* acc) {
+    constexpr int64_t W = 8192;
+    std::fill(acc, acc + P.n, 0.0f);
+    for (int64_t j0 = 0; j0 < P.n; j0 += W) {
+      const int64_t w = std::min(W, P.n - j0);
+      for (int64_t i = r0; i < r1; i++) {
         if (P.f16)
-          Arch::axpyF16(acc, static_cast<const uint16_t*>(P.A) + i * P.n + j0, x32[i], w);
+          Arch::axpyF16(acc + j0, static_cast<const uint16_t*>(P.A) + i * P.n + j0, x32[i], w);
         else
-          Arch::axpyF32(acc, static_cast<const float*>(P.A) + i * P.n + j0, x32[i], w);
+          Arch::axpyF32(acc + j0, static_cast<const float*>(P.A) + i * P.n + j0, x32[i], w);
       }
     }
   }
 
   static void gemv(const GemvProblem& P, ThreadPool& pool, KernelWorkspace& ws) {
-    if (ws.workers.empty()) ws.workers.resize((size_t)std::max(1, pool.size()));
-    auto& scratch = ws.workers[0];
+    const int threads = std::max(1, pool.size());
+    if ((int)ws.workers.size() < threads) ws.workers.resize((size_t)threads);
     const int64_t xLen = P.trans ? P.m : P.n, yLen = P.trans ? P.n : P.m;
     const float* x32;
     if (P.f16) {
-      ensure(scratch.acc, (size_t)xLen);
-      Arch::h2fRow(static_cast<const uint16_t*>(P.x), scratch.acc.data(), xLen);
-      x32 = scratch.acc.data();
+      ensure(ws.bPack, (size_t)xLen);
+      Arch::h2fRow(static_cast<const uint16_t*>(P.x), ws.bPack.data(), xLen);
+      x32 = ws.bPack.data();
     } else {
       x32 = static_cast<const float*>(P.x);
     }
     float* y32;
     if (P.f16) {
-      ensure(scratch.c32, (size_t)yLen);
-      y32 = scratch.c32.data();
+      ensure(ws.c32, (size_t)yLen);
+      y32 = ws.c32.data();
     } else {
       y32 = static_cast<float*>(P.y);
     }
-    const int threads = pool.size();
     // Small products run on the calling thread: waking the pool costs more than they take.
     const bool inline_ = (double)P.m * (double)P.n < 128.0 * 1024.0 || threads == 1;
     const int parts = inline_ ? 1 : threads;
-    // Columns split in multiples of 16 so vector loads stay aligned with the other worker's range.
-    const int64_t per = P.trans ? (((yLen + parts - 1) / parts + 15) / 16) * 16 : (yLen + parts - 1) / parts;
+    // Both orientations split the rows of A: y's rows directly, or the depth of Aᵀ·x (then summed).
+    const int64_t per = (P.m + parts - 1) / parts;
     auto body = [&](int t, int) {
-      const int64_t r0 = std::min(yLen, t * per), r1 = std::min(yLen, r0 + per);
-      if (r0 >= r1) return;
-      if (P.trans)
-        gemvCols(P, x32, r0, r1, y32);
-      else
+      const int64_t r0 = std::min(P.m, t * per), r1 = std::min(P.m, r0 + per);
+      if (P.trans) {
+        auto& acc = ws.workers[(size_t)t].acc;
+        ensure(acc, (size_t)P.n);
+        gemvColsPartial(P, x32, r0, r1, acc.data());
+      } else if (r0 < r1) {
         gemvRows(P, x32, r0, r1, y32);
-      if (P.f16) Arch::f2hRow(y32 + r0, static_cast<uint16_t*>(P.y) + r0, r1 - r0);
+      }
     };
     if (inline_)
       body(0, 0);
     else
       pool.parallelFor(parts, body);
+    if (P.trans) {
+      std::copy(ws.workers[0].acc.data(), ws.workers[0].acc.data() + P.n, y32);
+      for (int t = 1; t < parts; t++) {
+        const float* acc = ws.workers[(size_t)t].acc.data();
+        for (int64_t j = 0; j < P.n; j++) y32[j] += acc[j];
+      }
+    }
+    if (P.f16) Arch::f2hRow(y32, static_cast<uint16_t*>(P.y), yLen);
   }
 
   static constexpr CpuKernels table(const char* isa) { return CpuKernels{isa, &gemm, &gemv}; }
