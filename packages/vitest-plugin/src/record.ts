@@ -7,7 +7,14 @@
  * backend was available, the runnable prepared and verified, the stopping rule held or its caps
  * were reached); `entry` is then exactly what `-u` would write for it.
  */
-import type { BackendKind, BaselineDevice, BaselineEntry, SampleStats, VerdictKind } from '@gpubench/core'
+import type {
+  BackendKind,
+  BaselineDevice,
+  BaselineEntry,
+  DeviceDescription,
+  SampleStats,
+  VerdictKind,
+} from '@gpubench/core'
 
 /** What the worker knew of this device's baseline when the benchmark ran. */
 export type BaselineLookup =
@@ -36,12 +43,21 @@ export interface RecordedVerdict {
   readonly reason: string
 }
 
+/** Peak rates of a device, as its backend reports them (FLOP/s per dtype, bytes/s). */
+export type DevicePeak = NonNullable<DeviceDescription['peak']>
+
 export interface MeasuredRecord {
   readonly status: 'measured'
   /** The benchmark's name as the suite gave it; also its key in the device's baseline file. */
   readonly key: string
   readonly backend: BackendKind
   readonly device: BaselineDevice
+  /**
+   * The device's peak rates, only when its backend reports them (for roofline fractions in the
+   * report). Kept apart from `device` because baseline files record what was measured, not
+   * datasheet figures: it is never written to a baseline.
+   */
+  readonly peak?: DevicePeak
   /** The entry `-u` writes; `commit` is filled in by the main process, which knows the tree. */
   readonly entry: BaselineEntry
   readonly baseline: BaselineLookup

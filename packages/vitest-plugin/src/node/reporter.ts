@@ -1,7 +1,8 @@
 /**
  * The plugin's reporter, in Vitest's main process: collects what each benchmark recorded in its
  * test's meta, carries out the update policy through core's store (only under `-u`), then prints
- * its table, appends the markdown summary to `$GITHUB_STEP_SUMMARY` and writes the JSON report.
+ * its table and the figures derived from the whole run (FP16 speed-ups, roofline fractions),
+ * appends the markdown summary to `$GITHUB_STEP_SUMMARY` and writes the JSON report.
  *
  * Baselines are written here rather than in the workers so that every write of a run goes through
  * one process, after every test has finished, with the whole run's records in view (duplicate
@@ -15,9 +16,11 @@ import { updateBaseline } from '@gpubench/core'
 import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from 'vitest/node'
 import type { ResolvedOptions, UpdateMode } from '../options.ts'
 import type { CollectedRecord } from '../record.ts'
+import { deriveFigures } from '../report/derived.ts'
+import { derivedText } from '../report/derived-text.ts'
 import { jsonReport } from '../report/json.ts'
 import { formatMarkdown } from '../report/markdown.ts'
-import { rowOf, type WriteOutcome } from '../report/rows.ts'
+import { columnsFor, rowOf, type WriteOutcome } from '../report/rows.ts'
 import { formatTable } from '../report/table.ts'
 import { currentCommit } from './commit.ts'
 import { describeTests, planBaselineWrites, sameNameGroups } from './update-policy.ts'
@@ -110,7 +113,13 @@ export class GpubenchReporter implements Reporter {
     if (collected.length === 0 && errors.length === 0) return
 
     const rows = collected.map((c, index) => rowOf(c, outcomes[index]!))
-    if (options.table) this.#log(`\n gpubench\n\n${indent(formatTable(rows))}\n`)
+    const derived = deriveFigures(collected)
+    const columns = columnsFor(derived.showMean)
+    if (options.table) {
+      this.#log(`\n gpubench\n\n${indent(formatTable(rows, columns))}\n`)
+      const text = derivedText(derived)
+      if (text !== '') this.#log(text)
+    }
     for (const notice of missingBaselineNotices(collected, outcomes, options.strict)) this.#log(notice)
     if (update === 'none') {
       for (const group of sameNameGroups(collected)) {
@@ -132,13 +141,13 @@ export class GpubenchReporter implements Reporter {
           .length,
         written: outcomes.filter((o) => o.kind === 'written').length,
       }
-      await appendFile(summaryFile, formatMarkdown(rows, totals))
+      await appendFile(summaryFile, formatMarkdown(rows, totals, { columns, derived }))
     }
     if (options.jsonReport) {
       const file = resolve(root, options.jsonReport)
       const report = jsonReport(
         collected.map((c, index) => ({ collected: c, outcome: outcomes[index]! })),
-        { createdAt: new Date().toISOString(), update, commit, errors },
+        { createdAt: new Date().toISOString(), update, commit, errors, derived },
       )
       await mkdir(dirname(file), { recursive: true })
       await writeFile(file, `${JSON.stringify(report, null, 2)}\n`)

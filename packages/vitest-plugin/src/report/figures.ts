@@ -12,6 +12,10 @@ export function medianText(record: MeasuredRecord): string {
   return formatDuration(record.entry.stats.medianNs)
 }
 
+export function meanText(record: MeasuredRecord): string {
+  return formatDuration(record.entry.stats.meanNs)
+}
+
 /** `'1.21 ms – 1.25 ms (95%)'`. */
 export function ciText(record: MeasuredRecord): string {
   const { ciLowNs, ciHighNs, ciLevel } = record.entry.stats
@@ -27,6 +31,17 @@ export function throughputText(record: MeasuredRecord): string {
   if (record.entry.flopPerSecond !== null) return formatFlops(record.entry.flopPerSecond)
   if (record.entry.bytesPerSecond !== null) return formatBandwidth(record.entry.bytesPerSecond)
   return NONE
+}
+
+/** A fraction as a percentage: one decimal from 10% (`'42.5%'`), two significant digits below (`'0.45%'`). */
+export function percentText(fraction: number): string {
+  const percent = fraction * 100
+  return `${percent >= 10 ? percent.toFixed(1) : Number(percent.toPrecision(2)).toString()}%`
+}
+
+/** A speed-up factor: `'1.62x'`. */
+export function speedupText(speedup: number): string {
+  return `${speedup.toFixed(2)}x`
 }
 
 /** Relative change of the median against the baseline: `'+30.2%'`, `'-4.1%'`. */

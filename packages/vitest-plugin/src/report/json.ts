@@ -5,6 +5,7 @@
  */
 import type { UpdateMode } from '../options.ts'
 import type { BenchRecord, CollectedRecord } from '../record.ts'
+import type { DerivedFigures } from './derived.ts'
 import type { WriteOutcome } from './rows.ts'
 
 export const JSON_REPORT_VERSION = 1
@@ -24,6 +25,12 @@ export interface JsonReport {
   }>
   /** Problems of the run that are not a single benchmark's (e.g. a baseline file that could not be written). */
   readonly errors: readonly string[]
+  /**
+   * Figures derived from the whole run (FP16 speed-ups, roofline fractions; see derived.ts).
+   * Added after version 1 was first written, without a version change: readers of version 1
+   * that do not know it ignore it, and it is absent from reports written without it.
+   */
+  readonly derived?: DerivedFigures
 }
 
 export function jsonReport(
@@ -33,6 +40,7 @@ export function jsonReport(
     readonly update: UpdateMode
     readonly commit: string | null
     readonly errors: readonly string[]
+    readonly derived?: DerivedFigures
   },
 ): JsonReport {
   return {
@@ -49,5 +57,6 @@ export function jsonReport(
       baselineWrite: outcome,
     })),
     errors: run.errors,
+    ...(run.derived ? { derived: run.derived } : {}),
   }
 }

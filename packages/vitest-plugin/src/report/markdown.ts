@@ -1,12 +1,11 @@
 /**
- * The markdown summary appended to `$GITHUB_STEP_SUMMARY`: a heading, one line of totals, and the
- * same table as the console. Cells are escaped so a `|` in a benchmark name cannot break the table.
+ * The markdown summary appended to `$GITHUB_STEP_SUMMARY`: a heading, one line of totals, the
+ * same table as the console, and the derived figures (FP16 speed-ups, roofline fractions).
  */
-import { COLUMNS, type ReportRow } from './rows.ts'
-
-function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ')
-}
+import type { DerivedFigures } from './derived.ts'
+import { derivedMarkdown } from './derived-text.ts'
+import { markdownTable } from './markdown-table.ts'
+import { COLUMNS, type Column, type ReportRow } from './rows.ts'
 
 export interface MarkdownTotals {
   readonly measured: number
@@ -15,16 +14,31 @@ export interface MarkdownTotals {
   readonly written: number
 }
 
-export function formatMarkdown(rows: readonly ReportRow[], totals: MarkdownTotals): string {
+export interface MarkdownOptions {
+  /** The table's columns; the plugin's usual ones by default (see `columnsFor`). */
+  readonly columns?: readonly Column[]
+  /** Figures derived from the whole run, printed after the table where there are any. */
+  readonly derived?: DerivedFigures
+}
+
+export function formatMarkdown(
+  rows: readonly ReportRow[],
+  totals: MarkdownTotals,
+  options: MarkdownOptions = {},
+): string {
+  const columns = options.columns ?? COLUMNS
+  const sections = options.derived ? derivedMarkdown(options.derived) : []
   const lines = [
     '### gpubench',
     '',
     `${totals.measured} measured, ${totals.skipped} skipped, ${totals.regressed} regressed, ${totals.written} baseline entries written.`,
     '',
-    `| ${COLUMNS.map(([, title]) => cell(title)).join(' | ')} |`,
-    `| ${COLUMNS.map(() => '---').join(' | ')} |`,
-    ...rows.map((row) => `| ${COLUMNS.map(([key]) => cell(row[key])).join(' | ')} |`),
+    ...markdownTable(
+      columns.map(([, title]) => title),
+      rows.map((row) => columns.map(([key]) => row[key])),
+    ),
     '',
+    ...sections.flatMap((section) => [...section, '']),
   ]
   return `${lines.join('\n')}\n`
 }

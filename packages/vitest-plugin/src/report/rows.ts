@@ -4,7 +4,7 @@
  * console table, markdown or JSON.
  */
 import type { CollectedRecord, MeasuredRecord } from '../record.ts'
-import { ciText, coldText, deltaText, medianText, NONE, throughputText } from './figures.ts'
+import { ciText, coldText, deltaText, meanText, medianText, NONE, throughputText } from './figures.ts'
 
 /** What happened to a benchmark's baseline entry at the end of the run. */
 export type WriteOutcome =
@@ -19,6 +19,8 @@ export interface ReportRow {
   readonly backend: string
   readonly device: string
   readonly median: string
+  /** Shown only when a record of the run stopped by a fixed count (see `columnsFor`). */
+  readonly mean: string
   readonly ci: string
   readonly cold: string
   readonly throughput: string
@@ -26,7 +28,10 @@ export interface ReportRow {
   readonly verdict: string
 }
 
-export const COLUMNS: ReadonlyArray<readonly [keyof ReportRow, string]> = [
+/** A column: the row's field and its title. */
+export type Column = readonly [keyof ReportRow, string]
+
+export const COLUMNS: readonly Column[] = [
   ['benchmark', 'benchmark'],
   ['backend', 'backend'],
   ['device', 'device'],
@@ -37,6 +42,16 @@ export const COLUMNS: ReadonlyArray<readonly [keyof ReportRow, string]> = [
   ['delta', 'Δ vs baseline'],
   ['verdict', 'verdict'],
 ]
+
+/**
+ * The columns of a run's table: the usual ones, with the mean beside the median when any benchmark
+ * was measured with a fixed count (the paper's method reports the mean of its 100 launches).
+ */
+export function columnsFor(showMean: boolean): readonly Column[] {
+  if (!showMean) return COLUMNS
+  const at = COLUMNS.findIndex(([key]) => key === 'median') + 1
+  return [...COLUMNS.slice(0, at), ['mean', 'mean'], ...COLUMNS.slice(at)]
+}
 
 function measuredVerdict(record: MeasuredRecord, outcome: WriteOutcome): string {
   const base =
@@ -65,6 +80,7 @@ export function rowOf(collected: CollectedRecord, outcome: WriteOutcome): Report
       backend: record.backend,
       device: NONE,
       median: NONE,
+      mean: NONE,
       ci: NONE,
       cold: NONE,
       throughput: NONE,
@@ -78,6 +94,7 @@ export function rowOf(collected: CollectedRecord, outcome: WriteOutcome): Report
     backend: record.backend,
     device: record.device.id,
     median: medianText(record),
+    mean: meanText(record),
     ci: ciText(record),
     cold: coldText(record),
     throughput: throughputText(record),

@@ -266,6 +266,7 @@ async function runBenchmark(
       key: name,
       backend: chosen.kind as BackendKind,
       device: baselineDeviceOf(measured.device),
+      ...(measured.device.peak ? { peak: structuredClone(measured.device.peak) } : {}),
       entry,
       baseline,
       verdict: verdictFor(stats, baseline, settings.tolerance),
