@@ -4,8 +4,7 @@ import { metalBackend } from '../src/index.ts'
 
 const probe = await metalBackend.probe()
 
-test('off macOS the Metal backend is unavailable and says why', () => {
-  if (process.platform === 'darwin') return
+test.skipIf(process.platform === 'darwin')('off macOS the Metal backend is unavailable and says why', () => {
   expect(probe.available ? 'available' : probe.reason).toMatch(/Metal not built: Metal exists only on macOS/)
 })
 
