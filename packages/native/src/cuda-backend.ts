@@ -23,10 +23,9 @@ import { nativeSupports, workloadOf } from './targets.ts'
 
 export interface CudaBackendOptions extends NativeCudaOptions {}
 
-/** Why CUDA is missing from a loaded addon: the build's recorded reason, or a generic one. */
+/** Why CUDA is missing from a loaded addon: the build's recorded reason ("not built: nvcc not found ..."), or a generic one. */
 function notBuiltReason(load: Extract<AddonLoad, { ok: true }>): string {
-  const why = load.buildInfo?.cuda.reason
-  return `CUDA ${why ? why.replace(/^not built/, 'not built') : 'not built into the addon'}`
+  return `CUDA ${load.buildInfo?.cuda.reason || 'not built into the addon'}`
 }
 
 /** The description of an available device, for core and for baselines. */
