@@ -208,6 +208,13 @@ describe('the mean beside the median under a fixed count', () => {
     expect(lines[0]).toMatch(/\bmedian\s+mean\s+CI\b/)
     expect(lines[2]).toMatch(/\s1 ms\s+1\.1 ms\s/)
     expect(formatTable(rows).split('\n')[0]).not.toMatch(/\bmean\b/)
+    const markdown = formatMarkdown(
+      rows,
+      { measured: 1, skipped: 0, regressed: 0, written: 0 },
+      { columns: columnsFor(true) },
+    )
+    expect(markdown).toContain('| benchmark | backend | device | median | mean | CI |')
+    expect(markdown).toMatch(/\| 1 ms \| 1\.1 ms \|/)
   })
 })
 
