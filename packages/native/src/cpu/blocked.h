@@ -209,11 +209,17 @@ struct Blocked {
 
   // ------------------------------------------------------------------------------------ GEMV
 
-  /** Rows [r0, r1) of y = A·x. */
+  /** Rows [r0, r1) of y = A·x, four rows at a time so each load of x serves four rows. */
   static void gemvRows(const GemvProblem& P, const float* x32, int64_t r0, int64_t r1, float* y32) {
-    for (int64_t i = r0; i < r1; i++) {
-      y32[i] = P.f16 ? Arch::dotF16(static_cast<const uint16_t*>(P.A) + i * P.n, x32, P.n)
-                     : Arch::dotF32(static_cast<const float*>(P.A) + i * P.n, x32, P.n);
+    int64_t i = r0;
+    if (P.f16) {
+      const uint16_t* A = static_cast<const uint16_t*>(P.A);
+      for (; i + 4 <= r1; i += 4) Arch::dot4F16(A + i * P.n, P.n, x32, P.n, y32 + i);
+      for (; i < r1; i++) y32[i] = Arch::dotF16(A + i * P.n, x32, P.n);
+    } else {
+      const float* A = static_cast<const float*>(P.A);
+      for (; i + 4 <= r1; i += 4) Arch::dot4F32(A + i * P.n, P.n, x32, P.n, y32 + i);
+      for (; i < r1; i++) y32[i] = Arch::dotF32(A + i * P.n, x32, P.n);
     }
   }
 
@@ -227,7 +233,15 @@ struct Blocked {
     std::fill(acc, acc + P.n, 0.0f);
     for (int64_t j0 = 0; j0 < P.n; j0 += W) {
       const int64_t w = std::min(W, P.n - j0);
-      for (int64_t i = r0; i < r1; i++) {
+      int64_t i = r0;
+      // Four rows per pass: one load and store of acc serves four rows.
+      for (; i + 4 <= r1; i += 4) {
+        if (P.f16)
+          Arch::axpy4F16(acc + j0, static_cast<const uint16_t*>(P.A) + i * P.n + j0, P.n, x32 + i, w);
+        else
+          Arch::axpy4F32(acc + j0, static_cast<const float*>(P.A) + i * P.n + j0, P.n, x32 + i, w);
+      }
+      for (; i < r1; i++) {
         if (P.f16)
           Arch::axpyF16(acc + j0, static_cast<const uint16_t*>(P.A) + i * P.n + j0, x32[i], w);
         else

@@ -71,11 +71,29 @@ struct GenericArch {
     return total;
   }
 
+  /** Four dot products of rows a, a + lda, a + 2 lda, a + 3 lda with x. */
+  static void dot4F32(const float* a, int64_t lda, const float* x, int64_t n, float* out) {
+    for (int r = 0; r < 4; r++) out[r] = dotF32(a + r * lda, x, n);
+  }
+
+  static void dot4F16(const uint16_t* a, int64_t lda, const float* x, int64_t n, float* out) {
+    for (int r = 0; r < 4; r++) out[r] = dotF16(a + r * lda, x, n);
+  }
+
   static void axpyF32(float* acc, const float* a, float s, int64_t n) {
     const v4f v = {s, s, s, s};
     int64_t i = 0;
     for (; i + 4 <= n; i += 4) storeV4(acc + i, loadV4(acc + i) + loadV4(a + i) * v);
     for (; i < n; i++) acc[i] += a[i] * s;
+  }
+
+  /** acc += s[0]·a + s[1]·(a + lda) + s[2]·(a + 2 lda) + s[3]·(a + 3 lda). */
+  static void axpy4F32(float* acc, const float* a, int64_t lda, const float* s, int64_t n) {
+    for (int r = 0; r < 4; r++) axpyF32(acc, a + r * lda, s[r], n);
+  }
+
+  static void axpy4F16(float* acc, const uint16_t* a, int64_t lda, const float* s, int64_t n) {
+    for (int r = 0; r < 4; r++) axpyF16(acc, a + r * lda, s[r], n);
   }
 
   static void axpyF16(float* acc, const uint16_t* a, float s, int64_t n) {

@@ -125,6 +125,67 @@ struct Avx2 {
     return s;
   }
 
+  /** Four rows at once: 8 accumulators (2 per row), each 8-wide load of x feeding four FMAs. */
+  GPUBENCH_AVX2 static void dot4F32(const float* a, int64_t lda, const float* x, int64_t n, float* out) {
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    __m256 s00 = _mm256_setzero_ps(), s01 = _mm256_setzero_ps(), s10 = _mm256_setzero_ps(), s11 = _mm256_setzero_ps();
+    __m256 s20 = _mm256_setzero_ps(), s21 = _mm256_setzero_ps(), s30 = _mm256_setzero_ps(), s31 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+      s00 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), x0, s00);
+      s01 = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i + 8), x1, s01);
+      s10 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + i), x0, s10);
+      s11 = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + i + 8), x1, s11);
+      s20 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + i), x0, s20);
+      s21 = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + i + 8), x1, s21);
+      s30 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + i), x0, s30);
+      s31 = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + i + 8), x1, s31);
+    }
+    float r0 = hsum(_mm256_add_ps(s00, s01)), r1 = hsum(_mm256_add_ps(s10, s11));
+    float r2 = hsum(_mm256_add_ps(s20, s21)), r3 = hsum(_mm256_add_ps(s30, s31));
+    for (; i < n; i++) {
+      r0 += a0[i] * x[i];
+      r1 += a1[i] * x[i];
+      r2 += a2[i] * x[i];
+      r3 += a3[i] * x[i];
+    }
+    out[0] = r0;
+    out[1] = r1;
+    out[2] = r2;
+    out[3] = r3;
+  }
+
+  GPUBENCH_AVX2 static void dot4F16(const uint16_t* a, int64_t lda, const float* x, int64_t n, float* out) {
+    const uint16_t *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    __m256 s00 = _mm256_setzero_ps(), s01 = _mm256_setzero_ps(), s10 = _mm256_setzero_ps(), s11 = _mm256_setzero_ps();
+    __m256 s20 = _mm256_setzero_ps(), s21 = _mm256_setzero_ps(), s30 = _mm256_setzero_ps(), s31 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+      const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+      s00 = _mm256_fmadd_ps(load8h(a0 + i), x0, s00);
+      s01 = _mm256_fmadd_ps(load8h(a0 + i + 8), x1, s01);
+      s10 = _mm256_fmadd_ps(load8h(a1 + i), x0, s10);
+      s11 = _mm256_fmadd_ps(load8h(a1 + i + 8), x1, s11);
+      s20 = _mm256_fmadd_ps(load8h(a2 + i), x0, s20);
+      s21 = _mm256_fmadd_ps(load8h(a2 + i + 8), x1, s21);
+      s30 = _mm256_fmadd_ps(load8h(a3 + i), x0, s30);
+      s31 = _mm256_fmadd_ps(load8h(a3 + i + 8), x1, s31);
+    }
+    float r0 = hsum(_mm256_add_ps(s00, s01)), r1 = hsum(_mm256_add_ps(s10, s11));
+    float r2 = hsum(_mm256_add_ps(s20, s21)), r3 = hsum(_mm256_add_ps(s30, s31));
+    for (; i < n; i++) {
+      r0 += _cvtsh_ss(a0[i]) * x[i];
+      r1 += _cvtsh_ss(a1[i]) * x[i];
+      r2 += _cvtsh_ss(a2[i]) * x[i];
+      r3 += _cvtsh_ss(a3[i]) * x[i];
+    }
+    out[0] = r0;
+    out[1] = r1;
+    out[2] = r2;
+    out[3] = r3;
+  }
+
   GPUBENCH_AVX2 static void axpyF32(float* acc, const float* a, float s, int64_t n) {
     const __m256 v = _mm256_set1_ps(s);
     int64_t i = 0;
@@ -137,6 +198,38 @@ struct Avx2 {
     for (; i + 8 <= n; i += 8)
       _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(_mm256_loadu_ps(a + i), v, _mm256_loadu_ps(acc + i)));
     for (; i < n; i++) acc[i] += a[i] * s;
+  }
+
+  /** acc += s[0]·a + s[1]·(a + lda) + s[2]·(a + 2 lda) + s[3]·(a + 3 lda): acc loaded and stored once per four rows. */
+  GPUBENCH_AVX2 static void axpy4F32(float* acc, const float* a, int64_t lda, const float* s, int64_t n) {
+    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    const __m256 v0 = _mm256_set1_ps(s[0]), v1 = _mm256_set1_ps(s[1]), v2 = _mm256_set1_ps(s[2]), v3 = _mm256_set1_ps(s[3]);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      __m256 t = _mm256_loadu_ps(acc + i);
+      t = _mm256_fmadd_ps(_mm256_loadu_ps(a0 + i), v0, t);
+      t = _mm256_fmadd_ps(_mm256_loadu_ps(a1 + i), v1, t);
+      t = _mm256_fmadd_ps(_mm256_loadu_ps(a2 + i), v2, t);
+      t = _mm256_fmadd_ps(_mm256_loadu_ps(a3 + i), v3, t);
+      _mm256_storeu_ps(acc + i, t);
+    }
+    for (; i < n; i++) acc[i] += a0[i] * s[0] + a1[i] * s[1] + a2[i] * s[2] + a3[i] * s[3];
+  }
+
+  GPUBENCH_AVX2 static void axpy4F16(float* acc, const uint16_t* a, int64_t lda, const float* s, int64_t n) {
+    const uint16_t *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
+    const __m256 v0 = _mm256_set1_ps(s[0]), v1 = _mm256_set1_ps(s[1]), v2 = _mm256_set1_ps(s[2]), v3 = _mm256_set1_ps(s[3]);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      __m256 t = _mm256_loadu_ps(acc + i);
+      t = _mm256_fmadd_ps(load8h(a0 + i), v0, t);
+      t = _mm256_fmadd_ps(load8h(a1 + i), v1, t);
+      t = _mm256_fmadd_ps(load8h(a2 + i), v2, t);
+      t = _mm256_fmadd_ps(load8h(a3 + i), v3, t);
+      _mm256_storeu_ps(acc + i, t);
+    }
+    for (; i < n; i++)
+      acc[i] += _cvtsh_ss(a0[i]) * s[0] + _cvtsh_ss(a1[i]) * s[1] + _cvtsh_ss(a2[i]) * s[2] + _cvtsh_ss(a3[i]) * s[3];
   }
 
   GPUBENCH_AVX2 static void axpyF16(float* acc, const uint16_t* a, float s, int64_t n) {
