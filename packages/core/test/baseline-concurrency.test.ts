@@ -9,6 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { rng } from '../src/reference.ts'
 import { loadBaseline, updateBaseline } from '../src/store/index.ts'
 import { sampleDevice, sampleEntry } from './fixtures/baseline-samples.ts'
 
@@ -57,17 +58,8 @@ function ready(child: ChildProcess): Promise<void> {
   })
 }
 
-/** A deterministic pseudo-random generator (mulberry32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// core's seeded generator (mulberry32), so a failing case can be replayed.
+const prng = rng
 
 describe('updateBaseline across processes', () => {
   it('loses no entry when 5 processes add distinct entries to the same file at once', async () => {

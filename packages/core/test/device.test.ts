@@ -13,6 +13,7 @@ import {
   isSafeDeviceId,
   MAX_DEVICE_ID_LENGTH,
 } from '../src/device.ts'
+import { rng } from '../src/reference.ts'
 
 const epyc: HostInfo = {
   cpuModel: 'EPYC 7B13',
@@ -24,17 +25,8 @@ const epyc: HostInfo = {
   gpus: [],
 }
 
-/** A deterministic pseudo-random generator (mulberry32), so a failing case can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+// core's seeded generator (mulberry32), so a failing case can be replayed.
+const prng = rng
 
 describe('deviceId', () => {
   it('slugifies and joins parts into lowercase letters, digits and single dashes', () => {

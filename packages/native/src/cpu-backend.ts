@@ -9,7 +9,6 @@
 import {
   type Backend,
   BackendError,
-  BackendUnavailableError,
   cpuDeviceDescription,
   type DeviceDescription,
   hostInfo,
@@ -19,8 +18,8 @@ import {
 } from '@gpubench/core'
 import type { NativeCpuOptions } from './addon-types.ts'
 import { loadAddon } from './load.ts'
-import { messageOf, NativeRunnableAdapter, workloadError } from './native-runnable.ts'
-import { nativeSupports, workloadOf } from './targets.ts'
+import { messageOf } from './native-runnable.ts'
+import { nativeSupports, prepareNative } from './targets.ts'
 
 export interface CpuBackendOptions extends NativeCpuOptions {}
 
@@ -100,18 +99,7 @@ class CpuBackend implements Backend {
   }
 
   async prepare(target: Target): Promise<Runnable> {
-    const probe = await this.probe()
-    if (!probe.available) throw new BackendUnavailableError(`cpu backend unavailable: ${probe.reason}`, 'cpu')
-    const workload = workloadOf('cpu', probe.device.id, target)
-    const load = await loadAddon()
-    if (!load.ok) throw new BackendUnavailableError(`cpu backend unavailable: ${load.reason}`, 'cpu')
-    let native: InstanceType<typeof load.addon.Runnable>
-    try {
-      native = new load.addon.Runnable('cpu', workload, this.options)
-    } catch (error) {
-      throw workloadError(workload, 'cpu', probe.device.id, messageOf(error))
-    }
-    return new NativeRunnableAdapter(workload, probe.device, 'steady-clock', native)
+    return prepareNative('cpu', await this.probe(), target, 'steady-clock', this.options)
   }
 }
 

@@ -9,7 +9,6 @@
 import {
   type Backend,
   BackendError,
-  BackendUnavailableError,
   type DeviceDescription,
   deviceId,
   type Probe,
@@ -18,8 +17,8 @@ import {
 } from '@gpubench/core'
 import type { NativeCudaOptions, NativeCudaProbe } from './addon-types.ts'
 import { type AddonLoad, loadAddon } from './load.ts'
-import { messageOf, NativeRunnableAdapter, workloadError } from './native-runnable.ts'
-import { nativeSupports, workloadOf } from './targets.ts'
+import { messageOf } from './native-runnable.ts'
+import { nativeSupports, prepareNative } from './targets.ts'
 
 export interface CudaBackendOptions extends NativeCudaOptions {}
 
@@ -104,17 +103,7 @@ class CudaBackend implements Backend {
   }
 
   async prepare(target: Target): Promise<Runnable> {
-    const probe = await this.probe()
-    if (!probe.available) throw new BackendUnavailableError(`cuda backend unavailable: ${probe.reason}`, 'cuda')
-    const workload = workloadOf('cuda', probe.device.id, target)
-    const load = await loadAddon()
-    if (!load.ok) throw new BackendUnavailableError(`cuda backend unavailable: ${load.reason}`, 'cuda')
-    try {
-      const native = new load.addon.Runnable('cuda', workload, this.options)
-      return new NativeRunnableAdapter(workload, probe.device, 'cuda-events', native)
-    } catch (error) {
-      throw workloadError(workload, 'cuda', probe.device.id, messageOf(error))
-    }
+    return prepareNative('cuda', await this.probe(), target, 'cuda-events', this.options)
   }
 }
 

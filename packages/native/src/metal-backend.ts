@@ -4,10 +4,10 @@
  * reach): built and exercised by .github/workflows/macos-native.yml. Everywhere else it is
  * unavailable with the build's reason.
  */
-import { type Backend, BackendUnavailableError, deviceId, type Probe, type Runnable, type Target } from '@gpubench/core'
+import { type Backend, deviceId, type Probe, type Runnable, type Target } from '@gpubench/core'
 import { loadAddon } from './load.ts'
-import { messageOf, NativeRunnableAdapter, workloadError } from './native-runnable.ts'
-import { nativeSupports, workloadOf } from './targets.ts'
+import { messageOf } from './native-runnable.ts'
+import { nativeSupports, prepareNative } from './targets.ts'
 
 class MetalBackend implements Backend {
   readonly kind = 'metal' as const
@@ -48,17 +48,7 @@ class MetalBackend implements Backend {
   }
 
   async prepare(target: Target): Promise<Runnable> {
-    const probe = await this.probe()
-    if (!probe.available) throw new BackendUnavailableError(`metal backend unavailable: ${probe.reason}`, 'metal')
-    const workload = workloadOf('metal', probe.device.id, target)
-    const load = await loadAddon()
-    if (!load.ok) throw new BackendUnavailableError(`metal backend unavailable: ${load.reason}`, 'metal')
-    try {
-      const native = new load.addon.Runnable('metal', workload)
-      return new NativeRunnableAdapter(workload, probe.device, 'metal-command-buffer', native)
-    } catch (error) {
-      throw workloadError(workload, 'metal', probe.device.id, messageOf(error))
-    }
+    return prepareNative('metal', await this.probe(), target, 'metal-command-buffer')
   }
 }
 

@@ -2,8 +2,20 @@
  * Which targets the native backends run: core's four workload kinds, nothing else. A JavaScript
  * function belongs to the host backend; a backend-specific target (e.g. a WGSL pipeline) to its own.
  */
-import { type BackendKind, isWorkload, type Target, type Workload, workloadFrom } from '@gpubench/core'
-import { messageOf, workloadError } from './native-runnable.ts'
+import {
+  type BackendKind,
+  BackendUnavailableError,
+  isWorkload,
+  type Probe,
+  type Runnable,
+  type Target,
+  type TimingMethod,
+  type Workload,
+  workloadFrom,
+} from '@gpubench/core'
+import type { NativeBackendKind, NativeCpuOptions, NativeCudaOptions } from './addon-types.ts'
+import { loadAddon } from './load.ts'
+import { messageOf, NativeRunnableAdapter, workloadError } from './native-runnable.ts'
 
 export function nativeSupports(backend: BackendKind, target: Target): true | string {
   if (isWorkload(target)) return true
@@ -22,5 +34,29 @@ export function workloadOf(backend: BackendKind, deviceId: string, target: Targe
     return workloadFrom(target)
   } catch (error) {
     throw workloadError(JSON.stringify(target), backend, deviceId, messageOf(error))
+  }
+}
+
+/**
+ * What every native backend's `prepare` does: refuse when unavailable (with the probe's or the
+ * loader's reason), re-validate the target, and build the addon's runnable, turning a native
+ * failure (allocation, device error) into a BackendError naming the workload and the device.
+ */
+export async function prepareNative(
+  backend: NativeBackendKind,
+  probe: Probe,
+  target: Target,
+  timing: TimingMethod,
+  options?: NativeCpuOptions | NativeCudaOptions,
+): Promise<Runnable> {
+  if (!probe.available) throw new BackendUnavailableError(`${backend} backend unavailable: ${probe.reason}`, backend)
+  const workload = workloadOf(backend, probe.device.id, target)
+  const load = await loadAddon()
+  if (!load.ok) throw new BackendUnavailableError(`${backend} backend unavailable: ${load.reason}`, backend)
+  try {
+    const native = new load.addon.Runnable(backend, workload, options)
+    return new NativeRunnableAdapter(workload, probe.device, timing, native)
+  } catch (error) {
+    throw workloadError(workload, backend, probe.device.id, messageOf(error))
   }
 }

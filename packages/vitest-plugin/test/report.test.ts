@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest'
 import { deltaText } from '../src/report/figures.ts'
 import { jsonReport } from '../src/report/json.ts'
 import { formatMarkdown } from '../src/report/markdown.ts'
-import { rowOf } from '../src/report/rows.ts'
+import { collapseUnavailable, rowOf, unavailableText } from '../src/report/rows.ts'
 import { summaryLine } from '../src/report/summary-line.ts'
 import { formatTable } from '../src/report/table.ts'
 import { collected, foundBaseline, measuredRecord, skippedRecord } from './records.ts'
@@ -13,6 +13,30 @@ const regressed = measuredRecord({
 })
 
 describe('rows', () => {
+  test('a backend skipped everywhere for one reason is listed once beneath the table', () => {
+    const records = [
+      collected(measuredRecord()),
+      collected(skippedRecord('cuda', 'unavailable: no CUDA driver')),
+      collected(skippedRecord('cuda', 'unavailable: no CUDA driver')),
+      collected(skippedRecord('webgpu', 'unavailable: no adapter')),
+      collected(skippedRecord('webgpu', 'f16 needs shader-f16')),
+      collected(skippedRecord('metal', 'unavailable: macOS only')),
+      collected(measuredRecord()),
+    ]
+    const rows = records.map((c) => rowOf(c, { kind: 'not-requested' }))
+    const table = collapseUnavailable(records, rows)
+    // cuda and metal collapse; webgpu (two reasons) and host (measured) keep their rows.
+    expect(table.rows.map((r) => r.backend)).toEqual(['host', 'webgpu', 'webgpu', 'host'])
+    expect(table.unavailable).toEqual([
+      { backend: 'cuda', reason: 'unavailable: no CUDA driver', benchmarks: 2 },
+      { backend: 'metal', reason: 'unavailable: macOS only', benchmarks: 1 },
+    ])
+    expect(unavailableText(table.unavailable)).toBe(
+      ' cuda: skipped in 2 benchmarks: unavailable: no CUDA driver\n metal: skipped in 1 benchmark: unavailable: macOS only',
+    )
+  })
+
+
   test('a measured row has the figures with units and the verdict', () => {
     const row = rowOf(collected(regressed), { kind: 'not-requested' })
     expect(row).toMatchObject({

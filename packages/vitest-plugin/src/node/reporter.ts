@@ -20,7 +20,7 @@ import { deriveFigures } from '../report/derived.ts'
 import { derivedText } from '../report/derived-text.ts'
 import { jsonReport } from '../report/json.ts'
 import { formatMarkdown } from '../report/markdown.ts'
-import { columnsFor, rowOf, type WriteOutcome } from '../report/rows.ts'
+import { collapseUnavailable, columnsFor, rowOf, unavailableText, type WriteOutcome } from '../report/rows.ts'
 import { formatTable } from '../report/table.ts'
 import { currentCommit } from './commit.ts'
 import { describeTests, planBaselineWrites, sameNameGroups } from './update-policy.ts'
@@ -116,7 +116,9 @@ export class GpubenchReporter implements Reporter {
     const derived = deriveFigures(collected)
     const columns = columnsFor(derived.showMean)
     if (options.table) {
-      this.#log(`\n gpubench\n\n${indent(formatTable(rows, columns))}\n`)
+      const table = collapseUnavailable(collected, rows)
+      this.#log(`\n gpubench\n\n${indent(formatTable(table.rows, columns))}\n`)
+      if (table.unavailable.length > 0) this.#log(`${unavailableText(table.unavailable)}\n`)
       const text = derivedText(derived)
       if (text !== '') this.#log(text)
     }

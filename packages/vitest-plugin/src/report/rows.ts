@@ -102,3 +102,52 @@ export function rowOf(collected: CollectedRecord, outcome: WriteOutcome): Report
     verdict: measuredVerdict(record, outcome),
   }
 }
+
+/** A backend that was unavailable for every benchmark of the run, for the same reason. */
+export interface UnavailableBackend {
+  readonly backend: string
+  readonly reason: string
+  /** Benchmarks that asked for it. */
+  readonly benchmarks: number
+}
+
+/**
+ * Splits off the backends that were skipped for every benchmark with one and the same reason
+ * (a machine without CUDA, say), so the console table lists each of them once beneath it
+ * instead of once per benchmark. A backend that ran anywhere, or was skipped for different
+ * reasons, keeps its rows.
+ */
+export function collapseUnavailable(
+  collected: readonly CollectedRecord[],
+  rows: readonly ReportRow[],
+): { rows: ReportRow[]; unavailable: UnavailableBackend[] } {
+  const byBackend = new Map<string, { reasons: Set<string>; skipped: number; total: number }>()
+  for (const { record } of collected) {
+    const entry = byBackend.get(record.backend) ?? { reasons: new Set<string>(), skipped: 0, total: 0 }
+    entry.total++
+    if (record.status === 'skipped') {
+      entry.skipped++
+      entry.reasons.add(record.reason)
+    }
+    byBackend.set(record.backend, entry)
+  }
+  const unavailable: UnavailableBackend[] = []
+  for (const [backend, entry] of byBackend) {
+    const [reason] = entry.reasons
+    if (entry.skipped === entry.total && entry.reasons.size === 1 && reason !== undefined) {
+      unavailable.push({ backend, reason, benchmarks: entry.total })
+    }
+  }
+  const collapsed = new Set(unavailable.map((u) => u.backend))
+  return {
+    rows: rows.filter((_, index) => !collapsed.has(collected[index]!.record.backend)),
+    unavailable,
+  }
+}
+
+/** One line per collapsed backend, for beneath the table. */
+export function unavailableText(unavailable: readonly UnavailableBackend[]): string {
+  return unavailable
+    .map((u) => ` ${u.backend}: skipped in ${u.benchmarks} benchmark${u.benchmarks === 1 ? '' : 's'}: ${u.reason}`)
+    .join('\n')
+}
