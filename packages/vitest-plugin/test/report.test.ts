@@ -36,7 +36,6 @@ describe('rows', () => {
     )
   })
 
-
   test('a measured row has the figures with units and the verdict', () => {
     const row = rowOf(collected(regressed), { kind: 'not-requested' })
     expect(row).toMatchObject({
