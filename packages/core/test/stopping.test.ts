@@ -18,13 +18,14 @@ describe('stopping rules', () => {
       maxSamples: 10_000,
       warmupRuns: 2,
       batch: 'auto',
+      rounds: 4,
     })
     expect(stoppingRule()).toEqual(DEFAULT_STOPPING_RULE)
     expect(Object.isFrozen(DEFAULT_STOPPING_RULE)).toBe(true)
   })
 
   test("the paper's method: 10 warm-up runs, exactly 100 samples in one call", () => {
-    expect(PAPER_METHOD).toMatchObject({ warmupRuns: 10, minSamples: 100, maxSamples: 100, batch: 100 })
+    expect(PAPER_METHOD).toMatchObject({ warmupRuns: 10, minSamples: 100, maxSamples: 100, batch: 100, rounds: 1 })
     expect(isFixedCount(PAPER_METHOD)).toBe(true)
     expect(isFixedCount(DEFAULT_STOPPING_RULE)).toBe(false)
     expect(stoppingRule(PAPER_METHOD)).toEqual(PAPER_METHOD)
@@ -50,6 +51,9 @@ describe('stopping rules', () => {
     [{ batch: 'fast' }, /field 'batch' must be an integer >= 1 or 'auto', got "fast"/],
     [{ minSamples: 20, maxSamples: 10 }, /field 'maxSamples' \(10\) must be >= minSamples \(20\)/],
     [{ minTimeNs: 2e9, maxTimeNs: 1e9 }, /field 'maxTimeNs' .* must be >= minTimeNs/],
+    [{ rounds: 0 }, /field 'rounds' must be an integer >= 1, got 0/],
+    [{ rounds: 1.5 }, /field 'rounds' must be an integer >= 1, got 1.5/],
+    [{ rounds: 5, minSamples: 3, maxSamples: 4 }, /field 'rounds' \(5\) must be <= maxSamples \(4\)/],
   ]
   for (const [partial, message] of bad) {
     test(`refuses ${JSON.stringify(partial)}`, () => {

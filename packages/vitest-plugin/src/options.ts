@@ -155,6 +155,7 @@ const STOPPING_RULE_KEYS: ReadonlyArray<keyof StoppingRule> = [
   'maxSamples',
   'warmupRuns',
   'batch',
+  'rounds',
 ]
 
 /**

@@ -19,6 +19,8 @@ function result(options: { medianNs?: number; baseline?: BaselineLookup; peak?: 
     wallTimeNs: 1e9,
     stoppedBy: 'noise',
     relativeNoise: 0.003,
+    rounds: 1,
+    roundMediansNs: [medianNs],
   }
   const baseline: BaselineLookup = options.baseline ?? { state: 'missing', file: '/b/cpu-test-2c.json' }
   const verdict: RecordedVerdict | null = verdictFor(stats, baseline, 0.05)

@@ -1,6 +1,15 @@
 export { bootstrapMedianInterval, DEFAULT_RESAMPLES, DEFAULT_SEED } from './bootstrap.ts'
-export { hostClockNs, type MeasureHooks, type Measurement, measure, relativeNoiseOf } from './engine.ts'
+export {
+  hostClockNs,
+  type MeasureHooks,
+  type Measurement,
+  type MeasureRoundsHooks,
+  measure,
+  measureRounds,
+  relativeNoiseOf,
+} from './engine.ts'
 export { MeasurementError, SampleError, StoppingRuleError, VerdictError } from './errors.ts'
+export { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
 export { type SortedSamples, sortSamples } from './sample.ts'
 export {
   DEFAULT_CI_LEVEL,
@@ -8,6 +17,7 @@ export {
   type SampleStats,
   type SummarizeOptions,
   summarize,
+  summarizeRounds,
   summarizeSorted,
 } from './statistics.ts'
 export { DEFAULT_STOPPING_RULE, isFixedCount, PAPER_METHOD, type StoppingRule, stoppingRule } from './stopping-rule.ts'

@@ -15,11 +15,17 @@
  *                 20%·Pareto(α = 1.2) (a tail whose variance is infinite);
  * - bimodal:      exp(0.02·Z), and three samples in ten 25% slower (two clock states);
  * - drift:        exp(0.02·Z) within the run, and the whole current run multiplied by a factor
- *                 drawn uniformly in [0.97, 1.03] relative to the baseline run.
+ *                 drawn uniformly in [0.97, 1.03] relative to the baseline run;
+ * - per-prepare mode: exp(0.02·Z) within a round, and each round (each prepare of a fresh
+ *                 runnable) 1.0 or 1.3 times slower with equal probability, as when new buffers
+ *                 and thread placement land in one of two performance modes.
+ *
+ * Measurements go through `measureRounds` under the rule given (DEFAULT_STOPPING_RULE: several
+ * rounds), each round a freshly "prepared" simulated runnable on one shared virtual clock.
  */
 import type { Runnable } from '../backend.ts'
 import { rng } from '../reference.ts'
-import { type Measurement, measure } from './engine.ts'
+import { type Measurement, measureRounds } from './engine.ts'
 import { type Variates, variates } from './random.ts'
 import type { StoppingRule } from './stopping-rule.ts'
 import { compareToBaseline, type VerdictKind } from './verdict.ts'
@@ -31,9 +37,12 @@ export interface NoiseModel {
   sample(random: Variates): number
   /** The multiplier of a whole run relative to the baseline run (1 when the model has no drift). */
   runFactor(random: Variates): number
+  /** The multiplier of one prepare (one round) of the runnable (1 when prepares do not differ). */
+  prepareFactor(random: Variates): number
 }
 
 const noDrift = (): number => 1
+const samePrepares = (): number => 1
 
 export const NOISE_MODELS: readonly NoiseModel[] = Object.freeze([
   {
@@ -41,6 +50,7 @@ export const NOISE_MODELS: readonly NoiseModel[] = Object.freeze([
     description: 'exp(0.05·Z)',
     sample: (r: Variates) => Math.exp(0.05 * r.normal()),
     runFactor: noDrift,
+    prepareFactor: samePrepares,
   },
   {
     name: 'heavy-tailed',
@@ -50,20 +60,35 @@ export const NOISE_MODELS: readonly NoiseModel[] = Object.freeze([
       return r.uniform() < 0.1 ? base * (1 + 0.2 * (1 - r.uniform()) ** (-1 / 1.2)) : base
     },
     runFactor: noDrift,
+    prepareFactor: samePrepares,
   },
   {
     name: 'bimodal',
     description: 'exp(0.02·Z), 30% of samples 25% slower',
     sample: (r: Variates) => Math.exp(0.02 * r.normal()) * (r.uniform() < 0.3 ? 1.25 : 1),
     runFactor: noDrift,
+    prepareFactor: samePrepares,
   },
   {
     name: 'drift',
     description: 'exp(0.02·Z), whole run x U[0.97, 1.03]',
     sample: (r: Variates) => Math.exp(0.02 * r.normal()),
     runFactor: (r: Variates) => 0.97 + 0.06 * r.uniform(),
+    prepareFactor: samePrepares,
+  },
+  {
+    name: 'per-prepare',
+    description: 'exp(0.02·Z), each prepare x1.0 or x1.3',
+    sample: (r: Variates) => Math.exp(0.02 * r.normal()),
+    runFactor: noDrift,
+    prepareFactor: (r: Variates) => (r.uniform() < 0.5 ? 1 : 1.3),
   },
 ])
+
+/** The models the verdict's bar is held to; 'per-prepare' is reported beside them. */
+export const CALIBRATION_MODELS: readonly NoiseModel[] = Object.freeze(
+  NOISE_MODELS.filter((m) => m.name !== 'per-prepare'),
+)
 
 export interface SimulatedRunOptions {
   /** Nominal duration of one run, ns. */
@@ -75,15 +100,23 @@ export interface SimulatedRunOptions {
   callOverheadNs?: number
 }
 
-/** A runnable whose durations come from a noise model, with the virtual clock it advances. */
+/** A virtual clock in ns, shared by the runnables of one simulated measurement. */
+export interface VirtualClock {
+  ns: number
+}
+
+/**
+ * A runnable whose durations come from a noise model, with the virtual clock it advances (a new
+ * clock unless one is given: the rounds of one measurement share theirs).
+ */
 export function simulatedRunnable(
   model: NoiseModel,
   options: SimulatedRunOptions,
+  clock: VirtualClock = { ns: 0 },
 ): { runnable: Runnable; now: () => number } {
   const random = variates(rng(options.seed))
   const overheadNs = options.callOverheadNs ?? 20e3
   const scale = options.kernelNs * options.factor
-  let clockNs = 0
   const runnable: Runnable = {
     target: { kind: 'function', name: `simulated ${model.name}`, fn: () => undefined },
     device: {
@@ -96,7 +129,7 @@ export function simulatedRunnable(
     notes: ['simulated durations'],
     async cold() {
       const d = 5 * scale * model.sample(random)
-      clockNs += d + overheadNs
+      clock.ns += d + overheadNs
       return d
     },
     async run(n: number) {
@@ -107,7 +140,7 @@ export function simulatedRunnable(
         out[i] = d
         total += d
       }
-      clockNs += total
+      clock.ns += total
       return out
     },
     async verify() {
@@ -115,17 +148,26 @@ export function simulatedRunnable(
     },
     async dispose() {},
   }
-  return { runnable, now: () => clockNs }
+  return { runnable, now: () => clock.ns }
 }
 
-/** Measures one simulated run with the real engine. */
+/**
+ * Measures one simulated run with the real engine (`measureRounds`): each round prepares a new
+ * simulated runnable with its own seed and its own prepare factor drawn from the model.
+ */
 export function simulateMeasurement(
   model: NoiseModel,
   options: SimulatedRunOptions,
   rule?: Partial<StoppingRule>,
 ): Promise<Measurement> {
-  const { runnable, now } = simulatedRunnable(model, options)
-  return measure(runnable, rule, { now })
+  const clock: VirtualClock = { ns: 0 }
+  const seeds = rng(options.seed)
+  const prepare = async (): Promise<Runnable> => {
+    const seed = Math.floor(seeds() * 2 ** 32)
+    const factor = options.factor * model.prepareFactor(variates(rng(seed ^ 0x5bd1e995)))
+    return simulatedRunnable(model, { ...options, factor, seed }, clock).runnable
+  }
+  return measureRounds(prepare, rule, { now: () => clock.ns })
 }
 
 export interface VerdictSimulationOptions {
@@ -149,6 +191,8 @@ export interface VerdictSimulationResult {
   regressedRate: number
   /** Mean sample count of the current runs. */
   meanSamples: number
+  /** Mean number of rounds of the current runs. */
+  meanRounds: number
   stoppedBy: Record<Measurement['stoppedBy'], number>
 }
 
@@ -170,7 +214,8 @@ export async function simulateVerdicts(
     counts: { faster: 0, same: 0, slower: 0, regressed: 0, inconclusive: 0 },
     regressedRate: 0,
     meanSamples: 0,
-    stoppedBy: { noise: 0, 'max-time': 0, 'max-samples': 0, 'fixed-count': 0 },
+    meanRounds: 0,
+    stoppedBy: { noise: 0, 'max-time': 0, 'max-samples': 0, 'fixed-count': 0, 'round-spread': 0 },
   }))
   const seeds = rng(options.seed)
   const seed = (): number => Math.floor(seeds() * 2 ** 32)
@@ -184,6 +229,7 @@ export async function simulateVerdicts(
       result.counts[compareToBaseline(current.stats, baseline.stats, verdictOptions).kind]++
       result.stoppedBy[current.stoppedBy]++
       result.meanSamples += current.stats.n / options.trials
+      result.meanRounds += current.rounds / options.trials
     }
   }
   for (const result of results) result.regressedRate = result.counts.regressed / options.trials

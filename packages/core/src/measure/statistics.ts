@@ -3,8 +3,9 @@
  * between order statistics (Hyndman and Fan's type 7, as R, NumPy and tinybench do), so a
  * p50 here equals tinybench's p50 on the same samples.
  */
-import { bootstrapMedianInterval, DEFAULT_RESAMPLES, DEFAULT_SEED } from './bootstrap.ts'
+import { bootstrapMedianInterval, DEFAULT_RESAMPLES, DEFAULT_SEED, type MedianInterval } from './bootstrap.ts'
 import { SampleError } from './errors.ts'
+import { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
 import { interpolate, type SortedSamples, sortSamples } from './sample.ts'
 
 /** Summary statistics of a set of durations; all in ns. Also the shape stored in baseline files. */
@@ -81,13 +82,36 @@ export function summarize(samplesNs: readonly number[], options: SummarizeOption
 /** As `summarize`, for samples already sorted and checked by `sortSamples` (saves the sort). */
 export function summarizeSorted(sorted: SortedSamples, options: SummarizeOptions = {}): SampleStats {
   const ciLevel = options.ciLevel ?? DEFAULT_CI_LEVEL
-  const medianNs = quantile(sorted, 0.5)
-  const meanNs = mean(sorted)
   const ci = bootstrapMedianInterval(sorted, {
     level: ciLevel,
     resamples: options.resamples ?? DEFAULT_RESAMPLES,
     seed: options.seed ?? DEFAULT_SEED,
   })
+  return describeSorted(sorted, ci, ciLevel)
+}
+
+/**
+ * Summarises the samples of several rounds (independent prepares of one target): every field is
+ * of all samples pooled (n, median, mean, spread, quantiles), except the median's interval, which
+ * comes from the two-level bootstrap of hierarchical-bootstrap.ts, so that disagreement between
+ * rounds widens it. With one round the result equals `summarizeSorted` of that round. Throws a
+ * SampleError when there is no round. Cost: O(N log N) for the pooled sort plus the bootstrap's.
+ */
+export function summarizeRounds(rounds: readonly SortedSamples[], options: SummarizeOptions = {}): SampleStats {
+  if (rounds.length === 0) throw new SampleError('summarizeRounds: no rounds: at least one round of samples is needed')
+  if (rounds.length === 1) return summarizeSorted(rounds[0] as SortedSamples, options)
+  const ciLevel = options.ciLevel ?? DEFAULT_CI_LEVEL
+  const ci = hierarchicalMedianInterval(rounds, {
+    level: ciLevel,
+    resamples: options.resamples ?? DEFAULT_RESAMPLES,
+    seed: options.seed ?? DEFAULT_SEED,
+  })
+  return describeSorted(sortSamples(rounds.flat()), ci, ciLevel)
+}
+
+function describeSorted(sorted: SortedSamples, ci: MedianInterval, ciLevel: number): SampleStats {
+  const medianNs = quantile(sorted, 0.5)
+  const meanNs = mean(sorted)
   return {
     n: sorted.length,
     medianNs,

@@ -5,6 +5,12 @@
  *
  * A rule whose minSamples equals maxSamples is a fixed count: exactly that many samples are
  * taken (unless the time cap hits first) and noise and minimum time are not consulted.
+ *
+ * Rounds: `measureRounds` splits the budget across `rounds` independent prepares of the target
+ * (see engine.ts), because a fresh prepare can land in a different performance mode that no
+ * number of samples from one prepare reveals. Each round gets minSamples/rounds (rounded up),
+ * minTimeNs/rounds, maxSamples/rounds (rounded down; a fixed count is split exactly) and an equal
+ * share of the time left; the noise target applies to the pooled median (see engine.ts).
  */
 import { StoppingRuleError } from './errors.ts'
 
@@ -30,6 +36,12 @@ export interface StoppingRule {
    * promise per call out of short runs while the rule is still checked often.
    */
   batch: number | 'auto'
+  /**
+   * Independent prepares the budget is split across (integer >= 1, <= maxSamples), each with its
+   * own cold run, warm-up and samples; the median's interval then includes the spread between
+   * them. Default 4. `measure(runnable)` has one runnable and always measures one round.
+   */
+  rounds: number
 }
 
 export const DEFAULT_STOPPING_RULE: StoppingRule = Object.freeze({
@@ -40,11 +52,13 @@ export const DEFAULT_STOPPING_RULE: StoppingRule = Object.freeze({
   maxSamples: 10_000,
   warmupRuns: 2,
   batch: 'auto',
+  rounds: 4,
 })
 
 /**
- * The paper's fixed method: 10 warm-up launches, then exactly 100 launches back to back (one
- * call), no noise target and no time cap. Report the mean (SampleStats.meanNs) beside the median.
+ * The paper's fixed method: one prepare, 10 warm-up launches, then exactly 100 launches back to
+ * back (one call), no noise target and no time cap. Report the mean (SampleStats.meanNs) beside
+ * the median.
  */
 export const PAPER_METHOD: StoppingRule = Object.freeze({
   minSamples: 100,
@@ -54,6 +68,7 @@ export const PAPER_METHOD: StoppingRule = Object.freeze({
   maxSamples: 100,
   warmupRuns: 10,
   batch: 100,
+  rounds: 1,
 })
 
 const FIELDS = Object.keys(DEFAULT_STOPPING_RULE) as readonly (keyof StoppingRule)[]
@@ -85,6 +100,7 @@ export function stoppingRule(partial: Partial<StoppingRule> = {}): StoppingRule 
   integer(rule, 'minSamples', 1)
   integer(rule, 'maxSamples', 1)
   integer(rule, 'warmupRuns', 0)
+  integer(rule, 'rounds', 1)
   nonNegative(rule, 'minTimeNs')
   positive(rule, 'maxNoise')
   positive(rule, 'maxTimeNs')
@@ -92,6 +108,11 @@ export function stoppingRule(partial: Partial<StoppingRule> = {}): StoppingRule 
   if (rule.maxSamples < rule.minSamples) {
     throw new StoppingRuleError(
       `stopping rule: field 'maxSamples' (${rule.maxSamples}) must be >= minSamples (${rule.minSamples})`,
+    )
+  }
+  if (rule.rounds > rule.maxSamples) {
+    throw new StoppingRuleError(
+      `stopping rule: field 'rounds' (${rule.rounds}) must be <= maxSamples (${rule.maxSamples}): every round takes at least one sample`,
     )
   }
   if (rule.maxTimeNs < rule.minTimeNs) {

@@ -20,7 +20,8 @@ import {
   hostFunction,
   isWorkload,
   type Measurement,
-  measure,
+  measureRounds,
+  type Runnable,
   type StoppingRule,
   stoppingRule,
   type Target,
@@ -188,27 +189,37 @@ interface Measured {
   readonly notes: readonly string[]
 }
 
+/**
+ * Measures a target in the rule's rounds, each an independent `prepare` by the chosen backend
+ * (see core's `measureRounds`): a fresh prepare can land in another performance mode, and the
+ * rounds make that spread part of the median's interval. Verification runs once, on the first
+ * round's runnable, before it is disposed; the device, timing and notes reported are that
+ * runnable's too.
+ */
 async function measureOn(
   name: string,
   chosen: AvailableBackend,
   target: Target,
   settings: Settings,
 ): Promise<Measured> {
-  const runnable = await chosen.backend.prepare(target)
-  try {
-    const measurement = await measure(runnable, settings.rule)
-    if (settings.verify) {
-      const report = await runnable.verify()
-      if (!report.ok) {
-        throw new GpuBenchError(
-          `${name} on ${runnable.device.id} (${chosen.kind}): results differ from the float64 reference: ${report.failure ?? 'no detail'} (largest scaled error ${report.maxScaledError}, accepted ${report.tolerance}, seed ${report.seed})`,
-        )
-      }
+  let first: Runnable | null = null
+  const onRound = async (runnable: Runnable, round: number): Promise<void> => {
+    if (round !== 0) return
+    first = runnable
+    if (!settings.verify) return
+    const report = await runnable.verify()
+    if (!report.ok) {
+      throw new GpuBenchError(
+        `${name} on ${runnable.device.id} (${chosen.kind}): results differ from the float64 reference: ${report.failure ?? 'no detail'} (largest scaled error ${report.maxScaledError}, accepted ${report.tolerance}, seed ${report.seed})`,
+      )
     }
-    return { measurement, device: runnable.device, timing: runnable.timing, notes: runnable.notes }
-  } finally {
-    await runnable.dispose()
   }
+  const measurement = await measureRounds(() => chosen.backend.prepare(target), settings.rule, { onRound })
+  const runnable = first as Runnable | null
+  if (runnable === null) {
+    throw new GpuBenchError(`${name} on ${chosen.kind}: the measurement ended without a round`)
+  }
+  return { measurement, device: runnable.device, timing: runnable.timing, notes: runnable.notes }
 }
 
 export interface BenchGpuEnvironment {
