@@ -182,7 +182,7 @@ async function annotate(context: TestContext, message: string, type: string): Pr
   await context.annotate(message, type)
 }
 
-interface Measured {
+export interface Measured {
   readonly measurement: Measurement
   readonly device: DeviceDescription
   readonly timing: GpuBenchResult['timing']
@@ -196,11 +196,11 @@ interface Measured {
  * round's runnable, before it is disposed; the device, timing and notes reported are that
  * runnable's too.
  */
-async function measureOn(
+export async function measureOn(
   name: string,
   chosen: AvailableBackend,
   target: Target,
-  settings: Settings,
+  settings: Pick<Settings, 'rule' | 'verify'>,
 ): Promise<Measured> {
   let first: Runnable | null = null
   const onRound = async (runnable: Runnable, round: number): Promise<void> => {
