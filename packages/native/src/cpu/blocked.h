@@ -250,6 +250,30 @@ struct Blocked {
     }
   }
 
+  /**
+   * Where a worker's Aᵀ·x partial sums go: inside `storage`, at a fixed distance (mod 4 KiB) from
+   * A's start, chosen so that no store to the sums shares its low 12 address bits with a load of
+   * the four rows of A read in the same or the next few steps (4K aliasing: the core then treats
+   * the load as depending on the store and waits). Left to malloc, that distance was whatever the
+   * allocation gave, and with it the speed. The sums sit a little below each row's offset, so
+   * stores trail the loads. Storage is grown, never shrunk, so the pointer is stable across runs.
+   */
+  static float* accFor(const GemvProblem& P, std::vector<float>& storage) {
+    constexpr uintptr_t kPage = 4096, kWindow = 512;
+    const uintptr_t rowBytes = (uintptr_t)P.n * (P.f16 ? 2 : 4);
+    const uintptr_t aOffset = reinterpret_cast<uintptr_t>(P.A) % kPage;
+    uintptr_t delta = kPage - kWindow;  // acc offset minus A's offset, mod a page
+    for (; delta >= kWindow; delta -= 64) {
+      bool clear = true;
+      for (uintptr_t r = 0; r < 4 && clear; r++) clear = (delta + kPage * 4 - (r * rowBytes) % kPage) % kPage >= kWindow;
+      if (clear) break;
+    }
+    ensure(storage, (size_t)P.n + 2 * kPage / sizeof(float));
+    const uintptr_t base = reinterpret_cast<uintptr_t>(storage.data());
+    const uintptr_t page = (base + kPage - 1) / kPage * kPage;
+    return reinterpret_cast<float*>(page + (aOffset + delta) % kPage);
+  }
+
   static void gemv(const GemvProblem& P, ThreadPool& pool, KernelWorkspace& ws) {
     const int threads = std::max(1, pool.size());
     if ((int)ws.workers.size() < threads) ws.workers.resize((size_t)threads);
@@ -277,9 +301,7 @@ struct Blocked {
     auto body = [&](int t, int) {
       const int64_t r0 = std::min(P.m, t * per), r1 = std::min(P.m, r0 + per);
       if (P.trans) {
-        auto& acc = ws.workers[(size_t)t].acc;
-        ensure(acc, (size_t)P.n);
-        gemvColsPartial(P, x32, r0, r1, acc.data());
+        gemvColsPartial(P, x32, r0, r1, accFor(P, ws.workers[(size_t)t].acc));
       } else if (r0 < r1) {
         gemvRows(P, x32, r0, r1, y32);
       }
@@ -289,9 +311,10 @@ struct Blocked {
     else
       pool.parallelFor(parts, body);
     if (P.trans) {
-      std::copy(ws.workers[0].acc.data(), ws.workers[0].acc.data() + P.n, y32);
+      const float* acc0 = accFor(P, ws.workers[0].acc);
+      std::copy(acc0, acc0 + P.n, y32);
       for (int t = 1; t < parts; t++) {
-        const float* acc = ws.workers[(size_t)t].acc.data();
+        const float* acc = accFor(P, ws.workers[(size_t)t].acc);
         for (int64_t j = 0; j < P.n; j++) y32[j] += acc[j];
       }
     }

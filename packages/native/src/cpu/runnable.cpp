@@ -1,4 +1,4 @@
-// A prepared CPU workload: 64-byte-aligned host buffers filled with random inputs, a kernel
+// A prepared CPU workload: page-aligned host buffers (huge pages for large ones) filled with random inputs, a kernel
 // context, and steady-clock timing around each execution.
 #include "runnable.h"
 
@@ -7,6 +7,10 @@
 #include <fstream>
 #include <map>
 #include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "../common/random.h"
 #include "cpu_features.h"
@@ -52,6 +56,9 @@ double totalMemoryBytes() {
 #endif
 }
 
+/** Buffers of at least this size are backed by 2 MiB pages where the kernel allows it. */
+constexpr size_t kHugePageBytes = 2u << 20;
+
 struct AlignedBuffer {
   void* data = nullptr;
   size_t bytes = 0;
@@ -61,6 +68,32 @@ struct AlignedBuffer {
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   ~AlignedBuffer() { std::free(data); }
 };
+
+/**
+ * Page-aligned memory for one buffer, so where it lands cannot change how fast a kernel runs:
+ *  - every buffer starts on a 4 KiB page, so the low 12 address bits of A, x and y, and with them
+ *    which loads and stores can alias in the core's store buffer (4K aliasing), are the same in
+ *    every prepare (with malloc's 16- or 64-byte alignment they differed from prepare to prepare);
+ *  - buffers of 2 MiB or more are 2 MiB-aligned and asked to be backed by transparent huge pages
+ *    (madvise; Linux's default THP policy honours it). With 4 KiB pages the physical pages, and so
+ *    the cache sets a matrix of several MiB maps to, were drawn anew by every allocation, and a
+ *    16 MiB matrix needed 4096 TLB entries; with 2 MiB pages both are fixed. Where the kernel
+ *    declines, the buffer still works, on small pages.
+ */
+void allocate(AlignedBuffer& buf, const std::string& name) {
+  const bool huge = buf.bytes >= kHugePageBytes;
+  const size_t alignment = huge ? kHugePageBytes : 4096;
+  // Rounded up to the alignment, as aligned_alloc requires, and so a huge buffer ends on a huge page.
+  const size_t rounded = (buf.bytes + alignment - 1) / alignment * alignment;
+  if (posix_memalign(&buf.data, alignment, rounded) != 0 || !buf.data) {
+    buf.data = nullptr;
+    throw NativeError("allocation of " + formatBytes((double)rounded) + " for buffer '" + name + "' failed");
+  }
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // Before the first touch, so the pages are faulted in huge; advice only, its failure is harmless.
+  if (huge) madvise(buf.data, rounded, MADV_HUGEPAGE);
+#endif
+}
 
 class CpuRunnable final : public DeviceRunnable {
  public:
@@ -82,12 +115,7 @@ class CpuRunnable final : public DeviceRunnable {
       auto& buf = buffers_[b.name];
       buf.bytes = (size_t)(b.length * w.elementBytes());
       buf.f16 = w.elementBytes() == 2;
-      // Rounded up to the alignment, as aligned_alloc requires.
-      const size_t rounded = (buf.bytes + 63) / 64 * 64;
-      if (posix_memalign(&buf.data, 64, rounded) != 0 || !buf.data) {
-        buf.data = nullptr;
-        throw NativeError("allocation of " + formatBytes((double)rounded) + " for buffer '" + b.name + "' failed");
-      }
+      allocate(buf, b.name);
       if (b.output)
         std::memset(buf.data, 0, buf.bytes);
       else
