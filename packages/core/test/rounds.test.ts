@@ -100,6 +100,16 @@ describe('two-level bootstrap of the pooled median', () => {
     expect(stats.ciHighNs - stats.ciLowNs).toBeGreaterThan(pooled.ciHighNs - pooled.ciLowNs)
   })
 
+  test('short rounds far apart: the interval stays within the samples (the linear shift is held to their range)', () => {
+    const fast = sortSamples([1, 1, 1, 1, 1, 1, 1, 1, 1, 1.1])
+    const slow = sortSamples([50, 60, 70, 80, 90, 100, 110, 120, 130, 1000])
+    const ci = hierarchicalMedianInterval([fast, fast, slow], OPTIONS)
+    expect(ci.lowNs).toBeGreaterThanOrEqual(1)
+    expect(ci.highNs).toBeLessThanOrEqual(1000)
+    expect(ci.highNs).toBeGreaterThan(50) // the slow round is in reach
+    expect(summarizeRounds([fast, fast, slow]).ciLowNs).toBeGreaterThan(0)
+  })
+
   test('refuses no rounds, and a bad level, naming the problem', () => {
     expect(() => summarizeRounds([])).toThrow(/no rounds/)
     expect(() => hierarchicalMedianInterval([], OPTIONS)).toThrow(/no rounds/)

@@ -18,7 +18,8 @@
  *    size-weighted mean of the chosen rounds' shifts m*ⱼ - mⱼ. This linearises the pooled median's
  *    response to within-round resampling rather than re-pooling resampled rounds (which would cost
  *    O(N) per resample); for rounds of one distribution it gives the pooled median's variance
- *    σ²/N, as a full resample would.
+ *    σ²/N, as a full resample would. The result is held to the samples' range, as a resampled
+ *    median always is (the linear shift can overshoot it for short, long-tailed rounds).
  * The interval is the (1-level)/2 and (1+level)/2 quantiles of the resampled statistics.
  *
  * With one round, the result is exactly `bootstrapMedianInterval` of that round (same seed, same
@@ -57,7 +58,8 @@ export function hierarchicalMedianInterval(
 
   const pooled = poolSorted(rounds)
   const first = pooled[0] as number
-  if (first === pooled[pooled.length - 1]) return { lowNs: first, highNs: first }
+  const last = pooled[pooled.length - 1] as number
+  if (first === last) return { lowNs: first, highNs: first }
   const medians = rounds.map((r) => interpolate(r, 0.5))
   const random = variates(rng(seed))
   const cache = new Map<string, number>()
@@ -85,7 +87,9 @@ export function hierarchicalMedianInterval(
       shift += round.length * (resampledMedian(round, random) - (medians[i] as number))
       total += round.length
     }
-    out[b] = centre + shift / total
+    // A true resample's median lies within the data; the linearised shift can overshoot it when
+    // a round has few samples and a long tail, so it is held to the samples' range.
+    out[b] = Math.min(last, Math.max(first, centre + shift / total))
   }
   out.sort()
   const alpha = (1 - level) / 2
