@@ -20,12 +20,18 @@
  *      fewer than MIN_VERDICT_SAMPLES samples, since a bootstrap of so few says little.
  *
  * Calibration: scripts/verdict-simulation.ts (and a test that asserts the same bar) runs the real
- * engine under DEFAULT_STOPPING_RULE on simulated noise (log-normal, heavy-tailed, bimodal, a ±3%
- * drift of the whole run). With 1 ms runs (about 500 samples a side) identical distributions give
- * "regressed" in 0 of 1000 trials per model and a 10% slowdown in 1000 of 1000; with 20 ms runs
- * likewise. Runs so long that the 15 s cap stops sampling near 40 samples (300 ms) still give no
- * false alarm, but detection falls to 92% (5% log-normal noise) and 69% (bimodal: the median's
- * interval reaches the second mode); such runs need a longer maxTimeNs to resolve 10%.
+ * engine (`measureRounds`, DEFAULT_STOPPING_RULE: 4 rounds of independent prepares) on simulated
+ * noise (log-normal, heavy-tailed, bimodal, a ±3% drift of the whole run, and per-prepare modes:
+ * each prepare 1.0x or 1.3x). With 1 ms runs (500 to 1300 samples a side), identical
+ * distributions give "regressed" in 0 of 1000 trials for the first four models and a 10% slowdown
+ * in 1000 of 1000; with 20 ms runs likewise (300 trials). Per-prepare modes give 7 false alarms in
+ * 1000 (0.7%; 245 in 1000 with one prepare per measurement, 17 with 3 rounds: 4 rounds are the
+ * fewest for which two sides each drawing all-same modes stays under 1%), and detect a 10%
+ * slowdown in only 12% of trials: the verdict is inconclusive instead, as it should be when
+ * prepares differ by 30%. Runs so long that the 15 s cap leaves about 20 samples (300 ms: each of
+ * the 4 rounds pays its own cold run and warm-up) still give no false alarm, but detection falls
+ * to 40% (5% log-normal noise; 91% with one round) and 3% (bimodal); such runs need a longer
+ * maxTimeNs, or fewer rounds where prepares are known to agree.
  */
 import { formatDuration } from '../units.ts'
 import { normalQuantile } from './distributions.ts'
