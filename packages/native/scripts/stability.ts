@@ -2,9 +2,10 @@
  * Run-to-run stability of the CPU backend's GEMV-family kernels: each shape is prepared N times in
  * this process (fresh buffers every time), each prepare is measured with core's measure() under a
  * short rule, and per shape the min / median / max of the per-prepare medians and their max/min
- * ratio are printed. A ratio well above 1 means the kernel has modes that depend on where its
- * buffers landed or how its threads were placed, which a baseline comparison would report as a
- * regression.
+ * ratio are printed (marked * above 1.10), then the max/min ratio of the per-prepare fastest
+ * samples. A ratio well above 1 means the kernel has modes that depend on where its buffers
+ * landed or how its threads were placed, which a baseline comparison would report as a
+ * regression; when only the median ratio is high, load from other processes is the likelier cause.
  *
  * Prepares are interleaved round-robin over the shapes (round 1 prepares every shape, then round
  * 2, ...), so a burst of load from elsewhere spreads over all shapes instead of inflating one, and

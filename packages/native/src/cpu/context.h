@@ -42,7 +42,7 @@ void gemv(CpuContext& ctx, const GemvProblem& problem);
 /** vjp linear-map (out = vᵀ·A) or linear-layer (dX = dY·Wᵀ, dW = Xᵀ·dY) over the named buffers. */
 void vjp(CpuContext& ctx, const WorkloadSpec& w, const void* const* inputs, void* const* outputs);
 
-/** One "launch": a near-empty task (it stores 1 into flag) dispatched to the pool and waited for. */
+/** One "launch": a near-empty task (it stores 1 into flag) handed to a helper thread of the pool and waited for. */
 void launch(ThreadPool& pool, float* flag);
 
 }  // namespace gpubench::cpu
