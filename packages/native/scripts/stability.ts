@@ -11,7 +11,10 @@
  * 2, ...), so a burst of load from elsewhere spreads over all shapes instead of inflating one, and
  * every prepare follows other workloads (an f32 GEMM on the system BLAS included), as in a suite.
  *
- *   node_modules/.bin/node packages/native/scripts/stability.ts [--prepares 8] [--max-time-ms 500] [--only gemv]
+ *   node_modules/.bin/node packages/native/scripts/stability.ts [--prepares 8] [--max-time-ms 500] [--only gemv] [--each]
+ *
+ * --each also prints every prepare's median in the order taken (a slow first round points at
+ * process warm-up rather than at allocation).
  *
  * Run it in several separate processes: allocation and thread placement differ between them.
  */
@@ -25,6 +28,7 @@ const { values } = parseArgs({
     prepares: { type: 'string', default: '8' },
     'max-time-ms': { type: 'string', default: '500' },
     only: { type: 'string' },
+    each: { type: 'boolean', default: false },
   },
 })
 const prepares = Number(values.prepares)
@@ -106,6 +110,8 @@ for (const shape of selected) {
   console.log(
     `${shape.label.padEnd(34)}${us(m.min)} ${us(m.median)}${us(m.max)}  ${m.ratio.toFixed(3)}${m.ratio > 1.1 ? ' *' : '  '}   ${f.ratio.toFixed(3)}`,
   )
+  if (values.each)
+    console.log(`  in order: ${(mediansNs.get(shape.label) ?? []).map((ns) => (ns / 1e3).toFixed(2)).join(' ')}`)
 }
 console.log(
   `load average (1 min): before ${loadBefore.toFixed(2)}, after ${(loadavg()[0] ?? Number.NaN).toFixed(2)}; gemm f32: ${probe.device.details?.gemm ?? '?'}`,
