@@ -12,20 +12,13 @@
  * Dimensions are baked into the source as constants, so the compiler sees fixed trip counts and
  * strides; each shape compiles its own pipeline (part of the cold run).
  */
-import type { Dtype } from '@gpubench/core'
+import type { GemmWorkload } from '@gpubench/core'
 import { gemmRegistersWgsl } from './gemm-registers.ts'
 import { gemmTiledWgsl } from './gemm-tiled.ts'
 import { ceilDiv, MAX_WORKGROUPS_PER_DIMENSION, type Workgroups } from './wgsl.ts'
 
-export interface GemmShape {
-  readonly batch: number
-  readonly m: number
-  readonly n: number
-  readonly k: number
-  readonly dtype: Dtype
-  readonly transA: boolean
-  readonly transB: boolean
-}
+/** A GEMM as the kernels see it: core's workload without its kind (the linear-layer VJP builds two). */
+export type GemmShape = Omit<GemmWorkload, 'kind'>
 
 export const GEMM_KERNELS = ['tiled', 'registers'] as const
 export type GemmKernel = (typeof GEMM_KERNELS)[number]
