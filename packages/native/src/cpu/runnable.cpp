@@ -24,6 +24,19 @@ namespace gpubench::cpu {
 
 namespace {
 
+#if !defined(__APPLE__)
+/** A field of /proc/meminfo ("MemAvailable:", "MemTotal:") in bytes, or 0 when it cannot be read. */
+double meminfoBytes(const char* field) {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  double kb;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == field) return kb * 1024.0;
+  return 0;
+}
+#endif
+
 /** Memory a new allocation can have without swapping: MemAvailable on Linux, physical memory on macOS. */
 double availableMemoryBytes() {
 #if defined(__APPLE__)
@@ -32,13 +45,7 @@ double availableMemoryBytes() {
   if (sysctlbyname("hw.memsize", &bytes, &size, nullptr, 0) == 0) return (double)bytes;
   return 0;
 #else
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  double kb;
-  std::string unit;
-  while (in >> key >> kb >> unit)
-    if (key == "MemAvailable:") return kb * 1024.0;
-  return 0;
+  return meminfoBytes("MemAvailable:");
 #endif
 }
 
@@ -46,13 +53,7 @@ double totalMemoryBytes() {
 #if defined(__APPLE__)
   return availableMemoryBytes();
 #else
-  std::ifstream in("/proc/meminfo");
-  std::string key;
-  double kb;
-  std::string unit;
-  while (in >> key >> kb >> unit)
-    if (key == "MemTotal:") return kb * 1024.0;
-  return 0;
+  return meminfoBytes("MemTotal:");
 #endif
 }
 
