@@ -42,8 +42,12 @@ describe('compareToBaseline', () => {
     expect(v.reason).toMatch(/beyond the 5% tolerance/)
   })
 
-  test('slower: confidently slower, but within the tolerance', () => {
-    expect(compareToBaseline(stats(1.03e6, 0.005), base).kind).toBe('slower')
+  test('same, not slower, when a confident difference lies within the tolerance band', () => {
+    const v = compareToBaseline(stats(1.03e6, 0.005), base)
+    expect(v.ratioLow).toBeGreaterThan(1)
+    expect(v.ratioHigh).toBeLessThan(1.05)
+    expect(v.kind).toBe('same')
+    expect(compareToBaseline(stats(0.97e6, 0.005), base).kind).toBe('same')
   })
 
   test('slower, not regressed, when the interval reaches past the tolerance without clearing it', () => {
@@ -78,9 +82,10 @@ describe('compareToBaseline', () => {
   })
 
   test('the tolerance moves the line between slower and regressed', () => {
-    const current = stats(1.08e6, 0.005)
+    const current = stats(1.09e6, 0.02)
     expect(compareToBaseline(current, base, { tolerance: 0.05 }).kind).toBe('regressed')
     expect(compareToBaseline(current, base, { tolerance: 0.1 }).kind).toBe('slower')
+    expect(compareToBaseline(current, base, { tolerance: 0.15 }).kind).toBe('same')
     expect(compareToBaseline(stats(1.01e6, 0.001), stats(1e6, 0.001), { tolerance: 0 }).kind).toBe('regressed')
   })
 

@@ -12,10 +12,13 @@
  * 4. The tolerance (default 5%) is the margin of practical significance. It also absorbs what no
  *    within-run interval can see: the whole run drifting by a few percent from one run to the
  *    next (clocks, temperature, neighbours). With L, H the interval's bounds:
+ *    decided in this order:
  *    - regressed:    L > 1 + tolerance (slower beyond the tolerance, with confidence);
- *    - slower:       1 < L <= 1 + tolerance (slower with confidence, not shown beyond the tolerance);
- *    - faster:       H < 1 (faster with confidence);
- *    - same:         1/(1 + tolerance) <= L and H <= 1 + tolerance (equivalent within the tolerance);
+ *    - same:         1/(1 + tolerance) <= L and H <= 1 + tolerance (equivalent within the
+ *      tolerance: a difference the tolerance calls insignificant is no change, even where the
+ *      interval excludes 1, as between two processes whose code and data landed differently);
+ *    - slower:       L > 1 (slower with confidence; the interval reaches past the tolerance);
+ *    - faster:       H < 1 (faster with confidence; the interval reaches past the band below 1);
  *    - inconclusive: anything else (the interval is too wide to decide), and whenever a side has
  *      fewer than MIN_VERDICT_SAMPLES samples, since a bootstrap of so few says little.
  *
@@ -101,15 +104,15 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
   } else if (ratioLow > upper) {
     kind = 'regressed'
     why = `slower beyond the ${pct} tolerance`
+  } else if (ratioLow >= lower && ratioHigh <= upper) {
+    kind = 'same'
+    why = `the same within the ${pct} tolerance`
   } else if (ratioLow > 1) {
     kind = 'slower'
     why = `slower, but not shown beyond the ${pct} tolerance`
   } else if (ratioHigh < 1) {
     kind = 'faster'
     why = 'faster'
-  } else if (ratioLow >= lower && ratioHigh <= upper) {
-    kind = 'same'
-    why = `the same within the ${pct} tolerance`
   } else {
     kind = 'inconclusive'
     why = `the interval is too wide to decide against the ${pct} tolerance; take more samples or reduce the noise`
