@@ -15,6 +15,7 @@
  * the backend. Clock speeds, free memory, PIDs, hostnames and serial numbers never enter them.
  */
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import type { DeviceDescription } from './backend.ts'
 
@@ -24,6 +25,13 @@ export interface HostInfo {
   cpuModel: string
   /** CPU vendor, e.g. "AMD", "Intel", "Apple"; empty when unknown. */
   cpuVendor: string
+  /**
+   * The CPU's family and model numbers as CPUID reports them (x86: "6" and "143"); empty when
+   * unknown. Cloud machines often hide the model behind a generic brand ("Intel Xeon Processor",
+   * "AMD EPYC Processor") shared by generations years apart; these numbers tell them apart.
+   */
+  cpuFamily?: string
+  cpuModelNumber?: string
   /** Logical cores (hardware threads) of the machine. */
   cores: number
   /** Total physical memory in bytes. */
@@ -38,7 +46,14 @@ export interface HostInfo {
 
 /** The subset of systeminformation that `collectHostInfo` uses; tests substitute their own. */
 export interface HostInfoSource {
-  cpu(): Promise<{ manufacturer?: string; brand?: string; vendor?: string; cores?: number }>
+  cpu(): Promise<{
+    manufacturer?: string
+    brand?: string
+    vendor?: string
+    cores?: number
+    family?: string
+    model?: string
+  }>
   mem(): Promise<{ total?: number }>
   osInfo(): Promise<{ distro?: string; release?: string; platform?: string; arch?: string }>
   graphics(): Promise<{
@@ -147,15 +162,34 @@ function cpuModelWords(model: string, vendor: string): string {
   return words
 }
 
-/** The id of the host CPU as the `cpu` (native kernels) or `host` (JS functions) backend: e.g. `cpu-amd-epyc-7b13-2c`. */
+/**
+ * The parts that name the host CPU in a device id: vendor, model, and the core count
+ * (`['AMD', 'epyc-7b13', '2c']`). A brand string with no digit in it names a product line, not a
+ * model ("Intel Xeon Processor" covers a decade of them), so the CPUID family and model numbers
+ * follow it where known (`['Intel', 'xeon', 'f6-m143', '2c']`). Every device whose speed is the
+ * host CPU's uses these parts: the `cpu` and `host` backends, and software GPU adapters.
+ */
+export function hostCpuIdParts(info: HostInfo): string[] {
+  if (!Number.isInteger(info.cores) || info.cores < 1) {
+    throw new TypeError(`device id: info.cores must be a positive integer, got ${info.cores}`)
+  }
+  const words = cpuModelWords(info.cpuModel, info.cpuVendor)
+  const family = slug(info.cpuFamily ?? '')
+  const model = slug(info.cpuModelNumber ?? '')
+  const generic = !/[0-9]/.test(words)
+  const numbers = generic && family !== '' && model !== '' ? `f${family}-m${model}` : ''
+  return [info.cpuVendor, words, numbers, `${info.cores}c`]
+}
+
+/**
+ * The id of the host CPU as the `cpu` (native kernels) or `host` (JS functions) backend: e.g.
+ * `cpu-amd-epyc-7b13-2c`, `cpu-intel-xeon-f6-m143-2c` (a generic brand; see hostCpuIdParts).
+ */
 export function cpuDeviceId(info: HostInfo, backend: 'cpu' | 'host'): string {
   if (backend !== 'cpu' && backend !== 'host') {
     throw new TypeError(`cpuDeviceId: backend must be 'cpu' or 'host', got ${JSON.stringify(backend)}`)
   }
-  if (!Number.isInteger(info.cores) || info.cores < 1) {
-    throw new TypeError(`cpuDeviceId: info.cores must be a positive integer, got ${info.cores}`)
-  }
-  return deviceId([backend, info.cpuVendor, cpuModelWords(info.cpuModel, info.cpuVendor), `${info.cores}c`])
+  return deviceId([backend, ...hostCpuIdParts(info)])
 }
 
 /** A device description of the host CPU for the `cpu` and `host` backends: id, name "AMD EPYC 7B13 (2 cores)", facts. */
@@ -167,7 +201,13 @@ export function cpuDeviceDescription(info: HostInfo, backend: 'cpu' | 'host'): D
     name: `${model} (${info.cores} cores)`,
     ...(info.cpuVendor === '' ? {} : { vendor: info.cpuVendor }),
     architecture: info.arch,
-    details: { cores: info.cores, memoryBytes: info.memoryBytes, os: info.os },
+    details: {
+      cores: info.cores,
+      memoryBytes: info.memoryBytes,
+      os: info.os,
+      ...(info.cpuFamily ? { cpuFamily: info.cpuFamily } : {}),
+      ...(info.cpuModelNumber ? { cpuModelNumber: info.cpuModelNumber } : {}),
+    },
   }
 }
 
@@ -210,6 +250,19 @@ function cpuFromNodeOs(): { vendor: string; model: string } {
   const vendor = known.find((v) => v.toLowerCase() === first.toLowerCase()) ?? ''
   const model = (vendor === '' ? raw : raw.trim().slice(first.length)).replace(/\s+/g, ' ').trim()
   return { vendor, model }
+}
+
+/** "cpu family" and "model" of the first processor in /proc/cpuinfo (Linux x86); undefined elsewhere. */
+function cpuNumbersFromProc(): { family?: string; model?: string } | undefined {
+  let text: string
+  try {
+    text = readFileSync('/proc/cpuinfo', 'utf8')
+  } catch {
+    return undefined
+  }
+  const first = text.split(/\n\s*\n/)[0] ?? ''
+  const field = (name: string): string | undefined => new RegExp(`^${name}\\s*:\\s*(\\S+)`, 'm').exec(first)?.[1]
+  return { family: field('cpu family'), model: field('model') }
 }
 
 function positive(value: number | null | undefined): number | undefined {
@@ -256,9 +309,17 @@ export async function collectHostInfo(source: HostInfoSource, options: HostInfoO
     gpus.push(gpu)
   }
 
+  // Family and model numbers from systeminformation, else from /proc/cpuinfo (where node:os reads
+  // its brand string too), so the id is the same whichever source answered.
+  const numberOf = (value: unknown): string =>
+    typeof value === 'string' && /^[0-9]+$/.test(value.trim()) ? value.trim() : ''
+  const procNumbers = useSi ? undefined : cpuNumbersFromProc()
+  const cpuFamily = numberOf(useSi ? cpu?.family : procNumbers?.family)
+  const cpuModelNumber = numberOf(useSi ? cpu?.model : procNumbers?.model)
   return {
     cpuModel,
     cpuVendor,
+    ...(cpuFamily !== '' && cpuModelNumber !== '' ? { cpuFamily, cpuModelNumber } : {}),
     cores,
     memoryBytes,
     os: osName || `${os.type()} ${os.release()}`,

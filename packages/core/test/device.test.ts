@@ -9,6 +9,7 @@ import {
   deviceId,
   type HostInfo,
   type HostInfoSource,
+  hostCpuIdParts,
   hostInfo,
   isSafeDeviceId,
   MAX_DEVICE_ID_LENGTH,
@@ -187,6 +188,21 @@ describe('cpuDeviceId', () => {
     expect(cpuDeviceId({ ...epyc, cpuModel: 'EPYC', cpuVendor: 'AMD' }, 'cpu')).toBe('cpu-amd-epyc-2c')
   })
 
+  it('adds the CPUID family and model numbers to a generic brand, and only to one', () => {
+    // "Intel Xeon Processor" and "AMD EPYC Processor" are what cloud VMs show for many generations.
+    const xeon = { ...epyc, cpuVendor: 'Intel', cpuModel: 'Xeon® Processor', cpuFamily: '6', cpuModelNumber: '143' }
+    expect(cpuDeviceId(xeon, 'cpu')).toBe('cpu-intel-xeon-f6-m143-2c')
+    expect(cpuDeviceId({ ...xeon, cpuModelNumber: '207' }, 'cpu')).toBe('cpu-intel-xeon-f6-m207-2c')
+    expect(cpuDeviceId({ ...epyc, cpuModel: 'EPYC', cpuFamily: '25', cpuModelNumber: '1' }, 'cpu')).toBe(
+      'cpu-amd-epyc-f25-m1-2c',
+    )
+    // A brand that names the model keeps its id: the numbers would only repeat it.
+    expect(cpuDeviceId({ ...epyc, cpuFamily: '25', cpuModelNumber: '1' }, 'cpu')).toBe('cpu-amd-epyc-7b13-2c')
+    // Unknown numbers: the generic id, as before.
+    expect(cpuDeviceId({ ...xeon, cpuFamily: undefined }, 'cpu')).toBe('cpu-intel-xeon-2c')
+    expect(hostCpuIdParts(xeon)).toEqual(['Intel', 'xeon', 'f6-m143', '2c'])
+  })
+
   it('depends on nothing but vendor, model and cores', () => {
     const other = {
       ...epyc,
@@ -217,6 +233,8 @@ describe('cpuDeviceId', () => {
       architecture: 'x64',
       details: { cores: 2, memoryBytes: 25_276_063_744, os: 'Debian GNU/Linux 12' },
     })
+    const numbered = { ...epyc, cpuFamily: '25', cpuModelNumber: '1' }
+    expect(cpuDeviceDescription(numbered, 'cpu').details).toMatchObject({ cpuFamily: '25', cpuModelNumber: '1' })
   })
 })
 
@@ -227,6 +245,8 @@ function fakeSource(overrides: Partial<HostInfoSource> = {}, volatile = 0): Host
     brand: 'EPYC 7B13',
     vendor: 'AuthenticAMD',
     cores: 2,
+    family: '25',
+    model: '1',
     speed: 2.45 + volatile, // clock speeds vary from call to call: never part of HostInfo
   }
   const mem = { total: 25_276_063_744, free: 1e9 + volatile * 1e6 }
@@ -253,6 +273,8 @@ describe('collectHostInfo', () => {
     expect(info).toEqual({
       cpuModel: 'EPYC 7B13',
       cpuVendor: 'AMD',
+      cpuFamily: '25',
+      cpuModelNumber: '1',
       cores: 2,
       memoryBytes: 25_276_063_744,
       os: 'Debian GNU/Linux 12',
@@ -322,5 +344,20 @@ describe('hostInfo (this machine)', () => {
     // A fresh collection (no cache) gives the same id: nothing volatile enters it.
     const again = await collectHostInfo(si)
     expect(cpuDeviceId(again, 'cpu')).toBe(id)
+    // The node:os and /proc/cpuinfo fallback names this machine the same way where the two sources
+    // agree on the brand (they read the same CPUID brand string on Linux).
+    const unavailable = async (): Promise<never> => {
+      throw new Error('unavailable')
+    }
+    const fallback = await collectHostInfo({
+      cpu: unavailable,
+      mem: unavailable,
+      osInfo: unavailable,
+      graphics: unavailable,
+    })
+    if (process.platform === 'linux' && fallback.cpuVendor === info.cpuVendor) {
+      expect(fallback.cpuFamily).toBe(info.cpuFamily)
+      expect(fallback.cpuModelNumber).toBe(info.cpuModelNumber)
+    }
   }, 30_000)
 })

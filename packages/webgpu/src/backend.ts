@@ -15,6 +15,7 @@ import {
   bytesPerElement,
   type DeviceDescription,
   describeWorkload,
+  hostInfo,
   isWorkload,
   type Probe,
   type Target,
@@ -67,7 +68,7 @@ export function createWebgpuBackend(options: WebgpuOptions = {}): WebgpuBackend 
     try {
       resolved = resolveOptions(options)
       const adapter = await requestAdapter(resolved)
-      return { available: true, device: describeAdapter(adapter, resolved) }
+      return { available: true, device: describeAdapter(adapter, resolved, await hostInfo()) }
     } catch (error) {
       return { available: false, reason: messageOf(error) }
     }

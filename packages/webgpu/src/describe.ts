@@ -1,11 +1,13 @@
 /**
  * What a WebGPU adapter says about itself, as core's DeviceDescription, and the device's stable id.
  *
- * The id names the Dawn backend and the adapter (`webgpu-vulkan-llvmpipe`,
- * `webgpu-metal-apple-m2-max`) and leaves out what changes with a driver update (driver build,
- * LLVM version), so a baseline file survives updates; those go into `driver` and `details`.
+ * The id names the Dawn backend and the adapter (`webgpu-metal-apple-m2-max`) and leaves out what
+ * changes with a driver update (driver build, LLVM version), so a baseline file survives updates;
+ * those go into `driver` and `details`. A software adapter runs on the host CPU, so its speed is
+ * that CPU's: its id names the CPU too (`webgpu-vulkan-llvmpipe-amd-epyc-7b13-2c`), and lavapipe
+ * on one machine is never compared with lavapipe on another.
  */
-import { type DeviceDescription, deviceId } from '@gpubench/core'
+import { type DeviceDescription, deviceId, type HostInfo, hostCpuIdParts } from '@gpubench/core'
 import type { ResolvedOptions } from './options.ts'
 
 /** Software rasterisers and emulators: timings on them say little about any GPU. */
@@ -22,7 +24,11 @@ function stableName(device: string): string {
   return device.replace(/\(.*$/, '').trim()
 }
 
-export function describeAdapter(adapter: GPUAdapter, options: ResolvedOptions): DeviceDescription {
+/**
+ * `host`: the machine's facts, for a software adapter's id; required when the adapter is a
+ * software one (the backend passes core's hostInfo()).
+ */
+export function describeAdapter(adapter: GPUAdapter, options: ResolvedOptions, host?: HostInfo): DeviceDescription {
   const info = adapter.info
   const vendor = info.vendor || undefined
   const architecture = info.architecture || undefined
@@ -37,9 +43,13 @@ export function describeAdapter(adapter: GPUAdapter, options: ResolvedOptions): 
   const slugLike = deviceName !== '' && !/\s/.test(deviceName) && description !== ''
   const name = (slugLike ? description : deviceName) || description || `${vendor ?? 'unknown'} adapter`
   const swName = software ? softwareName(`${deviceName} ${description}`) : undefined
-  const idParts = swName
-    ? ['webgpu', options.backend, swName]
-    : ['webgpu', options.backend, vendor ?? '', stableName(name)].filter((p) => p !== '')
+  if (swName !== undefined && host === undefined) {
+    throw new Error(`describeAdapter: ${name} is a software adapter; its id needs the host CPU's facts (host)`)
+  }
+  const idParts =
+    swName !== undefined && host !== undefined
+      ? ['webgpu', options.backend, swName, ...hostCpuIdParts(host)]
+      : ['webgpu', options.backend, vendor ?? '', stableName(name)].filter((p) => p !== '')
   const features = [...adapter.features].sort()
   const limits = adapter.limits
   const details: Record<string, string | number | boolean> = {

@@ -19,10 +19,26 @@ import { align4, BufferUsage, MAX_QUERIES_PER_SET, MapMode, ShaderStage } from '
 import type { Plan, PlanBuffer } from './plan.ts'
 import type { Session } from './session.ts'
 
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
 export type Verifier = (runnable: PlanRunnable) => Promise<VerifyReport>
 
 /** Runs per submission when timing with timestamps: two queries each fill one query set. */
 export const RUNS_PER_SUBMISSION = MAX_QUERIES_PER_SET / 2
+
+/**
+ * While a WebGPU promise is pending, Dawn's Node binding polls the device from the main thread
+ * without pause: on a software adapter that is one core taken from the rasteriser's own threads
+ * (measured on 2 cores: 850 ms of main-thread CPU in a 1.2 s GEMM submission, samples spread
+ * 44-88 ms). So after a timed submission the host sleeps through most of the device time the
+ * previous submission took, and only then asks for the result. Device timestamps are unaffected
+ * by how the host waits; only submissions expected to last longer than SLEEP_MIN_NS sleep, for
+ * SLEEP_FRACTION of the expected time.
+ */
+export const SLEEP_MIN_NS = 2e6
+export const SLEEP_FRACTION = 0.85
 
 const EMPTY_SUBMISSIONS_MEASURED = 7
 
@@ -57,6 +73,8 @@ export class PlanRunnable implements Runnable {
   #started = false
   /** Host time per run (all `repeat` repetitions) in the latest submission, for sizing submissions. */
   #recentRunNs: number | undefined
+  /** Device time of one run (all its repetitions) in the latest timed submission, from its timestamps. */
+  #recentDeviceRunNs: number | undefined
   #disposed = false
 
   private constructor(session: Session, plan: Plan, target: Target, device: DeviceDescription, verifier: Verifier) {
@@ -333,14 +351,17 @@ export class PlanRunnable implements Runnable {
       return { commands: encoder.finish(), buffer: this.#timestampReadback }
     })
     const t0 = nowNs()
+    const expectedNs = (this.#recentDeviceRunNs ?? 0) * count
     await this.#session.scoped(`${label}: submitting timed runs`, async () => {
       gpu.queue.submit([readback.commands])
+      if (expectedNs > SLEEP_MIN_NS) await sleep((SLEEP_FRACTION * expectedNs) / 1e6)
       await this.#session.wait(readback.buffer.mapAsync(MapMode.READ, 0, bytes), `${label}: timestamps readback`)
     })
     const hostPerRun = Number(nowNs() - t0) / count / this.plan.repeat
     this.#observe(hostPerRun * this.plan.repeat)
     const stamps = new BigUint64Array(readback.buffer.getMappedRange(0, bytes).slice(0))
     readback.buffer.unmap()
+    let deviceTotalNs = 0
     for (let i = 0; i < count; i++) {
       const begin = stamps[2 * i] ?? 0n
       const end = stamps[2 * i + 1] ?? 0n
@@ -349,9 +370,11 @@ export class PlanRunnable implements Runnable {
           `${label}: timestamps went backwards (begin ${begin}, end ${end}); this device's timer cannot be trusted`,
         )
       }
+      deviceTotalNs += Number(end - begin)
       device.push(Number(end - begin) / this.plan.repeat)
       host.push(hostPerRun)
     }
+    this.#recentDeviceRunNs = deviceTotalNs / count
   }
 
   async #hostRuns(count: number, device: DurationNs[], host: DurationNs[]): Promise<void> {

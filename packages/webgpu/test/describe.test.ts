@@ -1,4 +1,4 @@
-import { isSafeDeviceId } from '@gpubench/core'
+import { type HostInfo, isSafeDeviceId } from '@gpubench/core'
 import { describe, expect, it } from 'vitest'
 import { describeAdapter } from '../src/describe.ts'
 import { resolveOptions } from '../src/options.ts'
@@ -15,8 +15,25 @@ function fakeAdapter(info: Partial<GPUAdapterInfo>, features: string[], isFallba
 
 const linux = resolveOptions({}, {}, 'linux')
 
+const epyc: HostInfo = {
+  cpuModel: 'EPYC 7B13',
+  cpuVendor: 'AMD',
+  cores: 2,
+  memoryBytes: 2 ** 34,
+  os: 'Debian GNU/Linux 12',
+  arch: 'x64',
+  gpus: [],
+}
+const genericXeon: HostInfo = {
+  ...epyc,
+  cpuVendor: 'Intel',
+  cpuModel: 'Xeon® Processor',
+  cpuFamily: '6',
+  cpuModelNumber: '143',
+}
+
 describe('describeAdapter', () => {
-  it('marks lavapipe as software and gives it a stable id without driver versions', () => {
+  it('marks lavapipe as software and gives it a stable id without driver versions, naming the CPU it runs on', () => {
     const adapter = fakeAdapter(
       {
         vendor: 'mesa',
@@ -27,8 +44,12 @@ describe('describeAdapter', () => {
       ['timestamp-query', 'shader-f16'],
       true,
     )
-    const d = describeAdapter(adapter, linux)
-    expect(d.id).toBe('webgpu-vulkan-llvmpipe')
+    const d = describeAdapter(adapter, linux, epyc)
+    expect(d.id).toBe('webgpu-vulkan-llvmpipe-amd-epyc-7b13-2c')
+    // The same adapter on another machine is another device: lavapipe's speed is its CPU's.
+    expect(describeAdapter(adapter, linux, genericXeon).id).toBe('webgpu-vulkan-llvmpipe-intel-xeon-f6-m143-2c')
+    expect(describeAdapter(adapter, linux, { ...epyc, cores: 8 }).id).toBe('webgpu-vulkan-llvmpipe-amd-epyc-7b13-8c')
+    expect(() => describeAdapter(adapter, linux)).toThrow(/software adapter; its id needs the host CPU's facts/)
     expect(d.software).toBe(true)
     expect(d.backend).toBe('webgpu')
     expect(d.vendor).toBe('mesa')
@@ -43,6 +64,8 @@ describe('describeAdapter', () => {
     )
     const d = describeAdapter(adapter, linux)
     expect(d.id).toBe('webgpu-vulkan-nvidia-nvidia-geforce-rtx-4090')
+    // A hardware adapter's id does not depend on the host.
+    expect(describeAdapter(adapter, linux, epyc).id).toBe(d.id)
     expect(isSafeDeviceId(d.id)).toBe(true)
     expect(d.software).toBe(false)
     expect(d.name).toBe('NVIDIA GeForce RTX 4090')
@@ -53,8 +76,9 @@ describe('describeAdapter', () => {
     const d = describeAdapter(
       fakeAdapter({ vendor: 'google', device: 'SwiftShader Device (Subzero)' }, []),
       resolveOptions({ backend: 'vulkan' }, {}, 'linux'),
+      epyc,
     )
     expect(d.software).toBe(true)
-    expect(d.id).toBe('webgpu-vulkan-swiftshader')
+    expect(d.id).toBe('webgpu-vulkan-swiftshader-amd-epyc-7b13-2c')
   })
 })
