@@ -4,7 +4,16 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type BaselineEntry, BaselineError, baselinePath, loadBaseline, updateBaseline } from '../src/store/index.ts'
+import {
+  type BaselineEntry,
+  BaselineError,
+  baselinePath,
+  loadBaseline,
+  MAX_RECORDED_RUNS,
+  runSummaryOf,
+  runsOf,
+  updateBaseline,
+} from '../src/store/index.ts'
 import { sampleDevice, sampleEntry } from './fixtures/baseline-samples.ts'
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/baselines/', import.meta.url))
@@ -166,6 +175,72 @@ describe('updateBaseline: merging', () => {
     const nested = path.join(dir, 'a', 'baselines')
     await updateBaseline(nested, sampleDevice(), { a: sampleEntry() })
     expect(await loadBaseline(nested, ID)).not.toBeNull()
+  })
+})
+
+describe('updateBaseline: runs', () => {
+  const at = (minute: number): string => `2026-12-02T20:${String(minute).padStart(2, '0')}:00.000Z`
+  const run = (medianNs: number, minute: number): BaselineEntry => ({
+    ...sampleEntry(medianNs),
+    recordedAt: at(minute),
+  })
+
+  it('replaces by default: the runs are the given entry own', async () => {
+    await updateBaseline(dir, sampleDevice(), { a: { ...run(100, 0), runs: [runSummaryOf(run(100, 0))] } })
+    await updateBaseline(dir, sampleDevice(), { a: { ...run(120, 1), runs: [runSummaryOf(run(120, 1))] } })
+    const entry = (await loadBaseline(dir, ID))!.entries.a!
+    expect(entry.runs!.map((r) => r.medianNs)).toEqual([120])
+  })
+
+  it('adds the run to the stored ones with appendRuns, oldest first, the entry itself the latest', async () => {
+    await updateBaseline(dir, sampleDevice(), { a: run(100, 0), b: run(7, 0) }) // stored without a list: one run
+    await updateBaseline(dir, sampleDevice(), { a: run(110, 1) }, { appendRuns: true })
+    await updateBaseline(dir, sampleDevice(), { a: run(90, 2), c: run(5, 2) }, { appendRuns: true })
+    const loaded = (await loadBaseline(dir, ID))!
+    const a = loaded.entries.a!
+    expect(a.runs!.map((r) => [r.medianNs, r.recordedAt])).toEqual([
+      [100, at(0)],
+      [110, at(1)],
+      [90, at(2)],
+    ])
+    expect(a.stats.medianNs).toBe(90)
+    expect(a.recordedAt).toBe(at(2))
+    expect(runsOf(a)).toHaveLength(3)
+    // A new entry starts its list; an entry this update did not carry is untouched.
+    expect(loaded.entries.c!.runs!.map((r) => r.medianNs)).toEqual([5])
+    expect(loaded.entries.b!.runs).toBeUndefined()
+    expect(runsOf(loaded.entries.b!).map((r) => r.medianNs)).toEqual([7])
+  })
+
+  it(`keeps the latest ${MAX_RECORDED_RUNS} runs`, async () => {
+    await updateBaseline(dir, sampleDevice(), { a: run(1000, 0) })
+    for (let i = 1; i <= MAX_RECORDED_RUNS + 2; i++) {
+      await updateBaseline(dir, sampleDevice(), { a: run(1000 + i, i) }, { appendRuns: true })
+    }
+    const runs = (await loadBaseline(dir, ID))!.entries.a!.runs!
+    expect(runs).toHaveLength(MAX_RECORDED_RUNS)
+    expect(runs[0]!.medianNs).toBe(1003)
+    expect(runs.at(-1)!.medianNs).toBe(1000 + MAX_RECORDED_RUNS + 2)
+  })
+
+  it('refuses to add a run of another target, backend or timing, and writes nothing', async () => {
+    await updateBaseline(dir, sampleDevice(), { a: run(100, 0) })
+    const before = await readFile(baselinePath(dir, ID), 'utf8')
+    const other = { ...run(100, 1), target: 'gemm 8x1000x1000x1000 f32' }
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { a: other }, { appendRuns: true }))
+    expect(error.pointer).toBe('/entries/a')
+    expect(error.message).toMatch(
+      /refusing to add a run: the stored entry measured "gemm 8x2000x2000x2000 f32".*record it afresh with -u/,
+    )
+    const timing = { ...run(100, 1), timing: 'webgpu-timestamps' }
+    await rejection(updateBaseline(dir, sampleDevice(), { a: timing }, { appendRuns: true }))
+    expect(await readFile(baselinePath(dir, ID), 'utf8')).toBe(before)
+  })
+
+  it('refuses a file whose runs are malformed, naming the pointer', async () => {
+    const bad = { ...run(100, 0), runs: [{ ...runSummaryOf(run(100, 0)), medianNs: 0 }] } as unknown as BaselineEntry
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { a: bad }))
+    expect(error.pointer).toBe('/entries/a/runs/0/medianNs')
   })
 })
 

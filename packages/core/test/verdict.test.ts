@@ -148,3 +148,60 @@ describe('compareToBaseline', () => {
     })
   }
 })
+
+describe('compareToBaseline with the baseline runs', () => {
+  /** Runs with the given medians, each with a ±0.5% interval. */
+  const runs = (...medians: number[]) =>
+    medians.map((m) => ({ medianNs: m, ciLowNs: m * Math.exp(-0.005), ciHighNs: m * Math.exp(0.005), ciLevel: 0.95 }))
+
+  test('runs that disagree widen the interval: a run in another mode is not a regression', () => {
+    const history = runs(1.0e6, 1.2e6, 0.9e6, 1.1e6, 1.0e6)
+    const latest = stats(1.0e6, 0.005)
+    // Against the latest run alone, a run 25% slower with a tight interval is a regression...
+    expect(compareToBaseline(stats(1.25e6, 0.005), latest).kind).toBe('regressed')
+    // ...but the baseline's own runs spread that far.
+    const v = compareToBaseline(stats(1.25e6, 0.005), latest, { baselineRuns: history })
+    expect(v.kind).toBe('inconclusive')
+    expect(v.baselineRuns).toBe(5)
+    const logs = history.map((r) => Math.log(r.medianNs))
+    const mean = logs.reduce((a, x) => a + x, 0) / 5
+    const sd = Math.sqrt(logs.reduce((a, x) => a + (x - mean) ** 2, 0) / 4)
+    expect(v.betweenRunSd).toBeCloseTo(sd, 12)
+    expect(v.ratio).toBeCloseTo(1.25e6 / Math.exp(mean), 12)
+    // t(4) at 97.5% is 2.776; equal run intervals: no extra term for the current run.
+    expect(Math.log(v.ratioHigh / v.ratio)).toBeCloseTo(2.7764451 * sd * Math.sqrt(1 + 1 / 5), 5)
+    expect(v.reason).toMatch(/5 runs, spread between runs 10\.9%/)
+    // A slowdown far beyond the runs' spread is still a regression.
+    expect(compareToBaseline(stats(2.5e6, 0.005), latest, { baselineRuns: history }).kind).toBe('regressed')
+  })
+
+  test('runs that agree keep the interval tight, so "same" and "regressed" stay reachable', () => {
+    const history = runs(1.0e6, 1.002e6, 0.999e6, 1.001e6)
+    const latest = stats(1.001e6, 0.005)
+    expect(compareToBaseline(stats(1.0e6, 0.005), latest, { baselineRuns: history }).kind).toBe('same')
+    expect(compareToBaseline(stats(1.1e6, 0.005), latest, { baselineRuns: history }).kind).toBe('regressed')
+  })
+
+  test('is never narrower than the comparison with the latest run, and a noisier current run widens it', () => {
+    const history = runs(1e6, 1e6, 1e6)
+    const latest = stats(1e6, 0.005)
+    const single = compareToBaseline(stats(1e6, 0.02), latest)
+    const withRuns = compareToBaseline(stats(1e6, 0.02), latest, { baselineRuns: history })
+    expect(withRuns.ratioLow).toBeLessThanOrEqual(single.ratioLow + 1e-12)
+    expect(withRuns.ratioHigh).toBeGreaterThanOrEqual(single.ratioHigh - 1e-12)
+    const quiet = compareToBaseline(stats(1e6, 0.005), latest, { baselineRuns: runs(1e6, 1.01e6, 0.99e6) })
+    const noisy = compareToBaseline(stats(1e6, 0.05), latest, { baselineRuns: runs(1e6, 1.01e6, 0.99e6) })
+    expect(noisy.ratioHigh).toBeGreaterThan(quiet.ratioHigh)
+  })
+
+  test('one run is the single-run comparison; bad runs are refused by name', () => {
+    const latest = stats(1e6, 0.005)
+    const one = compareToBaseline(stats(1.1e6, 0.005), latest, { baselineRuns: runs(1e6) })
+    expect(one).toEqual({ ...compareToBaseline(stats(1.1e6, 0.005), latest), baselineRuns: 1 })
+    expect(one.betweenRunSd).toBeUndefined()
+    const bad = [...runs(1e6), { medianNs: -1, ciLowNs: 1, ciHighNs: 2, ciLevel: 0.95 }]
+    expect(() => compareToBaseline(stats(1e6, 0.005), latest, { baselineRuns: bad })).toThrow(
+      /baselineRuns\[1\]\.medianNs must be a finite number > 0/,
+    )
+  })
+})

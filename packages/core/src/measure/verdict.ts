@@ -22,6 +22,22 @@
  *    - inconclusive: anything else (the interval is too wide to decide), and whenever a side has
  *      fewer than MIN_VERDICT_SAMPLES samples, since a bootstrap of so few says little.
  *
+ * Between runs: the intervals above describe one run each. A whole run can land in another
+ * performance mode (a process's memory placement, a shared machine's neighbours) that no
+ * interval of its own shows: on 2-core cloud VMs two runs a few minutes apart differed by 10-80%
+ * on some benchmarks with intervals of ±1%. Where the baseline holds K >= 2 separate runs
+ * (`runs`, recorded with GPUBENCH_RECORD=add-run), the spread between them is measured, and the
+ * verdict treats the current run as one more draw from the same population of runs:
+ * 5. with l_i the logs of the K run medians, m their mean and s their standard deviation (K - 1
+ *    degrees of freedom), the ratio is current median / exp(m), and its interval's log
+ *    half-width is t(K - 1) · √(s²·(1 + 1/K) + max(0, w_c² - w̄²)), a prediction interval for one
+ *    new run, where w_c is the current run's own standard error (from its interval) and w̄² the
+ *    mean square of the baseline runs' (already part of s², so only a noisier current run adds);
+ * 6. the interval is never narrower than the single-run comparison of steps 2-3 against the
+ *    latest run; the rules of step 4 then decide. Few runs give a wide interval (t(2) = 4.30 at
+ *    95%, t(4) = 2.78): a benchmark whose runs disagree reads inconclusive, not regressed, and one
+ *    whose runs agree keeps a tight interval.
+ *
  * Calibration: scripts/verdict-simulation.ts (and a test that asserts the same bar) runs the real
  * engine (`measureRounds`, DEFAULT_STOPPING_RULE: 4 rounds of independent prepares) on simulated
  * noise (log-normal, heavy-tailed, bimodal, a ±3% drift of the whole run, and per-prepare modes:
@@ -37,7 +53,7 @@
  * maxTimeNs, or fewer rounds where prepares are known to agree.
  */
 import { formatDuration } from '../units.ts'
-import { normalQuantile } from './distributions.ts'
+import { normalQuantile, studentTQuantile } from './distributions.ts'
 import { VerdictError } from './errors.ts'
 import type { SampleStats } from './statistics.ts'
 
@@ -54,6 +70,10 @@ export interface Verdict {
   tolerance: number
   /** One line, in words, with the figures. */
   reason: string
+  /** Baseline runs the comparison used: 1, or K >= 2 when the spread between runs was weighed. */
+  baselineRuns: number
+  /** With K >= 2 runs: the standard deviation of the runs' log medians (≈ relative spread). */
+  betweenRunSd?: number
 }
 
 export interface VerdictOptions {
@@ -61,6 +81,19 @@ export interface VerdictOptions {
   tolerance?: number
   /** Confidence level of the ratio's interval, in (0, 1); default 0.95. */
   ciLevel?: number
+  /**
+   * The baseline's separate runs (oldest first; `baseline` is normally the latest). With two or
+   * more, the spread between runs enters the interval (steps 5-6 above); with fewer it is unused.
+   */
+  baselineRuns?: readonly RunStats[]
+}
+
+/** One run's median and its confidence interval, as a baseline entry's `runs` holds them. */
+export interface RunStats {
+  medianNs: number
+  ciLowNs: number
+  ciHighNs: number
+  ciLevel: number
 }
 
 export const DEFAULT_TOLERANCE = 0.05
@@ -83,18 +116,45 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
   checkStats(current, 'current')
   checkStats(baseline, 'baseline')
 
-  const ratio = current.medianNs / baseline.medianNs
   const z = normalQuantile((1 + ciLevel) / 2)
   const c = logHalfWidths(current, z)
   const b = logHalfWidths(baseline, z)
-  const ratioLow = ratio * Math.exp(-Math.hypot(c.below, b.above))
-  const ratioHigh = ratio * Math.exp(Math.hypot(c.above, b.below))
+  let ratio = current.medianNs / baseline.medianNs
+  let ratioLow = ratio * Math.exp(-Math.hypot(c.below, b.above))
+  let ratioHigh = ratio * Math.exp(Math.hypot(c.above, b.below))
+  let baselineNs = baseline.medianNs
+  let betweenRunSd: number | undefined
+  const runs = options.baselineRuns ?? []
+  if (runs.length >= 2) {
+    runs.forEach((run, i) => checkStats({ ...run, n: 1 } as SampleStats, `baselineRuns[${i}]`))
+    const k = runs.length
+    const logs = runs.map((run) => Math.log(run.medianNs))
+    const center = logs.reduce((a, x) => a + x, 0) / k
+    const sd = Math.sqrt(logs.reduce((a, x) => a + (x - center) ** 2, 0) / (k - 1))
+    const runSe = (run: RunStats): number =>
+      Math.log(run.ciHighNs / run.ciLowNs) / 2 / normalQuantile((1 + run.ciLevel) / 2)
+    const meanSquareSe = runs.reduce((a, run) => a + runSe(run) ** 2, 0) / k
+    const currentSe = runSe(current)
+    const variance = sd ** 2 * (1 + 1 / k) + Math.max(0, currentSe ** 2 - meanSquareSe)
+    const half = studentTQuantile((1 + ciLevel) / 2, k - 1) * Math.sqrt(variance)
+    baselineNs = Math.exp(center)
+    ratio = current.medianNs / baselineNs
+    // Never narrower than the single-run comparison with the latest run (step 6).
+    const single = { low: ratioLow / ratio, high: ratioHigh / ratio }
+    ratioLow = ratio * Math.min(Math.exp(-half), single.low)
+    ratioHigh = ratio * Math.max(Math.exp(half), single.high)
+    betweenRunSd = sd
+  }
   const upper = 1 + tolerance
   const lower = 1 / upper
 
   const pct = `${round(tolerance * 100)}%`
+  const against =
+    betweenRunSd === undefined
+      ? `baseline ${formatDuration(baselineNs)}`
+      : `baseline ${formatDuration(baselineNs)} (${runs.length} runs, spread between runs ${round(betweenRunSd * 100)}%)`
   const figures =
-    `median ${formatDuration(current.medianNs)} vs baseline ${formatDuration(baseline.medianNs)}, ` +
+    `median ${formatDuration(current.medianNs)} vs ${against}, ` +
     `ratio ${ratio.toFixed(3)} (${round(ciLevel * 100)}% CI ${ratioLow.toFixed(3)}-${ratioHigh.toFixed(3)})`
   let kind: VerdictKind
   let why: string
@@ -117,7 +177,16 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
     kind = 'inconclusive'
     why = `the interval is too wide to decide against the ${pct} tolerance; take more samples or reduce the noise`
   }
-  return { kind, ratio, ratioLow, ratioHigh, tolerance, reason: `${kind}: ${figures}: ${why}` }
+  return {
+    kind,
+    ratio,
+    ratioLow,
+    ratioHigh,
+    tolerance,
+    reason: `${kind}: ${figures}: ${why}`,
+    baselineRuns: betweenRunSd === undefined ? 1 : runs.length,
+    ...(betweenRunSd === undefined ? {} : { betweenRunSd }),
+  }
 }
 
 /** Log-space half-widths of a side's median interval below and above its median, at the normal quantile z. */
@@ -129,7 +198,7 @@ function logHalfWidths(stats: SampleStats, z: number): { below: number; above: n
   }
 }
 
-function checkStats(stats: SampleStats, side: 'current' | 'baseline'): void {
+function checkStats(stats: SampleStats, side: string): void {
   if (typeof stats !== 'object' || stats === null) {
     throw new VerdictError(`compareToBaseline: ${side} statistics are missing`)
   }

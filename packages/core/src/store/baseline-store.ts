@@ -21,7 +21,7 @@ import { mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { isSafeDeviceId, MAX_DEVICE_ID_LENGTH } from '../device.ts'
 import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.ts'
-import type { BaselineDevice, BaselineEntry, BaselineFile } from './baseline.generated.ts'
+import type { BaselineDevice, BaselineEntry, BaselineFile, RunSummary } from './baseline.generated.ts'
 import { canonicalJson, toJsonData } from './canonical-json.ts'
 import { BaselineError } from './errors.ts'
 import { acquireLock, LockTimeoutError, removeLeftoverLockRecords } from './file-lock.ts'
@@ -37,6 +37,63 @@ export interface UpdateOptions {
   lockTimeoutMs?: number
   /** Age after which a lock whose owner cannot be checked is broken. Default 60 s. */
   staleLockMs?: number
+  /**
+   * False (default): each given entry replaces the stored one, its `runs` as given. True: each
+   * given entry's runs are added to those of the stored entry of the same key (the stored entry
+   * counts as one run if it has no list), the latest MAX_RECORDED_RUNS kept. Only an entry for the
+   * same target, workload, backend and timing can take more runs: otherwise the update is refused.
+   */
+  appendRuns?: boolean
+}
+
+/** Runs an entry keeps at most; older ones are dropped first. */
+export const MAX_RECORDED_RUNS = 20
+
+/** One run's summary as an entry's `runs` holds it, from that run's statistics. */
+export function runSummaryOf(entry: Pick<BaselineEntry, 'stats' | 'recordedAt'>): RunSummary {
+  const { medianNs, ciLowNs, ciHighNs, ciLevel, n } = entry.stats
+  return { medianNs, ciLowNs, ciHighNs, ciLevel, n, recordedAt: entry.recordedAt }
+}
+
+/** The runs an entry stands for: its list, or its own statistics as a single run. */
+export function runsOf(entry: Pick<BaselineEntry, 'stats' | 'recordedAt' | 'runs'>): RunSummary[] {
+  return entry.runs !== undefined && entry.runs.length > 0 ? [...entry.runs] : [runSummaryOf(entry)]
+}
+
+/** What must agree for two entries' runs to be runs of one benchmark. */
+function identityOf(entry: BaselineEntry): string {
+  return JSON.stringify([entry.target, entry.backend, entry.timing, entry.workload ?? null], (_key, value: unknown) =>
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value,
+  )
+}
+
+/** The given entries with the stored entries' runs in front of theirs (see UpdateOptions.appendRuns). */
+function withStoredRuns(
+  current: BaselineFile | null,
+  entries: Record<string, BaselineEntry>,
+  file: string,
+): Record<string, BaselineEntry> {
+  const out: Record<string, BaselineEntry> = Object.create(null)
+  for (const key of Object.keys(entries)) {
+    const entry = entries[key]!
+    const stored = current !== null && Object.hasOwn(current.entries, key) ? current.entries[key] : undefined
+    if (stored === undefined) {
+      out[key] = { ...entry, runs: runsOf(entry) as [RunSummary, ...RunSummary[]] }
+      continue
+    }
+    if (identityOf(stored) !== identityOf(entry)) {
+      throw new BaselineError(
+        file,
+        childPointer('/entries', key),
+        `refusing to add a run: the stored entry measured ${JSON.stringify(stored.target)} (${stored.backend}, ${stored.timing}), this run ${JSON.stringify(entry.target)} (${entry.backend}, ${entry.timing}); record it afresh with -u`,
+      )
+    }
+    const runs = [...runsOf(stored), ...runsOf(entry)].slice(-MAX_RECORDED_RUNS)
+    out[key] = { ...entry, runs: runs as [RunSummary, ...RunSummary[]] }
+  }
+  return out
 }
 
 /** The path of a device's baseline file. Throws BaselineError on an id that is not safe as a file name. */
@@ -130,9 +187,16 @@ interface Planned {
 }
 
 /** Reads the current file and computes what it should become. */
-async function plan(file: string, deviceId: string, device: JsonValue, entries: JsonValue): Promise<Planned> {
+async function plan(
+  file: string,
+  deviceId: string,
+  device: JsonValue,
+  given: Record<string, BaselineEntry>,
+  appendRuns: boolean,
+): Promise<Planned> {
   const currentText = await readIfExists(file)
   const current = currentText === null ? null : parseBaselineText(currentText, file, deviceId)
+  const entries = toJsonData(appendRuns ? withStoredRuns(current, given, file) : given, file, '/entries')
   const document = merge(current, device, entries)
   const baseline = validateBaseline(document, file, 'refusing to write: ')
   const text = canonicalJson(document, baselineSchema())
@@ -167,10 +231,11 @@ export async function updateBaseline(
     }
   }
   const deviceJson = deviceData(device, file)
-  const entriesJson = toJsonData(entries, file, '/entries')
+  toJsonData(entries, file, '/entries') // refuses non-JSON data before any file is read
+  const appendRuns = options.appendRuns === true
 
   // Without the lock first: an update that changes nothing must not touch the directory.
-  const first = await plan(file, device.id, deviceJson, entriesJson)
+  const first = await plan(file, device.id, deviceJson, entries, appendRuns)
   if (first.unchanged) return first.baseline
 
   await mkdir(dir, { recursive: true })
@@ -186,7 +251,7 @@ export async function updateBaseline(
   }
   try {
     // Under the lock, the file may have changed since the first read: plan again from it.
-    const locked = await plan(file, device.id, deviceJson, entriesJson)
+    const locked = await plan(file, device.id, deviceJson, entries, appendRuns)
     await removeLeftoverTemporaries(file)
     await removeLeftoverLockRecords(file, options.staleLockMs)
     if (!locked.unchanged) await writeFileAtomic(file, locked.text)

@@ -101,6 +101,12 @@ export interface BaselineEntry {
    * Version of gpubench that recorded the entry.
    */
   gpubenchVersion: string
+  /**
+   * Separate runs (processes) recorded for this entry, oldest first, the latest being the one in stats; gpubench keeps the latest 20. `vitest bench -u` starts the list afresh with its run; GPUBENCH_RECORD=add-run adds its run to it. With two runs or more, the verdict weighs the spread between runs, which no single run can see (a machine or process in another performance mode).
+   *
+   * @minItems 1
+   */
+  runs?: [RunSummary, ...RunSummary[]]
 }
 /**
  * Summary statistics of the warm samples. Every field ending in Ns is a duration in nanoseconds.
@@ -158,4 +164,33 @@ export interface SampleStats {
    * Confidence level of the interval, a fraction strictly between 0 and 1 (e.g. 0.95).
    */
   ciLevel: number
+}
+/**
+ * One run's median and its confidence interval.
+ */
+export interface RunSummary {
+  /**
+   * Median duration of the run, ns.
+   */
+  medianNs: number
+  /**
+   * Lower bound of the median's confidence interval, ns.
+   */
+  ciLowNs: number
+  /**
+   * Upper bound of the median's confidence interval, ns.
+   */
+  ciHighNs: number
+  /**
+   * Confidence level of the interval, strictly between 0 and 1.
+   */
+  ciLevel: number
+  /**
+   * Number of samples.
+   */
+  n: number
+  /**
+   * When the run was recorded (ISO 8601 date-time with a time zone designator).
+   */
+  recordedAt: string
 }

@@ -4,7 +4,15 @@
  * generated one has the same shape.
  */
 
-export type { BaselineDevice, BaselineEntry, BaselineFile } from './baseline.generated.ts'
-export { baselinePath, loadBaseline, type UpdateOptions, updateBaseline } from './baseline-store.ts'
+export type { BaselineDevice, BaselineEntry, BaselineFile, RunSummary } from './baseline.generated.ts'
+export {
+  baselinePath,
+  loadBaseline,
+  MAX_RECORDED_RUNS,
+  runSummaryOf,
+  runsOf,
+  type UpdateOptions,
+  updateBaseline,
+} from './baseline-store.ts'
 export { BaselineError } from './errors.ts'
 export { BASELINE_SCHEMA_PATH, BASELINE_SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS } from './schema.ts'
