@@ -217,6 +217,23 @@ export function checkStoppingRuleValues(
   }
 }
 
+/**
+ * How `-u` treats an entry that exists, from GPUBENCH_RECORD: `'replace'` (default, also when
+ * unset or empty) starts its list of runs afresh with this run; `'add-run'` adds this run to the
+ * entry's runs (same target, backend and timing only), so that a baseline recorded by several
+ * runs lets the verdict see how much whole runs differ. Anything else is an error naming the variable.
+ */
+export type RecordMode = 'replace' | 'add-run'
+
+export function recordModeFrom(env: Readonly<Record<string, string | undefined>>): RecordMode {
+  const value = (env.GPUBENCH_RECORD ?? '').trim()
+  if (value === '' || value === 'replace') return 'replace'
+  if (value === 'add-run') return 'add-run'
+  throw new Error(
+    `$GPUBENCH_RECORD must be 'replace' or 'add-run', got ${JSON.stringify(value)}; no baseline was written`,
+  )
+}
+
 /** Maps Vitest's `update` setting (`-u`, `--update=new`, `UPDATE_SNAPSHOT` is not consulted) to the update mode. */
 export function updateModeFrom(update: boolean | 'all' | 'new' | 'none' | undefined): UpdateMode {
   if (update === true || update === 'all') return 'all'

@@ -12,6 +12,7 @@ import type {
   BaselineDevice,
   BaselineEntry,
   DeviceDescription,
+  RunSummary,
   SampleStats,
   VerdictKind,
 } from '@gpubench/core'
@@ -24,6 +25,8 @@ export type BaselineLookup =
       readonly file: string
       /** The baseline's statistics, all in ns, as the file holds them. */
       readonly stats: SampleStats
+      /** The entry's separate runs, oldest first (its own statistics as one run when it has no list). */
+      readonly runs: readonly RunSummary[]
       readonly recordedAt: string
       readonly commit: string | null
       readonly flopPerSecond: number | null
@@ -41,6 +44,10 @@ export interface RecordedVerdict {
   readonly ratioHigh: number
   readonly tolerance: number
   readonly reason: string
+  /** Baseline runs weighed: 1, or K >= 2 when the spread between the baseline's runs entered the interval. */
+  readonly baselineRuns?: number
+  /** With K >= 2 runs: the standard deviation of their log medians (≈ the relative spread between runs). */
+  readonly betweenRunSd?: number
 }
 
 /** Peak rates of a device, as its backend reports them (FLOP/s per dtype, bytes/s). */

@@ -247,3 +247,34 @@ test(
   },
   RUN_TIMEOUT_MS,
 )
+
+test(
+  '7. GPUBENCH_RECORD=add-run -u adds this run to the entry’s runs; a bad value writes nothing, exit 1',
+  async () => {
+    const dir = await project(recorded)
+    const first = JSON.parse((await deviceFile(dir)).bytes).entries[BENCH]
+    expect(first.runs).toHaveLength(1)
+    expect(first.runs[0].medianNs).toBe(first.stats.medianNs)
+
+    const added = await vitestBench(dir, ['-u'], { GPUBENCH_RECORD: 'add-run' })
+    expect(added.code, added.output).toBe(0)
+    const after = await deviceFile(dir)
+    const entry = JSON.parse(after.bytes).entries[BENCH]
+    expect(entry.runs).toHaveLength(2)
+    expect(entry.runs[0]).toEqual(first.runs[0])
+    expect(entry.runs[1]).toMatchObject({ medianNs: entry.stats.medianNs, recordedAt: entry.recordedAt })
+
+    const bad = await vitestBench(dir, ['-u'], { GPUBENCH_RECORD: 'append' })
+    expect(bad.code, bad.output).toBe(1)
+    expect(bad.output).toMatch(
+      /\$GPUBENCH_RECORD must be 'replace' or 'add-run', got "append"; no baseline was written/,
+    )
+    expect((await deviceFile(dir)).bytes).toBe(after.bytes)
+
+    // A plain -u starts the list afresh.
+    const replaced = await vitestBench(dir, ['-u'])
+    expect(replaced.code, replaced.output).toBe(0)
+    expect(JSON.parse((await deviceFile(dir)).bytes).entries[BENCH].runs).toHaveLength(1)
+  },
+  4 * RUN_TIMEOUT_MS,
+)

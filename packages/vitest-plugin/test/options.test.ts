@@ -3,6 +3,7 @@ import { describe, expect, test } from 'vitest'
 import {
   checkStoppingRuleValues,
   GpubenchOptionsError,
+  recordModeFrom,
   resolveOptions,
   updateModeFrom,
   validateBackends,
@@ -75,4 +76,14 @@ test('update mode from Vitest: -u writes all, --update=new writes missing entrie
   expect(updateModeFrom('none')).toBe('none')
   expect(updateModeFrom(false)).toBe('none')
   expect(updateModeFrom(undefined)).toBe('none')
+})
+
+test('record mode from GPUBENCH_RECORD: replace by default, add-run on request, anything else refused by name', () => {
+  expect(recordModeFrom({})).toBe('replace')
+  expect(recordModeFrom({ GPUBENCH_RECORD: '' })).toBe('replace')
+  expect(recordModeFrom({ GPUBENCH_RECORD: 'replace' })).toBe('replace')
+  expect(recordModeFrom({ GPUBENCH_RECORD: ' add-run ' })).toBe('add-run')
+  expect(() => recordModeFrom({ GPUBENCH_RECORD: 'append' })).toThrow(
+    /\$GPUBENCH_RECORD must be 'replace' or 'add-run', got "append"/,
+  )
 })

@@ -1,5 +1,5 @@
 /** Builders of plain records and results for the unit tests (no measurement involved). */
-import { type SampleStats, summarize } from '@gpubench/core'
+import { runSummaryOf, type SampleStats, summarize } from '@gpubench/core'
 import type { BaselineLookup, CollectedRecord, MeasuredRecord, SkippedRecord } from '../src/record.ts'
 
 /** Statistics of samples spread ±spread around a median (deterministic). */
@@ -45,6 +45,7 @@ export function foundBaseline(deviceId = 'host-test-cpu-2c', medianNs = 1e6): Ba
     state: 'found',
     file: `/tmp/baselines/${deviceId}.json`,
     stats: statsAround(medianNs),
+    runs: [runSummaryOf({ stats: statsAround(medianNs), recordedAt: '2026-11-20T10:00:00.000Z' })],
     recordedAt: '2026-11-20T10:00:00.000Z',
     commit: 'abc1234def',
     flopPerSecond: 2.4e9,

@@ -14,7 +14,7 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises'
 import { dirname, relative, resolve } from 'node:path'
 import { updateBaseline } from '@gpubench/core'
 import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from 'vitest/node'
-import type { ResolvedOptions, UpdateMode } from '../options.ts'
+import { type ResolvedOptions, recordModeFrom, type UpdateMode } from '../options.ts'
 import type { CollectedRecord } from '../record.ts'
 import { deriveFigures } from '../report/derived.ts'
 import { derivedText } from '../report/derived-text.ts'
@@ -93,11 +93,21 @@ export class GpubenchReporter implements Reporter {
     const collected = this.#collected
     const errors: string[] = []
     const commit = update === 'none' ? null : await currentCommit(root, env)
-    const plan = planBaselineWrites(collected, update, reason, commit)
+    let appendRuns = false
+    try {
+      appendRuns = recordModeFrom(env) === 'add-run'
+    } catch (error) {
+      errors.push(`gpubench: ${(error as Error).message}`)
+    }
+    // A bad GPUBENCH_RECORD writes nothing: the user asked for something this run cannot do.
+    const plan = planBaselineWrites(collected, errors.length > 0 ? 'none' : update, reason, commit)
+    if (appendRuns && update === 'none') {
+      this.#log(' gpubench notice: GPUBENCH_RECORD=add-run only applies with -u; nothing was written')
+    }
     const outcomes = plan.outcomes
     for (const write of plan.writes) {
       try {
-        await updateBaseline(write.dir, write.device, write.entries)
+        await updateBaseline(write.dir, write.device, write.entries, { appendRuns })
       } catch (error) {
         const message = `gpubench: could not write the baseline of device ${write.deviceId}: ${(error as Error).message}`
         errors.push(message)

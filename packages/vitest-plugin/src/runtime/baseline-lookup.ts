@@ -6,7 +6,7 @@
  * the file and the JSON pointer of the problem, and `toMatchBaseline()` fails on it, so a broken
  * file can never turn a regression into a pass.
  */
-import { BaselineError, type BaselineFile, baselinePath, loadBaseline } from '@gpubench/core'
+import { BaselineError, type BaselineFile, baselinePath, loadBaseline, runsOf } from '@gpubench/core'
 import type { BaselineLookup } from '../record.ts'
 
 /** Files read by this worker; they do not change during a run (writes happen after it). */
@@ -40,6 +40,7 @@ export async function lookupBaseline(dir: string, deviceId: string, key: string)
     state: 'found',
     file,
     stats: entry.stats,
+    runs: runsOf(entry),
     recordedAt: entry.recordedAt,
     commit: entry.commit,
     flopPerSecond: entry.flopPerSecond,

@@ -22,6 +22,7 @@ import {
   type Measurement,
   measureRounds,
   type Runnable,
+  runSummaryOf,
   type StoppingRule,
   stoppingRule,
   type Target,
@@ -272,6 +273,7 @@ async function runBenchmark(
       commit: null,
       gpubenchVersion: config.gpubenchVersion,
     }
+    entry.runs = [runSummaryOf(entry)]
     const record: MeasuredRecord = {
       status: 'measured',
       key: name,
