@@ -11,11 +11,15 @@
  *
  * --rounds replaces the rule's number of rounds (to compare, e.g., 1, 3 and 4).
  *
+ * --baseline-runs (default 1,3,5) adds a section for the per-run mode model (each whole run
+ * exp(0.10·Z) slower or faster): the baseline recorded from K separate runs, for each K listed,
+ * with the A/A false-alarm rate and the detection of 10% and 2x slowdowns.
+ *
  * --kernel-ms sets the nominal duration of one run: 1 ms (the default) gives the 500 samples the
  * rule's 0.5 s minimum time asks for; long runs (e.g. 300 ms) meet the 15 s time cap after about
  * 40 samples, the least the default rule ever collects, and show what that costs.
  */
-import { NOISE_MODELS, simulateVerdicts } from '../packages/core/src/measure/simulation.ts'
+import { NOISE_MODELS, PER_RUN_MODEL, simulateVerdicts } from '../packages/core/src/measure/simulation.ts'
 import { DEFAULT_STOPPING_RULE } from '../packages/core/src/measure/stopping-rule.ts'
 
 function option(name: string, fallback: string): string {
@@ -32,6 +36,10 @@ const rounds = Number(option('rounds', String(DEFAULT_STOPPING_RULE.rounds)))
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds must be a positive integer, got ${rounds}`)
 if (!Number.isInteger(trials) || trials < 1) throw new Error(`--trials must be a positive integer, got ${trials}`)
 if (kernelsMs.some((ms) => !(ms > 0))) throw new Error(`--kernel-ms must be positive numbers, got ${kernelsMs}`)
+const baselineRunCounts = option('baseline-runs', '1,3,5').split(',').map(Number)
+if (baselineRunCounts.some((k) => !(Number.isInteger(k) && k >= 1))) {
+  throw new Error(`--baseline-runs must be positive integers, got ${baselineRunCounts}`)
+}
 
 const percent = (rate: number): string => `${(100 * rate).toFixed(1)}%`
 console.log(
@@ -71,4 +79,32 @@ for (const kernelMs of kernelsMs) {
       `${''.padEnd(13)}  verdicts A/A ${JSON.stringify(aa.counts)}; slowdown ${JSON.stringify(slower.counts)}`,
     )
   }
+}
+
+const firstKernelMs = kernelsMs[0] ?? 1
+console.log(
+  `\nper-run modes (${PER_RUN_MODEL.description}), runs of ${firstKernelMs} ms: the baseline from K separate runs`,
+)
+console.log(['K'.padEnd(3), 'A/A false alarms'.padEnd(17), '10% detection'.padEnd(14), '2x detection'].join('  '))
+for (const k of baselineRunCounts) {
+  const started = performance.now()
+  const [aa, slower, doubled] = await simulateVerdicts(PER_RUN_MODEL, {
+    trials,
+    slowdowns: [1, 1.1, 2],
+    seed: seed * 1000 + 100 + k,
+    kernelNs: firstKernelMs * 1e6,
+    rule: { rounds },
+    baselineRuns: k,
+  })
+  if (!aa || !slower || !doubled) throw new Error('simulateVerdicts returned fewer results than slowdowns')
+  console.log(
+    [
+      String(k).padEnd(3),
+      percent(aa.regressedRate).padEnd(17),
+      percent(slower.regressedRate).padEnd(14),
+      percent(doubled.regressedRate).padEnd(12),
+      `(${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    ].join('  '),
+  )
+  console.log(`     verdicts A/A ${JSON.stringify(aa.counts)}; 2x ${JSON.stringify(doubled.counts)}`)
 }

@@ -9,7 +9,7 @@
  * `node scripts/verdict-simulation.ts` prints the same figures for 1000 trials.
  */
 import { describe, expect, test } from 'vitest'
-import { CALIBRATION_MODELS, NOISE_MODELS, simulateVerdicts } from '../src/measure/simulation.ts'
+import { CALIBRATION_MODELS, NOISE_MODELS, PER_RUN_MODEL, simulateVerdicts } from '../src/measure/simulation.ts'
 import { DEFAULT_STOPPING_RULE } from '../src/measure/stopping-rule.ts'
 
 const TRIALS = 200
@@ -58,4 +58,36 @@ describe('verdict simulation at the default sample budget (1 ms runs)', () => {
     // detection is not the bar here (see the file's comment), but it is not zero either
     expect(slower.regressedRate).toBeGreaterThan(0)
   }, 60_000)
+})
+
+describe('verdict simulation with whole runs in different modes (each run x exp(0.10·Z))', () => {
+  const PER_RUN_TRIALS = 100
+
+  test('a baseline of one run raises false alarms; five separate runs bring them to <= 2% and still catch a 2x slowdown', async () => {
+    const [oneAa] = await simulateVerdicts(PER_RUN_MODEL, {
+      trials: PER_RUN_TRIALS,
+      slowdowns: [1],
+      seed: 3001,
+      kernelNs: KERNEL_NS,
+      baselineRuns: 1,
+    })
+    const [fiveAa, fiveDoubled] = await simulateVerdicts(PER_RUN_MODEL, {
+      trials: PER_RUN_TRIALS,
+      slowdowns: [1, 2],
+      seed: 3005,
+      kernelNs: KERNEL_NS,
+      baselineRuns: 5,
+    })
+    if (!oneAa || !fiveAa || !fiveDoubled) throw new Error('simulateVerdicts returned fewer results than slowdowns')
+    // Two runs 10% apart in log-sd differ beyond 5% in most pairs, with tight intervals each.
+    expect(oneAa.regressedRate).toBeGreaterThanOrEqual(0.2)
+    expect(fiveAa.regressedRate).toBeLessThanOrEqual(0.02)
+    expect(fiveDoubled.regressedRate).toBeGreaterThanOrEqual(0.95)
+  }, 120_000)
+
+  test('refuses a baseline run count that is not a positive integer', async () => {
+    await expect(
+      simulateVerdicts(PER_RUN_MODEL, { trials: 1, slowdowns: [1], seed: 1, baselineRuns: 0 }),
+    ).rejects.toThrow(/baselineRuns must be an integer >= 1, got 0/)
+  })
 })

@@ -42,6 +42,14 @@ export interface GpubenchOptions {
   stoppingRule?: Partial<StoppingRule>
   /** Check each runnable's results against core's float64 reference before measuring. Default true. */
   verify?: boolean
+  /**
+   * How many times a benchmark that reads "regressed" is measured again (fresh prepares) before
+   * the regression stands: it stands only if every measurement reads "regressed". A whole
+   * measurement can land in a slow spell of a shared machine that none of its statistics show; a
+   * real regression reproduces. The result reported is the last measurement's, with the earlier
+   * verdicts in its notes. Default 1; 0 turns confirmation off.
+   */
+  confirmRegressions?: number
   /** Path of a JSON report written at the end of each run, relative to the root. Default: none. */
   jsonReport?: string
   /** Append a markdown summary to `$GITHUB_STEP_SUMMARY` when that variable is set. Default true. */
@@ -67,6 +75,7 @@ export interface RuntimeConfig {
   readonly strict: boolean
   readonly stoppingRule: Partial<StoppingRule>
   readonly verify: boolean
+  readonly confirmRegressions: number
   readonly update: UpdateMode
   /** Version of this plugin, recorded in baseline entries. */
   readonly gpubenchVersion: string
@@ -81,6 +90,7 @@ export interface ResolvedOptions {
   readonly strict: boolean
   readonly stoppingRule: Partial<StoppingRule>
   readonly verify: boolean
+  readonly confirmRegressions: number
   readonly jsonReport: string | null
   readonly stepSummary: boolean
   readonly table: boolean
@@ -100,6 +110,7 @@ const OPTION_KEYS: ReadonlyArray<keyof GpubenchOptions> = [
   'strict',
   'stoppingRule',
   'verify',
+  'confirmRegressions',
   'jsonReport',
   'stepSummary',
   'table',
@@ -129,6 +140,17 @@ function pathOption(field: string, value: unknown): string {
 export function validateTolerance(field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(field, `must be a finite number, got ${shown(value)}`)
   if (value < 0 || value >= 1) fail(field, `must be a fraction in [0, 1) such as 0.05 for 5%, got ${value}`)
+  return value
+}
+
+export const DEFAULT_CONFIRM_REGRESSIONS = 1
+const MAX_CONFIRM_REGRESSIONS = 5
+
+/** Validates a number of confirmations: an integer from 0 to 5. Shared with the per-benchmark options. */
+export function validateConfirmRegressions(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_CONFIRM_REGRESSIONS) {
+    fail(field, `must be an integer from 0 to ${MAX_CONFIRM_REGRESSIONS}, got ${shown(value)}`)
+  }
   return value
 }
 
@@ -199,6 +221,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     strict: booleanOption('strict', options.strict, false),
     stoppingRule,
     verify: booleanOption('verify', options.verify, true),
+    confirmRegressions:
+      options.confirmRegressions === undefined
+        ? DEFAULT_CONFIRM_REGRESSIONS
+        : validateConfirmRegressions('confirmRegressions', options.confirmRegressions),
     jsonReport: options.jsonReport === undefined ? null : pathOption('jsonReport', options.jsonReport),
     stepSummary: booleanOption('stepSummary', options.stepSummary, true),
     table: booleanOption('table', options.table, true),

@@ -11,6 +11,7 @@ const config: RuntimeConfig = {
   strict: false,
   stoppingRule: {},
   verify: true,
+  confirmRegressions: 1,
   update: 'none',
   gpubenchVersion: '0.0.0',
 }
@@ -37,6 +38,11 @@ describe('bench.gpu() validates at registration, naming the benchmark and the op
       "bench.gpu('x') option 'stoppingRule': stopping rule: field 'minSamples'",
     ],
     [['x', () => 0, { stopping: {} }], "bench.gpu('x') option 'stopping' is unknown"],
+    [
+      ['x', () => 0, { confirmRegressions: 1.5 }],
+      "bench.gpu('x'): gpubench options: field 'confirmRegressions' must be an integer from 0 to 5, got 1.5",
+    ],
+    [['x', () => 0, { confirmRegressions: 6 }], "field 'confirmRegressions' must be an integer from 0 to 5"],
   ])('%j', (args, message) => {
     const call = () => (benchGpu as (...a: unknown[]) => unknown)(...args)
     expect(call).toThrow(GpuBenchError)

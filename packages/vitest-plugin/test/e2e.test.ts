@@ -176,6 +176,34 @@ test(
     expect(run.output).toContain(`recorded ${baseline.recordedAt} at commit unknown`)
     expect(run.output).toMatch(/ratio now\/baseline 1\.[1-4]\d\dx/)
     expect(tableRow(run.output)).toMatch(/\+[1-4]\d\.\d%\s+regressed$/)
+    // The regression was measured twice (confirmRegressions 1) and read "regressed" both times.
+    const report = JSON.parse(await readFile(join(dir, 'report', 'gpubench.json'), 'utf8'))
+    const record = report.benchmarks.find((b: { record: { key: string } }) => b.record.key === BENCH).record
+    expect(record.verdict.kind).toBe('regressed')
+    expect(record.notes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^measurement 1 of 2 read regressed: .*measured again to confirm/),
+      ]),
+    )
+  },
+)
+
+test(
+  '3b. a slow spell in the first measurement only: the confirming measurement does not read "regressed", exit 0, both in the record',
+  TIMED,
+  async () => {
+    const dir = await freshlyRecorded()
+    // A measurement of the fixture makes 1 + 500 + 200 calls: the first is all in the spell, the second out of it
+    // from its warm-up on.
+    const run = await vitestBench(dir, [], { GPUBENCH_FIXTURE_SLOW_CALLS: '1000' })
+    expect(run.code, run.output).toBe(0)
+    const report = JSON.parse(await readFile(join(dir, 'report', 'gpubench.json'), 'utf8'))
+    const record = report.benchmarks.find((b: { record: { key: string } }) => b.record.key === BENCH).record
+    expect(record.verdict.kind).not.toBe('regressed')
+    expect(record.verdict.ratio).toBeLessThan(1.15)
+    expect(record.notes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^measurement 1 of 2 read regressed: .*ratio 1\.[23]/)]),
+    )
   },
 )
 
@@ -277,4 +305,46 @@ test(
     expect(JSON.parse((await deviceFile(dir)).bytes).entries[BENCH].runs).toHaveLength(1)
   },
   4 * RUN_TIMEOUT_MS,
+)
+
+test(
+  // Vitest runs benchmark files one at a time whatever maxWorkers says; the suites depend on it
+  // (two files measured side by side would take cores from each other), so it is checked here.
+  '8. bench files run one at a time even where maxWorkers allows more: benchmarks never share the machine',
+  async () => {
+    const dir = await project()
+    const configFile = join(dir, 'vitest.config.ts')
+    const config = await readFile(configFile, 'utf8')
+    await writeFile(
+      configFile,
+      config.replace('test: { benchmark:', 'test: { maxWorkers: 4, fileParallelism: true, benchmark:'),
+    )
+    const spans = join(dir, 'spans.jsonl')
+    for (const name of ['a', 'b', 'c']) {
+      // Each file holds its worker for 1.5 s; run side by side, their spans would overlap.
+      await writeFile(
+        join(dir, `${name}.bench.ts`),
+        [
+          "import { appendFileSync } from 'node:fs'",
+          "import { test } from 'vitest'",
+          `test('${name}', async () => {`,
+          '  const start = Date.now()',
+          '  await new Promise((done) => setTimeout(done, 1500))',
+          `  appendFileSync(${JSON.stringify(spans)}, JSON.stringify([start, Date.now()]) + '\\n')`,
+          '})',
+          '',
+        ].join('\n'),
+      )
+    }
+    const run = await vitestBench(dir)
+    expect(run.code, run.output).toBe(0)
+    const intervals = (await readFile(spans, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as [number, number])
+      .sort((x, y) => x[0] - y[0])
+    expect(intervals).toHaveLength(3)
+    for (let i = 1; i < intervals.length; i++) expect(intervals[i]![0]).toBeGreaterThanOrEqual(intervals[i - 1]![1])
+  },
+  RUN_TIMEOUT_MS,
 )

@@ -18,6 +18,7 @@ describe('resolveOptions', () => {
       strict: false,
       stoppingRule: {},
       verify: true,
+      confirmRegressions: 1,
       jsonReport: null,
       stepSummary: true,
       table: true,
@@ -51,6 +52,8 @@ describe('resolveOptions', () => {
     [{ backends: [] }, "field 'backends' must name at least one backend"],
     [{ stoppingRule: { minSample: 3 } }, "field 'stoppingRule.minSample' is not a stopping-rule field"],
     [{ stoppingRule: 5 }, "field 'stoppingRule' must be an object"],
+    [{ confirmRegressions: -1 }, "field 'confirmRegressions' must be an integer from 0 to 5, got -1"],
+    [{ confirmRegressions: '1' }, 'field \'confirmRegressions\' must be an integer from 0 to 5, got "1"'],
     [[], 'expected an object'],
   ])('refuses %j naming the field', (input, message) => {
     expect(() => resolveOptions(input)).toThrow(GpubenchOptionsError)

@@ -75,6 +75,10 @@ test('deltaText signs and rounds the relative change', () => {
   expect(deltaText({ kind: 'same', ratio: 1.0001, ratioLow: 0.99, ratioHigh: 1.01, tolerance: 0.05, reason: '' })).toBe(
     '0.0%',
   )
+  // Against a baseline of several runs, the count is shown beside the change.
+  const v = { kind: 'inconclusive', ratio: 1.2, ratioLow: 0.9, ratioHigh: 1.6, tolerance: 0.05, reason: '' } as const
+  expect(deltaText({ ...v, baselineRuns: 5, betweenRunSd: 0.1 })).toBe('+20.0% (5 runs)')
+  expect(deltaText({ ...v, baselineRuns: 1 })).toBe('+20.0%')
 })
 
 test('the console table aligns columns under a header', () => {

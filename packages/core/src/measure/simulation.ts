@@ -19,6 +19,10 @@
  * - per-prepare mode: exp(0.02·Z) within a round, and each round (each prepare of a fresh
  *                 runnable) 1.0 or 1.3 times slower with equal probability, as when new buffers
  *                 and thread placement land in one of two performance modes.
+ * - per-run mode: exp(0.02·Z) within a run, and each whole run (each process) exp(0.10·Z)
+ *                 slower or faster: a process's memory placement, or a shared machine's
+ *                 neighbours, that every round of the run shares. With `baselineRuns` set, every
+ *                 baseline run draws its own factor too, and the verdict sees the baseline's runs.
  *
  * Measurements go through `measureRounds` under the rule given (DEFAULT_STOPPING_RULE: several
  * rounds), each round a freshly "prepared" simulated runnable on one shared virtual clock.
@@ -43,6 +47,15 @@ export interface NoiseModel {
 
 const noDrift = (): number => 1
 const samePrepares = (): number => 1
+
+/** Whole runs differ by a log-normal factor of 10%: what the baseline's separate runs are for. */
+export const PER_RUN_MODEL: NoiseModel = Object.freeze({
+  name: 'per-run',
+  description: 'exp(0.02·Z), each run x exp(0.10·Z)',
+  sample: (r: Variates) => Math.exp(0.02 * r.normal()),
+  runFactor: (r: Variates) => Math.exp(0.1 * r.normal()),
+  prepareFactor: samePrepares,
+})
 
 export const NOISE_MODELS: readonly NoiseModel[] = Object.freeze([
   {
@@ -180,6 +193,12 @@ export interface VerdictSimulationOptions {
   rule?: Partial<StoppingRule>
   tolerance?: number
   ciLevel?: number
+  /**
+   * Unset: one baseline run at the model's nominal speed, and only the current runs drift (as the
+   * first calibration did). A number K >= 1: the baseline is K separate runs, each with its own
+   * run factor from the model, the latest as the baseline's statistics and all K as its runs.
+   */
+  baselineRuns?: number
 }
 
 export interface VerdictSimulationResult {
@@ -219,9 +238,22 @@ export async function simulateVerdicts(
   }))
   const seeds = rng(options.seed)
   const seed = (): number => Math.floor(seeds() * 2 ** 32)
-  const verdictOptions = { tolerance: options.tolerance, ciLevel: options.ciLevel }
+  const k = options.baselineRuns
+  if (k !== undefined && !(Number.isInteger(k) && k >= 1)) {
+    throw new RangeError(`simulateVerdicts: baselineRuns must be an integer >= 1, got ${k}`)
+  }
   for (let t = 0; t < options.trials; t++) {
-    const baseline = await simulateMeasurement(model, { kernelNs, factor: 1, seed: seed() }, options.rule)
+    const baselineRuns: Measurement[] = []
+    for (let i = 0; i < (k ?? 1); i++) {
+      const factor = k === undefined ? 1 : model.runFactor(variates(rng(seed())))
+      baselineRuns.push(await simulateMeasurement(model, { kernelNs, factor, seed: seed() }, options.rule))
+    }
+    const baseline = baselineRuns.at(-1)!
+    const verdictOptions = {
+      tolerance: options.tolerance,
+      ciLevel: options.ciLevel,
+      ...(k === undefined ? {} : { baselineRuns: baselineRuns.map((run) => run.stats) }),
+    }
     for (const result of results) {
       const drift = model.runFactor(variates(rng(seed())))
       const factor = result.slowdown * drift

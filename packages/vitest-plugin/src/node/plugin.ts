@@ -42,6 +42,7 @@ export function gpubench(options: GpubenchOptions = {}): Plugin {
         strict: resolved.strict,
         stoppingRule: resolved.stoppingRule,
         verify: resolved.verify,
+        confirmRegressions: resolved.confirmRegressions,
         update,
         gpubenchVersion: version,
       }

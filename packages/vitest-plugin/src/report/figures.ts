@@ -49,7 +49,8 @@ export function deltaText(verdict: RecordedVerdict | null): string {
   if (!verdict) return NONE
   const percent = (verdict.ratio - 1) * 100
   const text = Math.abs(percent) < 0.05 ? '0.0' : percent.toFixed(1)
-  return `${percent > 0 && text !== '0.0' ? '+' : ''}${text}%`
+  const runs = verdict.baselineRuns !== undefined && verdict.baselineRuns >= 2 ? ` (${verdict.baselineRuns} runs)` : ''
+  return `${percent > 0 && text !== '0.0' ? '+' : ''}${text}%${runs}`
 }
 
 /** `'1.30x [1.28x – 1.32x]'`: the ratio current/baseline with its confidence interval. */

@@ -28,7 +28,13 @@ import {
   type Target,
 } from '@gpubench/core'
 import type { TestContext } from 'vitest'
-import { BACKEND_NAMES, type RuntimeConfig, validateStoppingRuleShape, validateTolerance } from '../options.ts'
+import {
+  BACKEND_NAMES,
+  type RuntimeConfig,
+  validateConfirmRegressions,
+  validateStoppingRuleShape,
+  validateTolerance,
+} from '../options.ts'
 import type { BenchRecord, MeasuredRecord, SkippedRecord } from '../record.ts'
 import { summaryLine } from '../report/summary-line.ts'
 import { lookupBaseline } from './baseline-lookup.ts'
@@ -53,6 +59,8 @@ export interface GpuBenchOptions {
   required?: boolean
   /** Overrides the plugin's `verify`. */
   verify?: boolean
+  /** Overrides the plugin's `confirmRegressions`. */
+  confirmRegressions?: number
 }
 
 /** A JavaScript function is measured by the host backend, like `hostFunction(name, fn)`. */
@@ -78,7 +86,14 @@ export class GpuBenchError extends Error {
   override name = 'GpuBenchError'
 }
 
-const OPTION_KEYS: ReadonlyArray<keyof GpuBenchOptions> = ['backend', 'stoppingRule', 'tolerance', 'required', 'verify']
+const OPTION_KEYS: ReadonlyArray<keyof GpuBenchOptions> = [
+  'backend',
+  'stoppingRule',
+  'tolerance',
+  'required',
+  'verify',
+  'confirmRegressions',
+]
 
 interface Settings {
   readonly request: BackendRequest
@@ -86,6 +101,7 @@ interface Settings {
   readonly tolerance: number
   readonly required: boolean
   readonly verify: boolean
+  readonly confirmRegressions: number
 }
 
 function settingsFrom(name: string, options: unknown, config: RuntimeConfig): Settings {
@@ -125,12 +141,22 @@ function settingsFrom(name: string, options: unknown, config: RuntimeConfig): Se
   } catch (error) {
     throw new GpuBenchError(`bench.gpu('${name}'): ${(error as Error).message}`)
   }
+  let confirmRegressions: number
+  try {
+    confirmRegressions =
+      o.confirmRegressions === undefined
+        ? config.confirmRegressions
+        : validateConfirmRegressions('confirmRegressions', o.confirmRegressions)
+  } catch (error) {
+    throw new GpuBenchError(`bench.gpu('${name}'): ${(error as Error).message}`)
+  }
   return {
     request: request as BackendRequest,
     rule,
     tolerance,
     required: (o.required as boolean | undefined) ?? true,
     verify: (o.verify as boolean | undefined) ?? config.verify,
+    confirmRegressions,
   }
 }
 
@@ -257,9 +283,21 @@ async function runBenchmark(
   const { flops, bytes } = workCounts(target)
   const results: GpuBenchResult[] = []
   for (const chosen of choice.chosen) {
-    const measured = await measureOn(name, chosen, target, settings)
-    const { stats } = measured.measurement
+    let measured = await measureOn(name, chosen, target, settings)
     const baseline = await lookupBaseline(config.baselineDir, measured.device.id, name)
+    // A regression stands only if it reproduces (see the option confirmRegressions).
+    const earlier: string[] = []
+    let verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
+    while (verdict?.kind === 'regressed' && earlier.length < settings.confirmRegressions) {
+      earlier.push(verdict.reason)
+      measured = await measureOn(name, chosen, target, { ...settings, verify: false })
+      verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
+    }
+    const confirmationNotes = earlier.map(
+      (reason, i) =>
+        `measurement ${i + 1} of ${earlier.length + 1} read ${reason}; measured again to confirm (confirmRegressions ${settings.confirmRegressions})`,
+    )
+    const { stats } = measured.measurement
     const entry: BaselineEntry = {
       target: targetLabel(target),
       ...(isWorkload(target) ? { workload: { ...target } } : {}),
@@ -282,11 +320,11 @@ async function runBenchmark(
       ...(measured.device.peak ? { peak: structuredClone(measured.device.peak) } : {}),
       entry,
       baseline,
-      verdict: verdictFor(stats, baseline, settings.tolerance),
+      verdict,
       stoppedBy: measured.measurement.stoppedBy,
       relativeNoise: measured.measurement.relativeNoise,
       wallTimeNs: measured.measurement.wallTimeNs,
-      notes: [...measured.notes],
+      notes: [...measured.notes, ...confirmationNotes],
     }
     records.push(record)
     const result = resultFrom(name, target, measured.device, measured.timing, measured.measurement, record)
