@@ -23,7 +23,7 @@ const runs = runsAt >= 0 ? Number(own[runsAt + 1]) : 5
 if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
   throw new Error(`--runs must be an integer from 1 to 20, got ${JSON.stringify(own[runsAt + 1])}`)
 }
-const unknown = own.filter((arg, i) => !(i === runsAt || i === runsAt + 1))
+const unknown = own.filter((_arg, i) => runsAt < 0 || !(i === runsAt || i === runsAt + 1))
 if (unknown.length > 0) throw new Error(`unknown arguments ${JSON.stringify(unknown)}; vitest's go after --`)
 
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url))

@@ -126,7 +126,9 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
   let betweenRunSd: number | undefined
   const runs = options.baselineRuns ?? []
   if (runs.length >= 2) {
-    runs.forEach((run, i) => checkStats({ ...run, n: 1 } as SampleStats, `baselineRuns[${i}]`))
+    runs.forEach((run, i) => {
+      checkStats({ ...run, n: 1 } as SampleStats, `baselineRuns[${i}]`)
+    })
     const k = runs.length
     const logs = runs.map((run) => Math.log(run.medianNs))
     const center = logs.reduce((a, x) => a + x, 0) / k
