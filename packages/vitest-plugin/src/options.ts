@@ -47,7 +47,8 @@ export interface GpubenchOptions {
    * the regression stands: it stands only if every measurement reads "regressed". A whole
    * measurement can land in a slow spell of a shared machine that none of its statistics show; a
    * real regression reproduces. The result reported is the last measurement's, with the earlier
-   * verdicts in its notes. Default 1; 0 turns confirmation off.
+   * verdicts in its notes. Default 1; 0 turns confirmation off. Not applied under `-u`, which
+   * records what the run measured.
    */
   confirmRegressions?: number
   /** Path of a JSON report written at the end of each run, relative to the root. Default: none. */

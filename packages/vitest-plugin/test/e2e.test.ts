@@ -272,6 +272,10 @@ test(
     expect(rewritten.entries[BENCH].recordedAt).not.toBe(previous.entries[BENCH].recordedAt)
     expect(rewritten.entries[BENCH].stats).not.toEqual(previous.entries[BENCH].stats)
     expect(tableRow(run.output)).toMatch(/, baseline updated$/)
+    // -u records this run as measured: a regressed reading is not measured again under -u.
+    const report = JSON.parse(await readFile(join(dir, 'report', 'gpubench.json'), 'utf8'))
+    const record = report.benchmarks.find((b: { record: { key: string } }) => b.record.key === BENCH).record
+    expect(record.notes.filter((note: string) => note.startsWith('measurement 1 of'))).toEqual([])
   },
   RUN_TIMEOUT_MS,
 )

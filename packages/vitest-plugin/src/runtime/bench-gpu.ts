@@ -285,10 +285,13 @@ async function runBenchmark(
   for (const chosen of choice.chosen) {
     let measured = await measureOn(name, chosen, target, settings)
     const baseline = await lookupBaseline(config.baselineDir, measured.device.id, name)
-    // A regression stands only if it reproduces (see the option confirmRegressions).
+    // A regression stands only if it reproduces (see the option confirmRegressions). Not under
+    // -u, which records what this run measured: re-measuring only the slow runs would bias the
+    // baseline's runs towards the fast ones.
+    const confirmations = config.update === 'all' ? 0 : settings.confirmRegressions
     const earlier: string[] = []
     let verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
-    while (verdict?.kind === 'regressed' && earlier.length < settings.confirmRegressions) {
+    while (verdict?.kind === 'regressed' && earlier.length < confirmations) {
       earlier.push(verdict.reason)
       measured = await measureOn(name, chosen, target, { ...settings, verify: false })
       verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
