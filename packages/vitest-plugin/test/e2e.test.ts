@@ -195,14 +195,14 @@ test(
     const dir = await freshlyRecorded()
     // A measurement of the fixture makes 1 + 500 + 200 calls: the first is all in the spell, the second out of it
     // from its warm-up on.
-    const run = await vitestBench(dir, [], { GPUBENCH_FIXTURE_SLOW_CALLS: '1000' })
+    const run = await vitestBench(dir, [], { GPUBENCH_FIXTURE_SLOW_CALLS: '1100' })
     expect(run.code, run.output).toBe(0)
     const report = JSON.parse(await readFile(join(dir, 'report', 'gpubench.json'), 'utf8'))
     const record = report.benchmarks.find((b: { record: { key: string } }) => b.record.key === BENCH).record
     expect(record.verdict.kind).not.toBe('regressed')
     expect(record.verdict.ratio).toBeLessThan(1.15)
     expect(record.notes).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^measurement 1 of 2 read regressed: .*ratio 1\.[23]/)]),
+      expect.arrayContaining([expect.stringMatching(/^measurement 1 of 2 read regressed: .*ratio [12]\.\d+/)]),
     )
   },
 )
