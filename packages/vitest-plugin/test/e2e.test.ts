@@ -111,10 +111,12 @@ async function freshlyRecorded(): Promise<string> {
 }
 
 /**
- * Timing-sensitive tests get two more tries: on this shared machine a neighbour can slow a whole
- * run by a few percent (seen: up to 4%), which no statistic within the run can tell from a change.
+ * Timing-sensitive tests get three more tries: on this project's shared VMs two processes running
+ * the same code differ, which no statistic within one run can tell from a change. Measured on the
+ * 2-core Intel VM, 10 recordings each compared with a fresh run: -10% to +12.5%, typically -3% to
+ * -6% (the comparing run faster), so about one try in five falls outside the fixture's 10%.
  */
-const TIMED = { timeout: 4 * RUN_TIMEOUT_MS, retry: 2 }
+const TIMED = { timeout: 5 * RUN_TIMEOUT_MS, retry: 3 }
 
 beforeAll(async () => {
   recorded = await project()
