@@ -152,7 +152,13 @@ describe('compareToBaseline', () => {
 describe('compareToBaseline with the baseline runs', () => {
   /** Runs with the given medians, each with a ±0.5% interval. */
   const runs = (...medians: number[]) =>
-    medians.map((m) => ({ medianNs: m, ciLowNs: m * Math.exp(-0.005), ciHighNs: m * Math.exp(0.005), ciLevel: 0.95 }))
+    medians.map((m) => ({
+      n: 500,
+      medianNs: m,
+      ciLowNs: m * Math.exp(-0.005),
+      ciHighNs: m * Math.exp(0.005),
+      ciLevel: 0.95,
+    }))
 
   test('runs that disagree widen the interval: a run in another mode is not a regression', () => {
     const history = runs(1.0e6, 1.2e6, 0.9e6, 1.1e6, 1.0e6)
@@ -199,7 +205,7 @@ describe('compareToBaseline with the baseline runs', () => {
     const one = compareToBaseline(stats(1.1e6, 0.005), latest, { baselineRuns: runs(1e6) })
     expect(one).toEqual({ ...compareToBaseline(stats(1.1e6, 0.005), latest), baselineRuns: 1 })
     expect(one.betweenRunSd).toBeUndefined()
-    const bad = [...runs(1e6), { medianNs: -1, ciLowNs: 1, ciHighNs: 2, ciLevel: 0.95 }]
+    const bad = [...runs(1e6), { n: 10, medianNs: -1, ciLowNs: 1, ciHighNs: 2, ciLevel: 0.95 }]
     expect(() => compareToBaseline(stats(1e6, 0.005), latest, { baselineRuns: bad })).toThrow(
       /baselineRuns\[1\]\.medianNs must be a finite number > 0/,
     )

@@ -88,13 +88,8 @@ export interface VerdictOptions {
   baselineRuns?: readonly RunStats[]
 }
 
-/** One run's median and its confidence interval, as a baseline entry's `runs` holds them. */
-export interface RunStats {
-  medianNs: number
-  ciLowNs: number
-  ciHighNs: number
-  ciLevel: number
-}
+/** One run's sample count, median and its confidence interval, as a baseline entry's `runs` holds them. */
+export type RunStats = Pick<SampleStats, 'n' | 'medianNs' | 'ciLowNs' | 'ciHighNs' | 'ciLevel'>
 
 export const DEFAULT_TOLERANCE = 0.05
 export const DEFAULT_VERDICT_CI_LEVEL = 0.95
@@ -127,14 +122,17 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
   const runs = options.baselineRuns ?? []
   if (runs.length >= 2) {
     runs.forEach((run, i) => {
-      checkStats({ ...run, n: 1 } as SampleStats, `baselineRuns[${i}]`)
+      checkStats(run, `baselineRuns[${i}]`)
     })
     const k = runs.length
     const logs = runs.map((run) => Math.log(run.medianNs))
     const center = logs.reduce((a, x) => a + x, 0) / k
     const sd = Math.sqrt(logs.reduce((a, x) => a + (x - center) ** 2, 0) / (k - 1))
-    const runSe = (run: RunStats): number =>
-      Math.log(run.ciHighNs / run.ciLowNs) / 2 / normalQuantile((1 + run.ciLevel) / 2)
+    // A run's standard error in log space: its interval's mean half-width at one standard deviation.
+    const runSe = (run: RunStats): number => {
+      const { below, above } = logHalfWidths(run, 1)
+      return (below + above) / 2
+    }
     const meanSquareSe = runs.reduce((a, run) => a + runSe(run) ** 2, 0) / k
     const currentSe = runSe(current)
     const variance = sd ** 2 * (1 + 1 / k) + Math.max(0, currentSe ** 2 - meanSquareSe)
@@ -192,7 +190,7 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
 }
 
 /** Log-space half-widths of a side's median interval below and above its median, at the normal quantile z. */
-function logHalfWidths(stats: SampleStats, z: number): { below: number; above: number } {
+function logHalfWidths(stats: RunStats, z: number): { below: number; above: number } {
   const scale = z / normalQuantile((1 + stats.ciLevel) / 2)
   return {
     below: Math.log(stats.medianNs / stats.ciLowNs) * scale,
@@ -200,11 +198,11 @@ function logHalfWidths(stats: SampleStats, z: number): { below: number; above: n
   }
 }
 
-function checkStats(stats: SampleStats, side: string): void {
+function checkStats(stats: RunStats, side: string): void {
   if (typeof stats !== 'object' || stats === null) {
     throw new VerdictError(`compareToBaseline: ${side} statistics are missing`)
   }
-  const field = (name: keyof SampleStats, ok: (v: number) => boolean, expected: string): number => {
+  const field = (name: keyof RunStats, ok: (v: number) => boolean, expected: string): number => {
     const value: unknown = stats[name]
     if (typeof value !== 'number' || !ok(value)) {
       throw new VerdictError(`compareToBaseline: ${side}.${name} must be ${expected}, got ${String(value)}`)

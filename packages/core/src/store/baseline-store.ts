@@ -191,12 +191,14 @@ async function plan(
   file: string,
   deviceId: string,
   device: JsonValue,
-  given: Record<string, BaselineEntry>,
-  appendRuns: boolean,
+  given: { entries: Record<string, BaselineEntry>; json: JsonValue; appendRuns: boolean },
 ): Promise<Planned> {
   const currentText = await readIfExists(file)
   const current = currentText === null ? null : parseBaselineText(currentText, file, deviceId)
-  const entries = toJsonData(appendRuns ? withStoredRuns(current, given, file) : given, file, '/entries')
+  // With appendRuns the entries depend on the file as it is now (first read, then under the lock).
+  const entries = given.appendRuns
+    ? toJsonData(withStoredRuns(current, given.entries, file), file, '/entries')
+    : given.json
   const document = merge(current, device, entries)
   const baseline = validateBaseline(document, file, 'refusing to write: ')
   const text = canonicalJson(document, baselineSchema())
@@ -231,11 +233,11 @@ export async function updateBaseline(
     }
   }
   const deviceJson = deviceData(device, file)
-  toJsonData(entries, file, '/entries') // refuses non-JSON data before any file is read
-  const appendRuns = options.appendRuns === true
+  // Refuses non-JSON data before any file is read.
+  const given = { entries, json: toJsonData(entries, file, '/entries'), appendRuns: options.appendRuns === true }
 
   // Without the lock first: an update that changes nothing must not touch the directory.
-  const first = await plan(file, device.id, deviceJson, entries, appendRuns)
+  const first = await plan(file, device.id, deviceJson, given)
   if (first.unchanged) return first.baseline
 
   await mkdir(dir, { recursive: true })
@@ -251,7 +253,7 @@ export async function updateBaseline(
   }
   try {
     // Under the lock, the file may have changed since the first read: plan again from it.
-    const locked = await plan(file, device.id, deviceJson, entries, appendRuns)
+    const locked = await plan(file, device.id, deviceJson, given)
     await removeLeftoverTemporaries(file)
     await removeLeftoverLockRecords(file, options.staleLockMs)
     if (!locked.unchanged) await writeFileAtomic(file, locked.text)

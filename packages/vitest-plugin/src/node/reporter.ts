@@ -94,13 +94,15 @@ export class GpubenchReporter implements Reporter {
     const errors: string[] = []
     const commit = update === 'none' ? null : await currentCommit(root, env)
     let appendRuns = false
+    let recordModeValid = true
     try {
       appendRuns = recordModeFrom(env) === 'add-run'
     } catch (error) {
+      recordModeValid = false
       errors.push(`gpubench: ${(error as Error).message}`)
     }
     // A bad GPUBENCH_RECORD writes nothing: the user asked for something this run cannot do.
-    const plan = planBaselineWrites(collected, errors.length > 0 ? 'none' : update, reason, commit)
+    const plan = planBaselineWrites(collected, recordModeValid ? update : 'none', reason, commit)
     if (appendRuns && update === 'none') {
       this.#log(' gpubench notice: GPUBENCH_RECORD=add-run only applies with -u; nothing was written')
     }
