@@ -12,7 +12,19 @@
  *   refuses even with an extension (`nul.json`).
  *
  * Ids are built only from facts that do not change between runs: vendor, model, core count,
- * the backend. Clock speeds, free memory, PIDs, hostnames and serial numbers never enter them.
+ * the backend, and for JavaScript measured on the host the runtime and its major version. Clock
+ * speeds, free memory, PIDs, hostnames and serial numbers never enter them.
+ *
+ * Migration (ids changed in 0.1): two kinds of id changed, and a baseline file is found only
+ * under its device's id, so rename such files (`git mv old.json new.json`) and set `device.id`
+ * inside to the new id, or record them again with `-u`:
+ * - the `host` backend's ids name the JavaScript runtime after the backend:
+ *   `host-intel-xeon-f6-m167-2c` became `host-node24-intel-xeon-f6-m167-2c` (a function ran
+ *   about 4x apart between Node 20 and Node 24, so runs on two runtimes are two devices);
+ * - hardware GPU adapters (WebGPU) keep the model named in parentheses and, where the readable
+ *   name is not enough, a hash of the full name (see gpuIdParts): `webgpu-vulkan-intel-intel`
+ *   became e.g. `webgpu-vulkan-intel-intel-uhd-graphics-620-kbl-gt2`. Software adapters
+ *   (llvmpipe, SwiftShader), `cpu` and `cuda` ids are unchanged.
  */
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -183,20 +195,39 @@ export function hostCpuIdParts(info: HostInfo): string[] {
 
 /**
  * The id of the host CPU as the `cpu` (native kernels) or `host` (JS functions) backend: e.g.
- * `cpu-amd-epyc-7b13-2c`, `cpu-intel-xeon-f6-m143-2c` (a generic brand; see hostCpuIdParts).
+ * `cpu-amd-epyc-7b13-2c`, `cpu-intel-xeon-f6-m143-2c` (a generic brand; see hostCpuIdParts),
+ * `host-node24-amd-epyc-7b13-2c` (the host backend names the JS runtime, `runtime`, which is
+ * this process's jsRuntimeIdPart() unless given).
  */
-export function cpuDeviceId(info: HostInfo, backend: 'cpu' | 'host'): string {
+export function cpuDeviceId(info: HostInfo, backend: 'cpu' | 'host', runtime?: string): string {
   if (backend !== 'cpu' && backend !== 'host') {
     throw new TypeError(`cpuDeviceId: backend must be 'cpu' or 'host', got ${JSON.stringify(backend)}`)
   }
-  return deviceId([backend, ...hostCpuIdParts(info)])
+  if (backend === 'cpu') return deviceId([backend, ...hostCpuIdParts(info)])
+  return deviceId([backend, runtime ?? jsRuntimeIdPart(), ...hostCpuIdParts(info)])
+}
+
+/**
+ * The JavaScript runtime and its major version as an id part: `node24`, `bun1`, `deno2`. The same
+ * JS code can run several times faster on one major version than on another, so the `host`
+ * backend's device id names it. `versions` is `process.versions` unless a test substitutes one.
+ */
+export function jsRuntimeIdPart(versions: Readonly<Record<string, string | undefined>> = process.versions): string {
+  for (const runtime of ['bun', 'deno', 'node'] as const) {
+    const version = versions[runtime]
+    if (typeof version !== 'string') continue
+    const major = /^v?(\d+)/.exec(version)?.[1]
+    if (major === undefined) throw new Error(`device id: cannot read the major version of ${runtime} ${version}`)
+    return `${runtime}${major}`
+  }
+  throw new Error('device id: unknown JavaScript runtime (no node, bun or deno version in process.versions)')
 }
 
 /** A device description of the host CPU for the `cpu` and `host` backends: id, name "AMD EPYC 7B13 (2 cores)", facts. */
-export function cpuDeviceDescription(info: HostInfo, backend: 'cpu' | 'host'): DeviceDescription {
+export function cpuDeviceDescription(info: HostInfo, backend: 'cpu' | 'host', runtime?: string): DeviceDescription {
   const model = [info.cpuVendor, info.cpuModel].filter((s) => s !== '').join(' ') || 'unknown CPU'
   return {
-    id: cpuDeviceId(info, backend),
+    id: cpuDeviceId(info, backend, runtime),
     backend,
     name: `${model} (${info.cores} cores)`,
     ...(info.cpuVendor === '' ? {} : { vendor: info.cpuVendor }),
@@ -209,6 +240,59 @@ export function cpuDeviceDescription(info: HostInfo, backend: 'cpu' | 'host'): D
       ...(info.cpuModelNumber ? { cpuModelNumber: info.cpuModelNumber } : {}),
     },
   }
+}
+
+/** What names a hardware GPU: the vendor and the model as the driver names them, PCI ids where known. */
+export interface GpuIdentity {
+  /** e.g. "intel", "NVIDIA", "qualcomm"; empty when unknown. */
+  vendor: string
+  /** The model as the driver reports it, e.g. "Intel(R) UHD Graphics 620 (KBL GT2)", "Adreno (TM) 740". */
+  name: string
+  /** PCI vendor id (0x8086 for Intel), where the API reports it. */
+  pciVendorId?: number
+  /** PCI device id (0x5917 for UHD 620), where the API reports it. */
+  pciDeviceId?: number
+}
+
+/** A parenthesised part that holds a version ("(LLVM 15.0.6, 256 bits)", "(driver 550.54)"): it changes with updates. */
+const VERSION_GROUP = /\([^()]*\d+\.\d+[^()]*\)/g
+
+/** A letter or digit that slug() cannot spell in ASCII (CJK, Cyrillic, ...): the slug lost it. */
+const UNSPELLED = /(?!\p{ASCII})[\p{L}\p{N}]/u
+
+/**
+ * The parts that name a hardware GPU in a device id, after the backend: the vendor, the model as
+ * the driver names it with trademark marks and version groups dropped but every other
+ * parenthesised part kept (`Intel(R) UHD Graphics 620 (KBL GT2)` -> `intel-uhd-graphics-620-kbl-gt2`,
+ * `Adreno (TM) 740` -> `adreno-740`, `AMD Radeon Graphics (RADV RENOIR)` ->
+ * `amd-radeon-graphics-radv-renoir`), and one more part when that readable name is not enough
+ * to tell devices apart: empty, without a digit (a product line such as "Radeon Graphics"
+ * names many chips), or with letters the ASCII slug could not spell. That part is the PCI ids
+ * (`pci-8086-5917`) where known, else `h` and 8 hex digits of the SHA-256 of the full name, so the
+ * same device always gets the same id and two names that differ anywhere get two ids.
+ */
+export function gpuIdParts(gpu: GpuIdentity): string[] {
+  const name = typeof gpu.name === 'string' ? gpu.name.trim() : ''
+  const vendor = typeof gpu.vendor === 'string' ? gpu.vendor.trim() : ''
+  const readable = slug(name.replace(/[®™©]|\((?:r|tm|c)\)/gi, ' ').replace(VERSION_GROUP, ' '))
+  const folded = name
+    .replace(/[®™©]/g, '')
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+  const ambiguous = readable === '' || !/[0-9]/.test(readable) || UNSPELLED.test(folded)
+  if (!ambiguous) return [vendor, readable]
+  const pci = (id: number | undefined): string | undefined =>
+    Number.isInteger(id) && (id as number) > 0 && (id as number) <= 0xffff
+      ? (id as number).toString(16).padStart(4, '0')
+      : undefined
+  const pciVendor = pci(gpu.pciVendorId)
+  const pciDevice = pci(gpu.pciDeviceId)
+  if (pciVendor !== undefined && pciDevice !== undefined) return [vendor, readable, `pci-${pciVendor}-${pciDevice}`]
+  if (name === '' && vendor === '') {
+    throw new Error('device id: a GPU with neither a name nor a vendor nor PCI ids cannot be named')
+  }
+  const hash = createHash('sha256').update(`${vendor}\u0000${name}`).digest('hex').slice(0, HASH_HEX_DIGITS)
+  return [vendor, readable, `h${hash}`]
 }
 
 class TimeoutError extends Error {

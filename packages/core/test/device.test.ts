@@ -7,11 +7,13 @@ import {
   cpuDeviceDescription,
   cpuDeviceId,
   deviceId,
+  gpuIdParts,
   type HostInfo,
   type HostInfoSource,
   hostCpuIdParts,
   hostInfo,
   isSafeDeviceId,
+  jsRuntimeIdPart,
   MAX_DEVICE_ID_LENGTH,
 } from '../src/device.ts'
 import { rng } from '../src/reference.ts'
@@ -173,7 +175,9 @@ describe('isSafeDeviceId', () => {
 describe('cpuDeviceId', () => {
   it('names the backend, vendor, model and core count', () => {
     expect(cpuDeviceId(epyc, 'cpu')).toBe('cpu-amd-epyc-7b13-2c')
-    expect(cpuDeviceId(epyc, 'host')).toBe('host-amd-epyc-7b13-2c')
+    expect(cpuDeviceId(epyc, 'host', 'node24')).toBe('host-node24-amd-epyc-7b13-2c')
+    expect(cpuDeviceId(epyc, 'host', 'node20')).toBe('host-node20-amd-epyc-7b13-2c')
+    expect(cpuDeviceId(epyc, 'host')).toBe(`host-${jsRuntimeIdPart()}-amd-epyc-7b13-2c`)
   })
 
   it('drops the nominal clock, trademark marks, "CPU", "Processor", "N-Core" and a repeated vendor', () => {
@@ -224,9 +228,9 @@ describe('cpuDeviceId', () => {
   })
 
   it('describes the host CPU as a device', () => {
-    const description = cpuDeviceDescription(epyc, 'host')
+    const description = cpuDeviceDescription(epyc, 'host', 'node24')
     expect(description).toEqual({
-      id: 'host-amd-epyc-7b13-2c',
+      id: 'host-node24-amd-epyc-7b13-2c',
       backend: 'host',
       name: 'AMD EPYC 7B13 (2 cores)',
       vendor: 'AMD',
@@ -360,4 +364,80 @@ describe('hostInfo (this machine)', () => {
       expect(fallback.cpuModelNumber).toBe(info.cpuModelNumber)
     }
   }, 30_000)
+})
+
+describe('jsRuntimeIdPart', () => {
+  it('names the runtime and its major version', () => {
+    expect(jsRuntimeIdPart({ node: '24.9.0' })).toBe('node24')
+    expect(jsRuntimeIdPart({ node: '20.20.2' })).toBe('node20')
+    // Bun and Deno also report a Node version for compatibility: their own name wins.
+    expect(jsRuntimeIdPart({ node: '24.3.0', bun: '1.2.19' })).toBe('bun1')
+    expect(jsRuntimeIdPart({ node: '22.0.0', deno: '2.4.1' })).toBe('deno2')
+    expect(jsRuntimeIdPart()).toBe(`node${process.versions.node.split('.')[0]}`)
+  })
+
+  it('refuses what it cannot read', () => {
+    expect(() => jsRuntimeIdPart({})).toThrow(/unknown JavaScript runtime/)
+    expect(() => jsRuntimeIdPart({ node: 'nightly' })).toThrow(/major version of node nightly/)
+  })
+})
+
+describe('gpuIdParts', () => {
+  const id = (vendor: string, name: string, pci?: { pciVendorId: number; pciDeviceId: number }) =>
+    deviceId(['webgpu', 'vulkan', ...gpuIdParts({ vendor, name, ...pci })])
+
+  it('keeps the model named in parentheses, without marks or versions', () => {
+    expect(id('intel', 'Intel(R) UHD Graphics 620 (KBL GT2)')).toBe(
+      'webgpu-vulkan-intel-intel-uhd-graphics-620-kbl-gt2',
+    )
+    expect(id('qualcomm', 'Adreno (TM) 740')).toBe('webgpu-vulkan-qualcomm-adreno-740')
+    expect(id('amd', 'AMD Radeon Graphics (RADV GFX1103_R1)')).toBe(
+      'webgpu-vulkan-amd-amd-radeon-graphics-radv-gfx1103-r1',
+    )
+    expect(id('nvidia', 'NVIDIA GeForce RTX 4090')).toBe('webgpu-vulkan-nvidia-nvidia-geforce-rtx-4090')
+    // A driver version in parentheses changes with updates; the id does not.
+    expect(id('nvidia', 'NVIDIA GeForce RTX 4090 (driver 550.54.14)')).toBe(id('nvidia', 'NVIDIA GeForce RTX 4090'))
+  })
+
+  it('gives distinct GPUs distinct ids, and the same GPU the same id', () => {
+    const names: Array<[string, string]> = [
+      ['intel', 'Intel(R) UHD Graphics 620 (KBL GT2)'],
+      ['intel', 'Intel(R) Iris(R) Xe Graphics (TGL GT2)'],
+      ['intel', 'Intel(R) Arc(tm) A770 Graphics (DG2)'],
+      ['intel', 'Intel(R) Arc(tm) B580 Graphics (BMG G21)'],
+      ['intel', 'Intel(R) UHD Graphics 630 (CFL GT2)'],
+      ['qualcomm', 'Adreno (TM) 740'],
+      ['qualcomm', 'Adreno (TM) 650'],
+      ['amd', 'AMD Radeon Graphics (RADV RENOIR)'],
+      ['amd', 'AMD Radeon Graphics (RADV GFX1103_R1)'],
+      ['amd', 'AMD Radeon Graphics'],
+      ['', 'グラフィックス'],
+      ['', 'Графика'],
+      ['', '图形处理器'],
+      ['img', 'PowerVR Rogue GE8320'],
+      ['img', 'PowerVR Rogue GE8322'],
+    ]
+    const ids = names.map(([vendor, name]) => id(vendor, name))
+    expect(new Set(ids).size).toBe(names.length)
+    for (const made of ids) expect(isSafeDeviceId(made)).toBe(true)
+    expect(names.map(([vendor, name]) => id(vendor, name))).toEqual(ids)
+  })
+
+  it('adds the PCI ids, or else a hash of the full name, when the readable name is ambiguous', () => {
+    // No digit: "Radeon Graphics" names a product line of many chips.
+    expect(id('amd', 'AMD Radeon Graphics (RADV RENOIR)')).toMatch(
+      /^webgpu-vulkan-amd-amd-radeon-graphics-radv-renoir-h[0-9a-f]{8}$/,
+    )
+    expect(id('amd', 'AMD Radeon Graphics', { pciVendorId: 0x1002, pciDeviceId: 0x1636 })).toBe(
+      'webgpu-vulkan-amd-amd-radeon-graphics-pci-1002-1636',
+    )
+    // No ASCII letter: the readable part is empty; names that differ only where the slug
+    // cannot spell them differ in the hash.
+    expect(id('', 'グラフィックス')).toMatch(/^webgpu-vulkan-h[0-9a-f]{8}$/)
+    expect(id('', 'GPU Графика 1')).not.toBe(id('', 'GPU Графикб 1'))
+    expect(id('', 'GPU Графика 1')).toMatch(/^webgpu-vulkan-gpu-1-h[0-9a-f]{8}$/)
+    // Out-of-range PCI ids are not used.
+    expect(id('', 'グラフィックス', { pciVendorId: 0, pciDeviceId: 0x10000 })).toMatch(/-h[0-9a-f]{8}$/)
+    expect(() => gpuIdParts({ vendor: '', name: '' })).toThrow(/neither a name nor a vendor/)
+  })
 })

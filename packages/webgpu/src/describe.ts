@@ -1,13 +1,14 @@
 /**
  * What a WebGPU adapter says about itself, as core's DeviceDescription, and the device's stable id.
  *
- * The id names the Dawn backend and the adapter (`webgpu-metal-apple-m2-max`) and leaves out what
- * changes with a driver update (driver build, LLVM version), so a baseline file survives updates;
+ * The id names the Dawn backend and the adapter (`webgpu-metal-apple-m2-max`; core's gpuIdParts
+ * keeps the model in parentheses and adds a hash where the name alone is ambiguous) and leaves out
+ * what changes with a driver update (driver build, LLVM version), so a baseline file survives updates;
  * those go into `driver` and `details`. A software adapter runs on the host CPU, so its speed is
  * that CPU's: its id names the CPU too (`webgpu-vulkan-llvmpipe-amd-epyc-7b13-2c`), and lavapipe
  * on one machine is never compared with lavapipe on another.
  */
-import { type DeviceDescription, deviceId, type HostInfo, hostCpuIdParts } from '@gpubench/core'
+import { type DeviceDescription, deviceId, gpuIdParts, type HostInfo, hostCpuIdParts } from '@gpubench/core'
 import type { ResolvedOptions } from './options.ts'
 
 /** Software rasterisers and emulators: timings on them say little about any GPU. */
@@ -17,11 +18,6 @@ const SOFTWARE_ADAPTERS = /llvmpipe|lavapipe|swiftshader|softpipe|microsoft basi
 function softwareName(text: string): string | undefined {
   const match = SOFTWARE_ADAPTERS.exec(text)
   return match?.[0].toLowerCase()
-}
-
-/** The adapter's name without a parenthesised or trailing version part: 'llvmpipe (LLVM 15.0.6, 256 bits)' -> 'llvmpipe'. */
-function stableName(device: string): string {
-  return device.replace(/\(.*$/, '').trim()
 }
 
 /**
@@ -49,7 +45,7 @@ export function describeAdapter(adapter: GPUAdapter, options: ResolvedOptions, h
   const idParts =
     swName !== undefined && host !== undefined
       ? ['webgpu', options.backend, swName, ...hostCpuIdParts(host)]
-      : ['webgpu', options.backend, vendor ?? '', stableName(name)].filter((p) => p !== '')
+      : ['webgpu', options.backend, ...gpuIdParts({ vendor: vendor ?? '', name })]
   const features = [...adapter.features].sort()
   const limits = adapter.limits
   const details: Record<string, string | number | boolean> = {

@@ -81,4 +81,25 @@ describe('describeAdapter', () => {
     expect(d.software).toBe(true)
     expect(d.id).toBe('webgpu-vulkan-swiftshader-amd-epyc-7b13-2c')
   })
+
+  it('keeps distinct hardware adapters apart: the model in parentheses is part of the id', () => {
+    const idOf = (vendor: string, device: string) => describeAdapter(fakeAdapter({ vendor, device }, []), linux).id
+    const ids = [
+      idOf('intel', 'Intel(R) UHD Graphics 620 (KBL GT2)'),
+      idOf('intel', 'Intel(R) Iris(R) Xe Graphics (TGL GT2)'),
+      idOf('intel', 'Intel(R) Arc(tm) A770 Graphics (DG2)'),
+      idOf('intel', 'Intel(R) Arc(tm) B580 Graphics (BMG G21)'),
+      idOf('intel', 'Intel(R) UHD Graphics 630 (CFL GT2)'),
+      idOf('qualcomm', 'Adreno (TM) 740'),
+      idOf('qualcomm', 'Adreno (TM) 650'),
+      idOf('amd', 'AMD Radeon Graphics (RADV RENOIR)'),
+      idOf('amd', 'AMD Radeon Graphics (RADV GFX1103_R1)'),
+      idOf('', '显卡 一'),
+      idOf('', '显卡 二'),
+    ]
+    expect(new Set(ids).size).toBe(ids.length)
+    expect(ids[0]).toBe('webgpu-vulkan-intel-intel-uhd-graphics-620-kbl-gt2')
+    expect(ids[5]).toBe('webgpu-vulkan-qualcomm-adreno-740')
+    expect(ids[9]).toMatch(/^webgpu-vulkan-h[0-9a-f]{8}$/)
+  })
 })
