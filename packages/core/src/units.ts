@@ -85,7 +85,8 @@ export function parseDuration(input: string): DurationNs {
   }
   const value = parseNumber(numberText, input)
   if (value < 0) throw new UnitError(`A duration cannot be negative: ${JSON.stringify(input)}`)
-  return value * scale
+  // '-0 ms' is zero; `+ 0` turns -0 into 0, so it never prints as "-0".
+  return value * scale + 0
 }
 
 /** Parses `'12.5 TFLOP/s'`, `'3 GB/s'`, `'800 GiB/s'` into a rate with its unit. */
@@ -99,6 +100,12 @@ export function parseRate(input: string): Rate {
     )
   }
   const [, numberText = '', prefix = '', base = ''] = match
+  if (/^flops$/i.test(base)) {
+    // FLOPS already means FLOP per second: 'GFLOPS/s' would be per second squared, a unit typo.
+    throw new UnitError(
+      `Ambiguous rate ${JSON.stringify(input)}: FLOPS already means per second, so FLOPS/s is FLOP/s²; write '${numberText} ${prefix}FLOP/s'`,
+    )
+  }
   const unit: RateUnit = base.toUpperCase().startsWith('FLOP') ? 'FLOP/s' : 'B/s'
   const scale = prefix.endsWith('i') ? BINARY_PREFIX[prefix] : SI_PREFIX[prefix]
   if (scale === undefined) throw new UnitError(`Unknown prefix ${JSON.stringify(prefix)} in ${JSON.stringify(input)}`)
@@ -107,7 +114,7 @@ export function parseRate(input: string): Rate {
   }
   const value = parseNumber(numberText, input)
   if (value < 0) throw new UnitError(`A rate cannot be negative: ${JSON.stringify(input)}`)
-  return { unit, perSecond: value * scale }
+  return { unit, perSecond: value * scale + 0 }
 }
 
 const PRINT_PREFIXES: ReadonlyArray<readonly [string, number]> = [

@@ -37,6 +37,12 @@ describe('parseDuration', () => {
     expect(() => parseDuration(input)).toThrow(message)
   })
 
+  test('-0 is zero, not negative zero', () => {
+    expect(Object.is(parseDuration('-0 ms'), 0)).toBe(true)
+    expect(Object.is(parseDuration('-0.0e3 s'), 0)).toBe(true)
+    expect(Object.is(parseRate('-0 GB/s').perSecond, 0)).toBe(true)
+  })
+
   test('refuses a non-string', () => {
     expect(() => parseDuration(5 as unknown as string)).toThrow(
       /A duration must be a string such as '250 µs', got number/,
@@ -48,7 +54,6 @@ describe('parseRate', () => {
   test.each([
     ['12.5 TFLOP/s', 'FLOP/s', 12.5e12],
     ['50 GFLOP/s', 'FLOP/s', 50e9],
-    ['50GFLOPS/s', 'FLOP/s', 50e9],
     ['3 flop/s', 'FLOP/s', 3],
     ['3 GB/s', 'B/s', 3e9],
     ['800 GiB/s', 'B/s', 800 * 2 ** 30],
@@ -66,6 +71,10 @@ describe('parseRate', () => {
   test.each([
     ['12.5 TFLOP', /Malformed rate "12.5 TFLOP"/],
     ['3 GiFLOP/s', /Binary prefixes apply to bytes, not FLOP: "3 GiFLOP\/s"/],
+    // FLOPS is already a rate: 'GFLOPS/s' is a typo, never silently 50 GFLOP/s.
+    ['50 GFLOPS/s', /Ambiguous rate "50 GFLOPS\/s": FLOPS already means per second.*write '50 GFLOP\/s'/],
+    ['50GFLOPS/s', /write '50 GFLOP\/s'/],
+    ['1.5 TFLOPS / s', /write '1.5 TFLOP\/s'/],
     ['-3 GB/s', /A rate cannot be negative/],
     ['3 XB/s', /Malformed rate/],
     ['fast', /Malformed rate "fast"/],
