@@ -10,6 +10,9 @@
 //  - Metal part: only on macOS; same degradation.
 // Prints one line saying what was built. Plain JavaScript (no type stripping) so any Node runs it.
 //
+// Usage: node scripts/build.mjs [--out DIR]  (DIR: where the addon and build-info.json go; default build/,
+// the place the loader looks for a source build; objects are cached under build/obj either way).
+//
 // Environment: CXX (compiler), GPUBENCH_NATIVE_CUDA=0 / GPUBENCH_NATIVE_METAL=0 (skip a part),
 // NVCC (nvcc to use), GPUBENCH_CUDA_ARCHS (e.g. "80,90"; default 80,90 plus PTX of the last).
 import { execFile } from 'node:child_process'
@@ -17,12 +20,18 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism, platform } from 'node:os'
-import { delimiter, dirname, join, relative } from 'node:path'
+import { delimiter, dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const src = join(root, 'src')
 const out = join(root, 'build')
+const outAt = process.argv.indexOf('--out')
+if (outAt >= 0 && !process.argv[outAt + 1]) {
+  console.error('gpubench native: --out needs a folder')
+  process.exit(2)
+}
+const targetDir = outAt >= 0 ? resolve(process.argv[outAt + 1]) : out
 const require = createRequire(join(root, 'package.json'))
 const isMac = platform() === 'darwin'
 const isWindows = platform() === 'win32'
@@ -208,7 +217,8 @@ async function main() {
       jobs,
     )
   }
-  const target = join(out, 'gpubench_native.node')
+  mkdirSync(targetDir, { recursive: true })
+  const target = join(targetDir, 'gpubench_native.node')
   async function link(objects, extra) {
     rmSync(target, { force: true })
     // The napi_* symbols stay unresolved: the node executable provides them when the addon loads.
@@ -248,7 +258,7 @@ async function main() {
   }
   info.builtAt = new Date().toISOString()
   info.compiler = cxx
-  writeFileSync(join(out, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`)
+  writeFileSync(join(targetDir, 'build-info.json'), `${JSON.stringify(info, null, 2)}\n`)
   const part = (name, p) => (p.built ? `${name} yes` : `${name} no (${p.reason.replace(/^not built: /, '')})`)
   console.log(
     `gpubench native: built ${relative(process.cwd(), target) || target}: cpu yes, ${part('cuda', info.cuda)}, ${part('metal', info.metal)}`,

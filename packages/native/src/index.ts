@@ -5,7 +5,16 @@
 export type * from './addon-types.ts'
 export { type CpuBackendOptions, cpuBackend, createCpuBackend, resolveCpuOptions } from './cpu-backend.ts'
 export { type CudaBackendOptions, createCudaBackend, cudaBackend, cudaDeviceDescription } from './cuda-backend.ts'
-export { type AddonLoad, DEFAULT_ADDON_PATH, loadAddon, loadAddonFrom } from './load.ts'
+export {
+  type AddonLoad,
+  type AddonLocation,
+  DEFAULT_ADDON_PATH,
+  loadAddon,
+  loadAddonFrom,
+  locateAddon,
+  PREBUILT_PLATFORMS,
+  platformKey,
+} from './load.ts'
 export { metalBackend } from './metal-backend.ts'
 export { NativeRunnableAdapter } from './native-runnable.ts'
 

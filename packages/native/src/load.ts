@@ -20,8 +20,56 @@ export type AddonLoad =
     }
   | { readonly ok: false; readonly reason: string; readonly path: string }
 
-/** Where scripts/build.mjs puts the addon. */
+/** Where a source build (scripts/build.mjs) puts the addon. */
 export const DEFAULT_ADDON_PATH = fileURLToPath(new URL('../build/gpubench_native.node', import.meta.url))
+
+/** The platforms a prebuilt addon is published for, each as the package `@gpubench/native-<key>`. */
+export const PREBUILT_PLATFORMS = ['linux-x64-gnu', 'linux-arm64-gnu', 'darwin-arm64'] as const
+
+/**
+ * This process's platform key (`linux-x64-gnu`, `darwin-arm64`, ...): OS, CPU and, on Linux, the C
+ * library, since a glibc build does not load on musl. Arguments for tests.
+ */
+export function platformKey(
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+  glibc: boolean = isGlibc(),
+): string {
+  if (platform === 'linux') return `linux-${arch}-${glibc ? 'gnu' : 'musl'}`
+  if (platform === 'win32') return `win32-${arch}-msvc`
+  return `${platform}-${arch}`
+}
+
+function isGlibc(): boolean {
+  const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined
+  return typeof report?.header?.glibcVersionRuntime === 'string'
+}
+
+export type AddonLocation = { readonly path: string; readonly source: string } | { readonly missing: string }
+
+/**
+ * Where the addon is, in order: the file `GPUBENCH_NATIVE_ADDON` names; a source build of this
+ * package (`build/`, made by `node scripts/build.mjs`); the prebuilt binary of this platform's
+ * optional package `@gpubench/native-<key>`. Never throws: what was looked for is the reason.
+ */
+export function locateAddon(env: NodeJS.ProcessEnv = process.env, key: string = platformKey()): AddonLocation {
+  if (env.GPUBENCH_NATIVE_ADDON) return { path: env.GPUBENCH_NATIVE_ADDON, source: 'GPUBENCH_NATIVE_ADDON' }
+  if (existsSync(DEFAULT_ADDON_PATH)) return { path: DEFAULT_ADDON_PATH, source: 'source build' }
+  const name = `@gpubench/native-${key}`
+  try {
+    const manifest = createRequire(import.meta.url).resolve(`${name}/package.json`)
+    const path = join(dirname(manifest), 'gpubench_native.node')
+    if (existsSync(path)) return { path, source: name }
+    return { missing: `${name} is installed but holds no gpubench_native.node (${path})` }
+  } catch {
+    const known = (PREBUILT_PLATFORMS as readonly string[]).includes(key)
+    return {
+      missing: known
+        ? `no prebuilt addon: the optional package ${name} is not installed (was it omitted, e.g. npm --omit=optional?), and there is no source build at ${DEFAULT_ADDON_PATH}`
+        : `no prebuilt addon is published for ${key}; build it from source with 'node node_modules/@gpubench/native/scripts/build.mjs' (a C++17 compiler is needed)`,
+    }
+  }
+}
 
 /** What the child process runs: load, probe every part, print the outcome as JSON. CommonJS, so `require` exists. */
 const CHILD_SCRIPT = `
@@ -92,7 +140,7 @@ export async function loadAddonFrom(path: string, options: { timeoutMs?: number 
     return {
       ok: false,
       path,
-      reason: `the native addon is not built (${path} is missing; run 'pnpm install' or 'node packages/native/scripts/build.mjs')`,
+      reason: `the native addon is missing (${path}); build it with 'node scripts/build.mjs' in @gpubench/native, or install its prebuilt package`,
     }
   }
   const childFailure = await checkInChild(path, options.timeoutMs ?? 60_000)
@@ -113,8 +161,14 @@ export async function loadAddonFrom(path: string, options: { timeoutMs?: number 
 
 let cached: Promise<AddonLoad> | undefined
 
-/** The addon of this package (or the file GPUBENCH_NATIVE_ADDON names), loaded once per process. */
+/** The addon `locateAddon()` finds, loaded once per process; when none is found, why not. */
 export function loadAddon(): Promise<AddonLoad> {
-  cached ??= loadAddonFrom(process.env.GPUBENCH_NATIVE_ADDON || DEFAULT_ADDON_PATH)
+  if (!cached) {
+    const where = locateAddon()
+    cached =
+      'missing' in where
+        ? Promise.resolve({ ok: false as const, path: DEFAULT_ADDON_PATH, reason: where.missing })
+        : loadAddonFrom(where.path)
+  }
   return cached
 }

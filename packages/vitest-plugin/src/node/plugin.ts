@@ -15,8 +15,11 @@ import type { Plugin } from 'vitest/config'
 import type { TestProject, Vitest } from 'vitest/node'
 import { type GpubenchOptions, PROVIDE_KEY, type RuntimeConfig, resolveOptions, updateModeFrom } from '../options.ts'
 
-const SETUP_FILE = fileURLToPath(new URL('../runtime/setup.ts', import.meta.url))
-const MAIN_PROCESS_MODULE = fileURLToPath(new URL('./main-process.ts', import.meta.url))
+// Sources in this repository (.ts), built JavaScript in an installed copy (.js): the sibling modules
+// have this module's own extension.
+const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
+const SETUP_FILE = fileURLToPath(new URL(`../runtime/setup${EXT}`, import.meta.url))
+const MAIN_PROCESS_MODULE = fileURLToPath(new URL(`./main-process${EXT}`, import.meta.url))
 
 function pluginVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
