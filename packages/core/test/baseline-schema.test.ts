@@ -66,7 +66,7 @@ describe('the baseline schema file', () => {
     expect(schema.required).toEqual(['schemaVersion', 'device', 'entries'])
   })
 
-  it('describes SampleStats exactly: every field required, ns fields >= 0, n an integer >= 1, ciLevel in (0, 1)', async () => {
+  it('describes SampleStats exactly: every field required, ns fields >= 0 (median and interval 1e-6 to 1e15), n an integer >= 1, ciLevel in (0, 1)', async () => {
     const schema: Schema = JSON.parse(await readFile(BASELINE_SCHEMA_PATH, 'utf8'))
     const stats = schema.definitions.SampleStats!
     const fields = [
@@ -89,8 +89,14 @@ describe('the baseline schema file', () => {
     expect(stats.additionalProperties).toBe(false)
     expect(stats.properties.n).toMatchObject({ type: 'integer', minimum: 1 })
     expect(stats.properties.ciLevel).toMatchObject({ type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 })
+    const interval = ['medianNs', 'ciLowNs', 'ciHighNs']
     for (const field of fields.filter((f) => f.endsWith('Ns'))) {
-      expect(stats.properties[field], field).toMatchObject({ type: 'number', minimum: 0 })
+      expect(stats.properties[field], field).toMatchObject(
+        interval.includes(field) ? { type: 'number', minimum: 1e-6, maximum: 1e15 } : { type: 'number', minimum: 0 },
+      )
+    }
+    for (const field of interval) {
+      expect(schema.definitions.RunSummary!.properties[field], field).toMatchObject({ minimum: 1e-6, maximum: 1e15 })
     }
   })
 
@@ -129,7 +135,7 @@ describe('loadBaseline: a bad value is reported with the file and its JSON point
         d.entries['bmm-f32'].stats.medianNs = -1
       },
       '/entries/bmm-f32/stats/medianNs',
-      /must be >= 0, got -1/,
+      /must be >= 0.000001, got -1/,
     ],
     [
       'a string for a number',

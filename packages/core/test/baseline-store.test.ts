@@ -284,7 +284,7 @@ describe('updateBaseline: refusals leave the file as it was', () => {
       [
         { 'bmm-f32': { ...sampleEntry(), stats: { ...sampleEntry().stats, medianNs: -3 } } },
         '/entries/bmm-f32/stats/medianNs',
-        /refusing to write: must be >= 0, got -3/,
+        /refusing to write: must be >= 0.000001, got -3/,
       ],
       [
         { 'bmm-f32': { ...sampleEntry(), stats: { ...sampleEntry().stats, p99Ns: Number.NaN } } },
@@ -334,6 +334,102 @@ describe('updateBaseline: refusals leave the file as it was', () => {
       /entries must be a plain object/,
     )
     expect((await rejection(updateBaseline(dir, null as never, {}))).message).toMatch(/device must be an object/)
+  })
+})
+
+describe('medians and intervals that cannot be', () => {
+  /** A valid file of two entries, then `edit` applied to its text. */
+  async function fileWith(edit: (text: string) => string): Promise<string> {
+    await updateBaseline(dir, sampleDevice(), fixtureEntries())
+    const file = baselinePath(dir, ID)
+    await writeFile(file, edit(await readFile(file, 'utf8')))
+    return file
+  }
+  /** Replaces the value of `field` in the entry `key` (the first occurrence after the key). */
+  function setField(text: string, key: string, field: string, value: string): string {
+    const at = text.indexOf(`"${key}": {`)
+    const fieldAt = text.indexOf(`"${field}": `, at)
+    const end = text.slice(fieldAt).search(/[,\n]/) + fieldAt
+    return `${text.slice(0, fieldAt)}"${field}": ${value}${text.slice(end)}`
+  }
+
+  const cases: Array<[string, string, string, string, RegExp]> = [
+    ['medianNs', '0', 'zero', '/entries/bmm-f32/stats/medianNs', /must be >= 0.000001, got 0/],
+    ['medianNs', '-0', 'negative zero', '/entries/bmm-f32/stats/medianNs', /must be >= 0.000001, got 0/],
+    ['medianNs', '1e-400', 'denormal-tiny (reads as 0)', '/entries/bmm-f32/stats/medianNs', /must be >= 0.000001/],
+    ['medianNs', '5e-324', 'the smallest denormal', '/entries/bmm-f32/stats/medianNs', /must be >= 0.000001/],
+    ['medianNs', '-680000000', 'negative', '/entries/bmm-f32/stats/medianNs', /must be >= 0.000001/],
+    ['ciLowNs', '0', 'a zero bound', '/entries/bmm-f32/stats/ciLowNs', /must be >= 0.000001, got 0/],
+    ['medianNs', '1e300', 'beyond any duration', '/entries/bmm-f32/stats/medianNs', /must be <= 1000000000000000/],
+    [
+      'ciLowNs',
+      '690000000',
+      'ciLowNs above the median',
+      '/entries/bmm-f32/stats/ciLowNs',
+      /ciLowNs 690000000 is above medianNs 680000000: a confidence interval must contain its median/,
+    ],
+    [
+      'ciHighNs',
+      '670000000',
+      'an interval below its median',
+      '/entries/bmm-f32/stats/ciHighNs',
+      /ciHighNs 670000000 is below medianNs 680000000/,
+    ],
+  ]
+  it.each(cases)(
+    'loadBaseline refuses %s = %s (%s) with the file and pointer',
+    async (field, value, _what, pointer, problem) => {
+      const file = await fileWith((text) => setField(text, 'bmm-f32', field, value))
+      const error = await rejection(loadBaseline(dir, ID))
+      expect(error.file).toBe(file)
+      expect(error.pointer).toBe(pointer)
+      expect(error.message).toMatch(problem)
+      expect(error.message.startsWith(`${file} at ${pointer}: `)).toBe(true)
+    },
+  )
+
+  it('refuses an inverted interval in a run, naming the run', async () => {
+    const entry: BaselineEntry = {
+      ...sampleEntry(1000),
+      runs: [runSummaryOf(sampleEntry(900)), runSummaryOf(sampleEntry(1000))],
+    }
+    await updateBaseline(dir, sampleDevice(), { a: entry })
+    const file = baselinePath(dir, ID)
+    const document = JSON.parse(await readFile(file, 'utf8'))
+    document.entries.a.runs[0].ciHighNs = 800 // below the first run's median, 900
+    await writeFile(file, JSON.stringify(document))
+    const error = await rejection(loadBaseline(dir, ID))
+    expect(error.pointer).toBe('/entries/a/runs/0/ciHighNs')
+    expect(error.message).toMatch(/ciHighNs 800 is below medianNs 900/)
+  })
+
+  it('updateBaseline replaces an invalid entry it is given, and keeps the others', async () => {
+    const file = await fileWith((text) => setField(text, 'bmm-f32', 'medianNs', '0'))
+    const written = await updateBaseline(dir, sampleDevice(), { 'bmm-f32': sampleEntry(700_000_000) })
+    expect(written.entries['bmm-f32']?.stats.medianNs).toBe(700_000_000)
+    expect(Object.keys(written.entries).sort()).toEqual(['bmm-f32', 'gemv-f32'])
+    expect((await loadBaseline(dir, ID))?.entries['gemv-f32']?.stats.medianNs).toBe(168_000)
+    expect(await readFile(file, 'utf8')).not.toMatch(/"medianNs": 0\b/)
+  })
+
+  it('updateBaseline still refuses a file whose fault lies in an entry it is not given, and writes nothing', async () => {
+    const file = await fileWith((text) => setField(text, 'gemv-f32', 'ciLowNs', '999999999'))
+    const before = await readFile(file, 'utf8')
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { 'bmm-f32': sampleEntry() }))
+    expect(error.pointer).toBe('/entries/gemv-f32/stats/ciLowNs')
+    expect(await readFile(file, 'utf8')).toBe(before)
+    // Both faulty entries given: both replaced.
+    await writeFile(file, setField(before, 'bmm-f32', 'medianNs', '-1'))
+    await updateBaseline(dir, sampleDevice(), fixtureEntries())
+    expect((await loadBaseline(dir, ID))?.entries['gemv-f32']?.stats.ciLowNs).toBeLessThan(168_000)
+  })
+
+  it('refuses to add runs to an invalid entry', async () => {
+    await fileWith((text) => setField(text, 'bmm-f32', 'medianNs', '0'))
+    const error = await rejection(
+      updateBaseline(dir, sampleDevice(), { 'bmm-f32': sampleEntry() }, { appendRuns: true }),
+    )
+    expect(error.pointer).toBe('/entries/bmm-f32/stats/medianNs')
   })
 })
 

@@ -1,10 +1,11 @@
 import { gemm, type Measurement, sortSamples } from '@gpubench/core'
-import { describe, expect, test } from 'vitest'
+import { describe, expect, type TestContext, test } from 'vitest'
 import type { BaselineLookup, RecordedVerdict } from '../src/record.ts'
 import { expectThroughput, ThroughputAssertionError } from '../src/runtime/expect-throughput.ts'
 import type { GpuBenchResult } from '../src/runtime/result.ts'
+import { linkResult } from '../src/runtime/result-link.ts'
 import { verdictFor } from '../src/runtime/verdict.ts'
-import { foundBaseline, statsAround } from './records.ts'
+import { foundBaseline, measuredRecord, statsAround } from './records.ts'
 
 const workload = gemm({ m: 1000, n: 1000, k: 1000 }) // 2e9 FLOP, 12e6 bytes
 
@@ -134,6 +135,45 @@ describe('toMatchBaseline', () => {
     expect(failure(() => expectThroughput(invalid).toMatchBaseline())).toContain(
       '/b/cpu-test-2c.json at /entries/gemm-1000/stats/n: must be integer',
     )
+  })
+
+  test('under -u, a fault inside its own entry is a notice (the run records it afresh); elsewhere it still fails', () => {
+    const invalidAt = (pointer: string): GpuBenchResult =>
+      result({
+        baseline: {
+          state: 'invalid',
+          file: '/b/cpu-test-2c.json',
+          pointer,
+          message: `/b/cpu-test-2c.json at ${pointer}: must be >= 0.000001, got 0`,
+        },
+      })
+    const notices: string[] = []
+    const link = (r: GpuBenchResult, update: 'none' | 'all') =>
+      linkResult(r, {
+        record: measuredRecord({ key: 'gemm-1000' }),
+        context: {
+          annotate: async (message: string) => {
+            notices.push(message)
+          },
+        } as unknown as TestContext,
+        tolerance: 0.05,
+        strict: false,
+        update,
+      })
+    const own = invalidAt('/entries/gemm-1000/stats/medianNs')
+    link(own, 'all')
+    expectThroughput(own).toMatchBaseline()
+    expect(notices).toEqual([
+      expect.stringContaining(
+        'at /entries/gemm-1000/stats/medianNs: must be >= 0.000001, got 0; this run records the entry afresh',
+      ),
+    ])
+    const other = invalidAt('/entries/other/stats/medianNs')
+    link(other, 'all')
+    expect(failure(() => expectThroughput(other).toMatchBaseline())).toContain('at /entries/other/stats/medianNs')
+    const withoutUpdate = invalidAt('/entries/gemm-1000/stats/medianNs')
+    link(withoutUpdate, 'none')
+    expect(failure(() => expectThroughput(withoutUpdate).toMatchBaseline())).toContain('/entries/gemm-1000')
   })
 
   test('with several results (backend: all), every failing one is listed', () => {

@@ -62,19 +62,57 @@ describe('planBaselineWrites', () => {
     expect(Object.keys(plan.writes[0]!.entries)).toEqual(['new'])
   })
 
-  test('an invalid baseline file is never written over', () => {
-    const record = measuredRecord({
-      baseline: {
-        state: 'invalid',
-        file: '/tmp/baselines/host-test-cpu-2c.json',
-        pointer: '/entries/busy-loop/stats/medianNs',
-        message: '/tmp/baselines/host-test-cpu-2c.json at /entries/busy-loop/stats/medianNs: must be number',
-      },
-    })
-    const plan = planBaselineWrites([collected(record)], 'all', 'failed', COMMIT)
-    expect(plan.writes).toEqual([])
-    expect(plan.outcomes[0]).toMatchObject({ kind: 'refused' })
-    expect((plan.outcomes[0] as { reason: string }).reason).toContain('/entries/busy-loop/stats/medianNs')
+  const invalidAt = (pointer: string) =>
+    ({
+      state: 'invalid',
+      file: '/tmp/baselines/host-test-cpu-2c.json',
+      pointer,
+      message: `/tmp/baselines/host-test-cpu-2c.json at ${pointer}: must be >= 0.000001, got 0`,
+    }) as const
+
+  test('an invalid baseline file is never written over where the fault lies outside what this run records', () => {
+    for (const pointer of ['/device/name', '/entries/not-run/stats/medianNs', '']) {
+      const records = [
+        collected(measuredRecord({ baseline: invalidAt(pointer) })),
+        collected(measuredRecord({ key: 'b', baseline: invalidAt(pointer) })),
+      ]
+      const plan = planBaselineWrites(records, 'all', 'failed', COMMIT)
+      expect(plan.writes, pointer).toEqual([])
+      expect(plan.outcomes[0], pointer).toMatchObject({ kind: 'refused' })
+      expect((plan.outcomes[0] as { reason: string }).reason).toContain(`at ${pointer}`)
+      expect((plan.outcomes[0] as { reason: string }).reason).toContain('fix or delete it')
+    }
+  })
+
+  test('-u repairs a file whose fault lies in an entry this run records again (the store replaces it)', () => {
+    // Both benchmarks read the same invalid file; the fault is in 'busy-loop', which runs again.
+    const records = [
+      collected(measuredRecord({ baseline: invalidAt('/entries/busy-loop/stats/medianNs') })),
+      collected(measuredRecord({ key: 'b', baseline: invalidAt('/entries/busy-loop/stats/medianNs') })),
+    ]
+    const plan = planBaselineWrites(records, 'all', 'passed', COMMIT)
+    expect(plan.writes.map((w) => Object.keys(w.entries))).toEqual([['busy-loop', 'b']])
+    expect(plan.outcomes.map((o) => o.kind)).toEqual(['written', 'written'])
+    // An escaped key in the pointer is the same entry.
+    const slashed = measuredRecord({ key: 'a/b~c', baseline: invalidAt('/entries/a~1b~0c/runs/0/ciLowNs') })
+    expect(planBaselineWrites([collected(slashed)], 'all', 'passed', COMMIT).outcomes[0]!.kind).toBe('written')
+    // Without -u nothing is written, repair or not.
+    expect(planBaselineWrites(records, 'none', 'passed', COMMIT).writes).toEqual([])
+  })
+
+  test("a benchmark named '__proto__' is an entry like any other, and does not block the others", () => {
+    const records = [
+      collected(measuredRecord({ key: '__proto__' })),
+      collected(measuredRecord({ key: 'constructor' })),
+      collected(measuredRecord({ key: 'after' })),
+    ]
+    const plan = planBaselineWrites(records, 'all', 'passed', COMMIT)
+    expect(plan.outcomes.map((o) => o.kind)).toEqual(['written', 'written', 'written'])
+    const entries = plan.writes[0]!.entries
+    expect(Object.keys(entries)).toEqual(['__proto__', 'constructor', 'after'])
+    expect(Object.hasOwn(entries, '__proto__')).toBe(true)
+    expect(Object.getPrototypeOf(entries)).toBe(null)
+    expect(entries.__proto__?.commit).toBe(COMMIT)
   })
 
   test('two benchmarks with one name on one device are both refused, naming both tests', () => {

@@ -25,7 +25,7 @@ import type { BaselineDevice, BaselineEntry, BaselineFile, RunSummary } from './
 import { canonicalJson, toJsonData } from './canonical-json.ts'
 import { BaselineError } from './errors.ts'
 import { acquireLock, LockTimeoutError, removeLeftoverLockRecords } from './file-lock.ts'
-import { childPointer } from './json-pointer.ts'
+import { childPointer, segmentBelow } from './json-pointer.ts'
 import { JsonSyntaxError, type JsonValue, parseJson } from './parse-json.ts'
 import { BASELINE_SCHEMA_VERSION, baselineSchema, validateBaseline } from './schema.ts'
 
@@ -96,6 +96,11 @@ function withStoredRuns(
   return out
 }
 
+/** The key of the entry that a BaselineError's pointer lies in (`/entries/a~1b/stats/medianNs` -> `a/b`); undefined outside the entries. */
+export function entryKeyAt(pointer: string): string | undefined {
+  return segmentBelow(pointer, '/entries')
+}
+
 /** The path of a device's baseline file. Throws BaselineError on an id that is not safe as a file name. */
 export function baselinePath(dir: string, deviceId: string): string {
   if (typeof dir !== 'string' || dir === '') {
@@ -121,8 +126,18 @@ async function readIfExists(file: string): Promise<string | null> {
   }
 }
 
-/** Parses, validates and checks the name of a baseline file's text. */
-function parseBaselineText(text: string, file: string, deviceId: string): BaselineFile {
+/**
+ * Parses, validates and checks the name of a baseline file's text. `replaceable`: keys of entries
+ * that the caller is about to replace; an invalid stored entry among them is dropped rather than
+ * refused (so `-u` can repair a file whose only fault lies in an entry it records again), while
+ * a fault anywhere else still refuses the file. Time: O(length x (replaceable + 1)).
+ */
+function parseBaselineText(
+  text: string,
+  file: string,
+  deviceId: string,
+  replaceable: ReadonlySet<string> = new Set(),
+): BaselineFile {
   let value: JsonValue
   try {
     value = parseJson(text)
@@ -132,7 +147,19 @@ function parseBaselineText(text: string, file: string, deviceId: string): Baseli
     }
     throw error
   }
-  const baseline = validateBaseline(value, file)
+  let baseline: BaselineFile | undefined
+  for (let dropped = 0; baseline === undefined; dropped++) {
+    try {
+      baseline = validateBaseline(value, file)
+    } catch (error) {
+      const key = error instanceof BaselineError ? entryKeyAt(error.pointer) : undefined
+      if (key === undefined || !replaceable.has(key) || dropped >= replaceable.size) throw error
+      // The pointer lies below /entries, so the schema found an object there.
+      const entries = (value as { entries: Record<string, unknown> }).entries
+      if (!Object.hasOwn(entries, key)) throw error
+      delete entries[key]
+    }
+  }
   if (baseline.device.id !== deviceId) {
     throw new BaselineError(
       file,
@@ -194,7 +221,9 @@ async function plan(
   given: { entries: Record<string, BaselineEntry>; json: JsonValue; appendRuns: boolean },
 ): Promise<Planned> {
   const currentText = await readIfExists(file)
-  const current = currentText === null ? null : parseBaselineText(currentText, file, deviceId)
+  // An invalid stored entry that this update replaces is no reason to refuse it; with appendRuns its runs would be kept, so not then.
+  const replaceable = new Set(given.appendRuns ? [] : Object.keys(given.entries))
+  const current = currentText === null ? null : parseBaselineText(currentText, file, deviceId, replaceable)
   // With appendRuns the entries depend on the file as it is now (first read, then under the lock).
   const entries = given.appendRuns
     ? toJsonData(withStoredRuns(current, given.entries, file), file, '/entries')
@@ -211,7 +240,8 @@ async function plan(
  * no write at all when the result equals the file. Returns the baseline as it now stands.
  *
  * Refused with BaselineError (nothing written): an unsafe device id; an existing file that is
- * invalid, of an unsupported version or named for another device; entries or device that do not
+ * invalid (except where the only faults lie in entries given here, which replace them, unless
+ * appendRuns is set), of an unsupported version or named for another device; entries or device that do not
  * match the schema (the pointer names the field, e.g. /entries/bmm-f32/stats/medianNs).
  */
 export async function updateBaseline(

@@ -117,7 +117,7 @@ export interface SampleStats {
    */
   n: number
   /**
-   * Median duration, ns.
+   * Median duration, ns: from 1e-6 ns (a femtosecond; zero, negative or denormal values cannot be a duration and break ratios) to 1e15 ns (11.6 days).
    */
   medianNs: number
   /**
@@ -153,11 +153,11 @@ export interface SampleStats {
    */
   p99Ns: number
   /**
-   * Lower bound of the bootstrap confidence interval of the median, ns.
+   * Lower bound of the bootstrap confidence interval of the median, ns, 1e-6 to 1e15; at most medianNs (checked by the store: the interval contains its median).
    */
   ciLowNs: number
   /**
-   * Upper bound of the bootstrap confidence interval of the median, ns.
+   * Upper bound of the bootstrap confidence interval of the median, ns, 1e-6 to 1e15; at least medianNs (checked by the store).
    */
   ciHighNs: number
   /**
@@ -170,15 +170,15 @@ export interface SampleStats {
  */
 export interface RunSummary {
   /**
-   * Median duration of the run, ns.
+   * Median duration of the run, ns: from 1e-6 ns (a femtosecond; zero, negative or denormal values cannot be a duration and break ratios) to 1e15 ns (11.6 days).
    */
   medianNs: number
   /**
-   * Lower bound of the median's confidence interval, ns.
+   * Lower bound of the median's confidence interval, ns, 1e-6 to 1e15; at most medianNs (checked by the store: the interval contains its median).
    */
   ciLowNs: number
   /**
-   * Upper bound of the median's confidence interval, ns.
+   * Upper bound of the median's confidence interval, ns, 1e-6 to 1e15; at least medianNs (checked by the store).
    */
   ciHighNs: number
   /**

@@ -7,6 +7,7 @@
 export type { BaselineDevice, BaselineEntry, BaselineFile, RunSummary } from './baseline.generated.ts'
 export {
   baselinePath,
+  entryKeyAt,
   loadBaseline,
   MAX_RECORDED_RUNS,
   runSummaryOf,

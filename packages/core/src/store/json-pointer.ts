@@ -11,3 +11,10 @@ export function pointerOf(segments: ReadonlyArray<string | number>): string {
 export function childPointer(parent: string, segment: string | number): string {
   return `${parent}/${escapePointerSegment(segment)}`
 }
+
+/** The first segment below `parent` in `pointer`, unescaped: (`/entries/a~1b/stats`, `/entries`) -> `a/b`; undefined when `pointer` is not below `parent`. */
+export function segmentBelow(pointer: string, parent: string): string | undefined {
+  if (!pointer.startsWith(`${parent}/`)) return undefined
+  const raw = pointer.slice(parent.length + 1).split('/')[0] ?? ''
+  return raw.replace(/~1/g, '/').replace(/~0/g, '~')
+}

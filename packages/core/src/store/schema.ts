@@ -128,5 +128,44 @@ export function validateBaseline(value: unknown, file: string, context = ''): Ba
     const { pointer, problem } = describeError(first)
     throw new BaselineError(file, pointer, `${context}${problem}`)
   }
+  checkIntervals(value as BaselineFile, file, context)
   return value as BaselineFile
+}
+
+/**
+ * What the schema cannot say across fields: each median lies inside its own confidence
+ * interval (ciLowNs <= medianNs <= ciHighNs), in `stats` and in every run. A comparison takes
+ * logarithms of medianNs / ciLowNs and ciHighNs / medianNs, so an inverted interval would break
+ * it; the store refuses such a file here, with the pointer of the bound that is out of place.
+ * Time: O(entries + runs).
+ */
+function checkIntervals(baseline: BaselineFile, file: string, context: string): void {
+  const check = (
+    at: string,
+    interval: { readonly medianNs: number; readonly ciLowNs: number; readonly ciHighNs: number },
+  ): void => {
+    const { medianNs, ciLowNs, ciHighNs } = interval
+    if (ciLowNs > medianNs) {
+      throw new BaselineError(
+        file,
+        `${at}/ciLowNs`,
+        `${context}ciLowNs ${ciLowNs} is above medianNs ${medianNs}: a confidence interval must contain its median`,
+      )
+    }
+    if (ciHighNs < medianNs) {
+      throw new BaselineError(
+        file,
+        `${at}/ciHighNs`,
+        `${context}ciHighNs ${ciHighNs} is below medianNs ${medianNs}: a confidence interval must contain its median`,
+      )
+    }
+  }
+  for (const key of Object.keys(baseline.entries)) {
+    const entry = baseline.entries[key]!
+    const at = childPointer('/entries', key)
+    check(`${at}/stats`, entry.stats)
+    entry.runs?.forEach((run, index) => {
+      check(`${at}/runs/${index}`, run)
+    })
+  }
 }

@@ -8,7 +8,10 @@
  *    never rewrites its own baseline;
  * 2. an interrupted run writes nothing;
  * 3. an entry whose device file is invalid is not written: the store cannot merge into a file it
- *    cannot read, and overwriting it would discard the other entries; the file stays as it is;
+ *    cannot read, and overwriting it would discard the other entries; the file stays as it is.
+ *    Except when the fault lies inside an entry that this run records again in that file (a
+ *    zero median, an inverted interval): the store drops the faulty entry for the new one, so
+ *    `-u` repairs it (a fault in any other entry still refuses the write);
  * 4. two benchmarks with the same name on the same device are both refused: one entry cannot
  *    hold two measurements, and picking one would hide the other;
  * 5. under `--update=new`, an entry that exists is kept;
@@ -18,7 +21,7 @@
  * so `-u` never touches their entries.
  */
 import { dirname } from 'node:path'
-import type { BaselineDevice, BaselineEntry } from '@gpubench/core'
+import { type BaselineDevice, type BaselineEntry, entryKeyAt } from '@gpubench/core'
 import type { UpdateMode } from '../options.ts'
 import type { CollectedRecord, MeasuredRecord } from '../record.ts'
 import type { WriteOutcome } from '../report/rows.ts'
@@ -74,6 +77,15 @@ export function planBaselineWrites(
   const twinsOf = new Map<number, number[]>()
   for (const group of sameNameGroups(collected)) for (const index of group) twinsOf.set(index, group)
 
+  // Keys each device file receives in this run: an invalid entry among them is replaced, not refused.
+  const keysOf = new Map<string, Set<string>>()
+  for (const { record } of collected) {
+    if (record.status !== 'measured') continue
+    const keys = keysOf.get(record.baseline.file) ?? new Set<string>()
+    keys.add(record.key)
+    keysOf.set(record.baseline.file, keys)
+  }
+
   const writes = new Map<string, PlannedWrite>()
   collected.forEach(({ record }, index) => {
     if (record.status !== 'measured') return
@@ -89,7 +101,9 @@ export function planBaselineWrites(
     const file = record.baseline.file
     let write = writes.get(file)
     if (!write) {
-      write = { file, dir: dirname(file), deviceId: record.device.id, device: record.device, entries: {}, sources: [] }
+      // Null prototype: keys are benchmark names, and one named '__proto__' must be an entry like any other.
+      const entries: Record<string, BaselineEntry> = Object.create(null)
+      write = { file, dir: dirname(file), deviceId: record.device.id, device: record.device, entries, sources: [] }
       writes.set(file, write)
     }
     write.entries[record.key] = { ...record.entry, commit }
@@ -99,7 +113,7 @@ export function planBaselineWrites(
 
   function refusalOf(record: MeasuredRecord, end: RunEnd, twins: readonly number[]): string | null {
     if (end === 'interrupted') return 'the run was interrupted'
-    if (record.baseline.state === 'invalid') {
+    if (record.baseline.state === 'invalid' && !replacesFault(record)) {
       return `the device's baseline file is invalid (${record.baseline.message}); fix or delete it, then run -u again`
     }
     if (twins.length > 1) {
@@ -107,6 +121,11 @@ export function planBaselineWrites(
       return `${twins.length} benchmarks are named '${record.key}' on this device (${where}); give each a unique name`
     }
     return null
+  }
+  function replacesFault(record: MeasuredRecord): boolean {
+    if (record.baseline.state !== 'invalid') return false
+    const key = entryKeyAt(record.baseline.pointer)
+    return key !== undefined && (keysOf.get(record.baseline.file)?.has(key) ?? false)
   }
   return { writes: [...writes.values()], outcomes }
 }
