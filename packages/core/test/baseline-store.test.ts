@@ -1,9 +1,23 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises'
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { firstInvalidUtf8 } from '../src/store/baseline-store.ts'
 import {
   type BaselineEntry,
   BaselineError,
@@ -430,6 +444,99 @@ describe('medians and intervals that cannot be', () => {
       updateBaseline(dir, sampleDevice(), { 'bmm-f32': sampleEntry() }, { appendRuns: true }),
     )
     expect(error.pointer).toBe('/entries/bmm-f32/stats/medianNs')
+  })
+})
+
+describe('files that are not regular UTF-8 files', () => {
+  it.skipIf(process.platform === 'win32')(
+    'refuses a named pipe in place of a baseline at once, naming it, without waiting for a writer',
+    async () => {
+      const file = baselinePath(dir, ID)
+      expect(spawnSync('mkfifo', [file]).status).toBe(0)
+      const started = performance.now()
+      const error = await rejection(loadBaseline(dir, ID))
+      expect(error.file).toBe(file)
+      expect(error.message).toMatch(/not a regular file but a named pipe \(FIFO\)/)
+      const write = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry() }))
+      expect(write.message).toMatch(/named pipe/)
+      expect(performance.now() - started).toBeLessThan(5000)
+    },
+  )
+
+  it('refuses a directory in place of a baseline', async () => {
+    await mkdir(baselinePath(dir, ID))
+    expect((await rejection(loadBaseline(dir, ID))).message).toMatch(/not a regular file but a directory/)
+  })
+
+  it('refuses invalid UTF-8 with the byte and line, and -u leaves the bytes as they were', async () => {
+    await updateBaseline(dir, sampleDevice(), fixtureEntries())
+    const file = baselinePath(dir, ID)
+    const text = await readFile(file, 'utf8')
+    const at = Buffer.byteLength(text.slice(0, text.indexOf('AMD EPYC')))
+    const bytes = Buffer.concat([
+      Buffer.from(text.slice(0, text.indexOf('AMD EPYC'))),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(text.slice(text.indexOf('AMD EPYC'))),
+    ])
+    await writeFile(file, bytes)
+    const line = text.slice(0, text.indexOf('AMD EPYC')).split('\n').length
+    const error = await rejection(loadBaseline(dir, ID))
+    expect(error.file).toBe(file)
+    expect(error.message).toContain(`not valid UTF-8: bad byte sequence at byte ${at} (line ${line}): ff fe`)
+    await rejection(updateBaseline(dir, sampleDevice(), { 'bmm-f32': sampleEntry(1) }))
+    expect(Buffer.compare(await readFile(file), bytes)).toBe(0)
+  })
+
+  it('finds the first invalid UTF-8 sequence (overlong, surrogate, beyond U+10FFFF, cut short)', () => {
+    const cases: Array<[number[], number]> = [
+      [[0x61, 0xc3, 0xa9, 0x62], 4], // "aéb": valid
+      [[0xf0, 0x9f, 0x98, 0x80], 4], // an emoji: valid
+      [[0x61, 0xc0, 0x80], 1], // overlong NUL
+      [[0xe0, 0x80, 0x80], 0], // overlong
+      [[0xed, 0xa0, 0x80], 0], // a UTF-16 surrogate
+      [[0xf4, 0x90, 0x80, 0x80], 0], // beyond U+10FFFF
+      [[0x61, 0x62, 0xe2, 0x82], 2], // cut short
+      [[0x80], 0], // a lone continuation byte
+    ]
+    for (const [bytes, offset] of cases) expect(firstInvalidUtf8(Uint8Array.from(bytes)), String(bytes)).toBe(offset)
+  })
+})
+
+describe.skipIf(process.platform === 'win32')('updateBaseline: links and read-only files', () => {
+  it('writes through a symbolic link to its target, and the link stays a link', async () => {
+    const elsewhere = await mkdtemp(path.join(os.tmpdir(), 'gpubench-target-'))
+    try {
+      const target = path.join(elsewhere, 'kept.json')
+      await updateBaseline(elsewhere, sampleDevice(), { a: sampleEntry() })
+      await rename(baselinePath(elsewhere, ID), target)
+      await symlink(target, baselinePath(dir, ID))
+      await updateBaseline(dir, sampleDevice(), { b: sampleEntry(2e6) })
+      expect((await lstat(baselinePath(dir, ID))).isSymbolicLink()).toBe(true)
+      const written = JSON.parse(await readFile(target, 'utf8'))
+      expect(Object.keys(written.entries)).toEqual(['a', 'b'])
+      expect((await readdir(dir)).filter((name) => name.endsWith('.tmp'))).toEqual([])
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a link to a missing file, naming the link', async () => {
+    await symlink(path.join(dir, 'nowhere.json'), baselinePath(dir, ID))
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry() }))
+    expect(error.file).toBe(baselinePath(dir, ID))
+    expect(error.message).toMatch(/symbolic link to a file that cannot be reached/)
+  })
+
+  it('refuses to replace a read-only file, and leaves it as it was', async () => {
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry() })
+    const file = baselinePath(dir, ID)
+    await chmod(file, 0o444)
+    const before = await readFile(file, 'utf8')
+    const error = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry(2e6) }))
+    expect(error.message).toMatch(/refusing to replace a read-only file: make it writable/)
+    expect(await readFile(file, 'utf8')).toBe(before)
+    // An update that changes nothing writes nothing, so it needs no permission.
+    await updateBaseline(dir, sampleDevice(), { a: sampleEntry() })
   })
 })
 

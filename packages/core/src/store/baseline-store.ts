@@ -12,12 +12,17 @@
  * reaches Object.prototype. Consequence for callers: objects returned by loadBaseline have no
  * prototype; use `Object.hasOwn(entries, key)` or `key in entries`, not `entries.hasOwnProperty`.
  *
+ * Reading takes only a regular file (a FIFO or directory in its place is refused at once, not
+ * waited on) and strict UTF-8.
+ *
  * Writing (updateBaseline): under a lock file, read the current file, set the given entries and
- * keep every other one, validate the whole, and replace the file atomically; the output is
+ * keep every other one, validate the whole, and replace the file atomically (through a symbolic
+ * link to its target; a read-only file is refused, not replaced); the output is
  * canonical (see canonical-json.ts), and when it equals the bytes on disk nothing is written at
  * all, not even the lock: the file's mtime stays as it was.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { constants as fsConstants, type Stats } from 'node:fs'
+import { access, type FileHandle, lstat, mkdir, open, realpath, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { isSafeDeviceId, MAX_DEVICE_ID_LENGTH } from '../device.ts'
 import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.ts'
@@ -116,14 +121,148 @@ export function baselinePath(dir: string, deviceId: string): string {
   return path.join(dir, `${deviceId}.json`)
 }
 
-/** The file's bytes as text, or null when it does not exist. */
+/** What a non-regular file is, for an error message. */
+function kindOf(info: Stats): string {
+  if (info.isDirectory()) return 'directory'
+  if (info.isFIFO()) return 'named pipe (FIFO)'
+  if (info.isSocket()) return 'socket'
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'device'
+  return 'special file'
+}
+
+/**
+ * The file's bytes as text, or null when it does not exist. Only a regular file is read: it is
+ * opened without blocking (a named pipe in its place would otherwise wait for a writer forever)
+ * and refused unless fstat says it is a regular file. The bytes must be UTF-8: a file that is not
+ * is refused with the byte offset and line of the first bad sequence, never decoded with
+ * replacement characters (which `-u` would then write back).
+ */
 async function readIfExists(file: string): Promise<string | null> {
+  let handle: FileHandle
   try {
-    return await readFile(file, 'utf8')
+    handle = await open(file, fsConstants.O_RDONLY | (fsConstants.O_NONBLOCK ?? 0))
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
     throw new BaselineError(file, '', `cannot read: ${(error as Error).message}`, { cause: error })
   }
+  let bytes: Buffer
+  try {
+    const info = await handle.stat()
+    if (!info.isFile()) {
+      throw new BaselineError(
+        file,
+        '',
+        `not a regular file but a ${kindOf(info)}; a baseline must be a JSON file: remove it, or point the baselines option elsewhere`,
+      )
+    }
+    bytes = await handle.readFile()
+  } catch (error) {
+    if (error instanceof BaselineError) throw error
+    throw new BaselineError(file, '', `cannot read: ${(error as Error).message}`, { cause: error })
+  } finally {
+    await handle.close()
+  }
+  return decodeUtf8(bytes, file)
+}
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** Strict UTF-8 decoding (a byte-order mark is kept, for the JSON parser to refuse). Time: O(length). */
+function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return STRICT_UTF8.decode(bytes)
+  } catch {
+    const offset = firstInvalidUtf8(bytes)
+    let line = 1
+    for (let i = 0; i < offset; i++) if (bytes[i] === 0x0a) line++
+    const shown = [...bytes.subarray(offset, offset + 4)].map((b) => b.toString(16).padStart(2, '0')).join(' ')
+    throw new BaselineError(
+      file,
+      '',
+      `not valid UTF-8: bad byte sequence at byte ${offset} (line ${line}): ${shown}; save the file as UTF-8, or delete it and record it again with -u`,
+    )
+  }
+}
+
+/** Offset of the first byte that starts an invalid UTF-8 sequence (RFC 3629: no overlongs, no surrogates, at most U+10FFFF); the length when all is valid. */
+export function firstInvalidUtf8(bytes: Uint8Array): number {
+  let i = 0
+  while (i < bytes.length) {
+    const b = bytes[i]!
+    if (b < 0x80) {
+      i++
+      continue
+    }
+    // Continuation bytes needed, and the allowed range of the second byte.
+    let need: number
+    let low = 0x80
+    let high = 0xbf
+    if (b >= 0xc2 && b <= 0xdf) need = 1
+    else if (b >= 0xe0 && b <= 0xef) {
+      need = 2
+      if (b === 0xe0) low = 0xa0
+      if (b === 0xed) high = 0x9f
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      need = 3
+      if (b === 0xf0) low = 0x90
+      if (b === 0xf4) high = 0x8f
+    } else return i
+    for (let k = 1; k <= need; k++) {
+      const c = bytes[i + k]
+      if (c === undefined || c < (k === 1 ? low : 0x80) || c > (k === 1 ? high : 0xbf)) return i
+    }
+    i += need + 1
+  }
+  return bytes.length
+}
+
+/**
+ * The file `-u` writes: `file` itself, or, when `file` is a symbolic link, the file it points to
+ * (the link stays a link: a repository may keep its baselines elsewhere and link them in).
+ * Refused: a link to a missing file or to something other than a regular file, and a file that is
+ * read-only (someone made it so; replacing it silently would undo that).
+ */
+async function writeTarget(file: string): Promise<string> {
+  let link: Stats
+  try {
+    link = await lstat(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return file
+    throw new BaselineError(file, '', `cannot write: ${(error as Error).message}`, { cause: error })
+  }
+  let target = file
+  if (link.isSymbolicLink()) {
+    try {
+      target = await realpath(file)
+    } catch (error) {
+      throw new BaselineError(
+        file,
+        '',
+        `cannot write: it is a symbolic link to a file that cannot be reached (${(error as Error).message}); fix or remove the link`,
+        { cause: error },
+      )
+    }
+  }
+  const info = target === file ? link : await stat(target)
+  if (!info.isFile()) {
+    throw new BaselineError(file, '', `cannot write: not a regular file but a ${kindOf(info)}`)
+  }
+  const via = target === file ? '' : ` (the target of the link, ${target})`
+  let writable = (info.mode & 0o222) !== 0
+  if (writable) {
+    writable = await access(target, fsConstants.W_OK).then(
+      () => true,
+      () => false,
+    )
+  }
+  if (!writable) {
+    throw new BaselineError(
+      file,
+      '',
+      `refusing to replace a read-only file${via}: make it writable (e.g. chmod u+w) to update its baseline, or leave -u off`,
+    )
+  }
+  return target
 }
 
 /**
@@ -286,7 +425,11 @@ export async function updateBaseline(
     const locked = await plan(file, device.id, deviceJson, given)
     await removeLeftoverTemporaries(file)
     await removeLeftoverLockRecords(file, options.staleLockMs)
-    if (!locked.unchanged) await writeFileAtomic(file, locked.text)
+    if (!locked.unchanged) {
+      const target = await writeTarget(file)
+      if (target !== file) await removeLeftoverTemporaries(target)
+      await writeFileAtomic(target, locked.text)
+    }
     return locked.baseline
   } finally {
     await lock.release()
