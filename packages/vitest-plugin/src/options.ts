@@ -261,9 +261,21 @@ export function recordModeFrom(env: Readonly<Record<string, string | undefined>>
   )
 }
 
-/** Maps Vitest's `update` setting (`-u`, `--update=new`, `UPDATE_SNAPSHOT` is not consulted) to the update mode. */
-export function updateModeFrom(update: boolean | 'all' | 'new' | 'none' | undefined): UpdateMode {
-  if (update === true || update === 'all') return 'all'
+/**
+ * Maps Vitest's `update` setting (`-u`, `--update=new`, `UPDATE_SNAPSHOT` is not consulted) to the
+ * update mode. Strict: `-u` takes an optional value, so in `vitest bench -u tiny.bench.ts` the
+ * file name becomes `-u`'s value; read as "none" it would record nothing and exit 0, so any
+ * value but true/false, 'true'/'false', 'all', 'new' and 'none' is refused, naming it.
+ */
+export function updateModeFrom(update: unknown): UpdateMode {
+  if (update === undefined || update === false || update === 'false' || update === 'none') return 'none'
+  if (update === true || update === 'true' || update === 'all' || update === '') return 'all'
   if (update === 'new') return 'new'
-  return 'none'
+  const hint =
+    typeof update === 'string'
+      ? `; if ${JSON.stringify(update)} is a file filter, put it before -u (\`vitest bench ${update} -u\`) or write \`-u all\``
+      : ''
+  throw new GpubenchOptionsError(
+    `gpubench: -u/--update got ${shown(update)}, which is not an update mode; use -u alone, --update=all, --update=new or --update=none${hint}. No baseline was written`,
+  )
 }

@@ -79,6 +79,17 @@ test('update mode from Vitest: -u writes all, --update=new writes missing entrie
   expect(updateModeFrom('none')).toBe('none')
   expect(updateModeFrom(false)).toBe('none')
   expect(updateModeFrom(undefined)).toBe('none')
+  expect(updateModeFrom('true')).toBe('all')
+  expect(updateModeFrom('false')).toBe('none')
+})
+
+test('an unknown -u value is an error naming it, not a silent "none" (`vitest bench --run -u tiny.bench.ts`)', () => {
+  expect(() => updateModeFrom('tiny.bench.ts')).toThrow(GpubenchOptionsError)
+  expect(() => updateModeFrom('tiny.bench.ts')).toThrow(
+    /-u\/--update got "tiny.bench.ts", which is not an update mode.*put it before -u \(`vitest bench tiny.bench.ts -u`\).*No baseline was written/,
+  )
+  expect(() => updateModeFrom('ALL')).toThrow(/got "ALL"/)
+  expect(() => updateModeFrom(1)).toThrow(/got 1, which is not an update mode/)
 })
 
 test('record mode from GPUBENCH_RECORD: replace by default, add-run on request, anything else refused by name', () => {
