@@ -1,7 +1,19 @@
 import { describe, expect, test } from 'vitest'
 import { VerdictError } from '../src/measure/errors.ts'
+import { holmRejections, runShiftLog, singleRegressionLevel } from '../src/measure/run-level.ts'
 import type { SampleStats } from '../src/measure/statistics.ts'
-import { compareToBaseline, DEFAULT_TOLERANCE, MIN_VERDICT_SAMPLES } from '../src/measure/verdict.ts'
+import {
+  compareToBaseline,
+  DEFAULT_RUN_ERROR_RATE,
+  DEFAULT_RUN_NOISE_PRIOR,
+  DEFAULT_TOLERANCE,
+  DEVICE_PRIOR_MAX_DF,
+  detectableRatio,
+  deviceRunNoisePrior,
+  MIN_VERDICT_SAMPLES,
+  regressionPValue,
+  studentTUpperTail,
+} from '../src/measure/verdict.ts'
 
 /** Summary with a median and a symmetric relative half-width of its 95% interval. */
 function stats(medianNs: number, relativeHalfWidth: number, extra: Partial<SampleStats> = {}): SampleStats {
@@ -23,6 +35,9 @@ function stats(medianNs: number, relativeHalfWidth: number, extra: Partial<Sampl
   }
 }
 
+/** A device whose runs are known to agree to 0.1%: the interval, not the spread between runs, decides. */
+const QUIET = { runNoisePrior: { sd: 0.001, df: 1000 } } as const
+
 describe('compareToBaseline', () => {
   const base = stats(1e6, 0.005)
 
@@ -31,7 +46,7 @@ describe('compareToBaseline', () => {
   })
 
   test('regressed: confidently slower beyond the tolerance', () => {
-    const v = compareToBaseline(stats(1.1e6, 0.005), base)
+    const v = compareToBaseline(stats(1.1e6, 0.005), base, QUIET)
     expect(v.kind).toBe('regressed')
     expect(v.ratio).toBeCloseTo(1.1, 12)
     // half-widths add in quadrature in log space: sqrt(2) x 0.5%
@@ -83,10 +98,11 @@ describe('compareToBaseline', () => {
 
   test('the tolerance moves the line between slower and regressed', () => {
     const current = stats(1.09e6, 0.02)
-    expect(compareToBaseline(current, base, { tolerance: 0.05 }).kind).toBe('regressed')
-    expect(compareToBaseline(current, base, { tolerance: 0.1 }).kind).toBe('slower')
-    expect(compareToBaseline(current, base, { tolerance: 0.15 }).kind).toBe('same')
-    expect(compareToBaseline(stats(1.01e6, 0.001), stats(1e6, 0.001), { tolerance: 0 }).kind).toBe('regressed')
+    expect(compareToBaseline(current, base, { ...QUIET, tolerance: 0.05 }).kind).toBe('regressed')
+    expect(compareToBaseline(current, base, { ...QUIET, tolerance: 0.1 }).kind).toBe('slower')
+    expect(compareToBaseline(current, base, { ...QUIET, tolerance: 0.15 }).kind).toBe('same')
+    const tight = { runNoisePrior: { sd: 0.0001, df: 1000 }, tolerance: 0 }
+    expect(compareToBaseline(stats(1.01e6, 0.001), stats(1e6, 0.001), tight).kind).toBe('regressed')
   })
 
   test("each side's interval is rescaled from its own level to the verdict's", () => {
@@ -163,8 +179,8 @@ describe('compareToBaseline with the baseline runs', () => {
   test('runs that disagree widen the interval: a run in another mode is not a regression', () => {
     const history = runs(1.0e6, 1.2e6, 0.9e6, 1.1e6, 1.0e6)
     const latest = stats(1.0e6, 0.005)
-    // Against the latest run alone, a run 25% slower with a tight interval is a regression...
-    expect(compareToBaseline(stats(1.25e6, 0.005), latest).kind).toBe('regressed')
+    // Against the latest run alone, on a device known to be quiet, a run 25% slower with a tight interval is a regression...
+    expect(compareToBaseline(stats(1.25e6, 0.005), latest, QUIET).kind).toBe('regressed')
     // ...but the baseline's own runs spread that far.
     const v = compareToBaseline(stats(1.25e6, 0.005), latest, { baselineRuns: history })
     expect(v.kind).toBe('inconclusive')
@@ -185,7 +201,17 @@ describe('compareToBaseline with the baseline runs', () => {
     const history = runs(1.0e6, 1.002e6, 0.999e6, 1.001e6)
     const latest = stats(1.001e6, 0.005)
     expect(compareToBaseline(stats(1.0e6, 0.005), latest, { baselineRuns: history }).kind).toBe('same')
-    expect(compareToBaseline(stats(1.1e6, 0.005), latest, { baselineRuns: history }).kind).toBe('regressed')
+    // Four runs that agree do not outweigh the prior's 5% spread: 10% slower is 'slower' at 1%...
+    const alone = compareToBaseline(stats(1.1e6, 0.005), latest, { baselineRuns: history })
+    expect(alone.kind).toBe('slower')
+    expect(alone.reason).toMatch(/within what runs differ by \(p = 0\.\d+ against the 0\.01 level\)/)
+    // ...and 'regressed' where the device's other benchmarks show its runs agree too.
+    const device = deviceRunNoisePrior(Array.from({ length: 20 }, () => history))
+    expect(device.df).toBe(DEVICE_PRIOR_MAX_DF)
+    expect(device.sd).toBeLessThan(0.01)
+    const v = compareToBaseline(stats(1.1e6, 0.005), latest, { baselineRuns: history, runNoisePrior: device })
+    expect(v.kind).toBe('regressed')
+    expect(v.pValue).toBeLessThan(0.01)
   })
 
   test('is never narrower than the comparison with the latest run, and a noisier current run widens it', () => {
@@ -209,5 +235,90 @@ describe('compareToBaseline with the baseline runs', () => {
     expect(() => compareToBaseline(stats(1e6, 0.005), latest, { baselineRuns: bad })).toThrow(
       /baselineRuns\[1\]\.medianNs must be a finite number > 0/,
     )
+  })
+})
+
+describe('the regressed test: a stated error rate on a model of whole runs', () => {
+  const run = (medianNs: number) => stats(medianNs, 0.005)
+
+  test('a one-run baseline stands on the prior: t with 2 degrees of freedom, scale 5%·√2', () => {
+    const v = compareToBaseline(run(1.3e6), run(1e6))
+    expect(v.df).toBe(DEFAULT_RUN_NOISE_PRIOR.df)
+    expect(v.logSe).toBeCloseTo(DEFAULT_RUN_NOISE_PRIOR.sd * Math.SQRT2, 12)
+    const t = (Math.log(1.3) - Math.log(1.05)) / v.logSe
+    // t(2)'s upper tail in closed form: (1 - t / √(t² + 2)) / 2
+    expect(v.pValue).toBeCloseTo((1 - t / Math.sqrt(t * t + 2)) / 2, 12)
+    // 30% beyond a 5% tolerance is no regression at 1% when nothing says how much runs differ
+    expect(v.kind).toBe('slower')
+    expect(compareToBaseline(run(2e6), run(1e6)).kind).toBe('regressed')
+    expect(v.alpha).toBe(DEFAULT_RUN_ERROR_RATE)
+  })
+
+  test('the level decides: the same comparison regressed at 5%, slower at 0.1%', () => {
+    const history = [run(1e6), run(1.02e6), run(0.98e6), run(1.01e6), run(0.99e6)]
+    const current = run(1.25e6)
+    const loose = compareToBaseline(current, history[4]!, { baselineRuns: history, alpha: 0.05 })
+    const strict = compareToBaseline(current, history[4]!, { baselineRuns: history, alpha: 0.001 })
+    expect(loose.pValue).toBeCloseTo(strict.pValue, 15)
+    expect(loose.pValue).toBeGreaterThan(0.001)
+    expect(loose.pValue).toBeLessThan(0.05)
+    expect(loose.kind).toBe('regressed')
+    expect(strict.kind).toBe('slower')
+    expect(() => compareToBaseline(current, history[4]!, { alpha: 0.5 })).toThrow(
+      /option 'alpha' must be in \(0, 0\.5\)/,
+    )
+  })
+
+  test('the detectable slowdown: caught at the stated power, shrinking with agreeing runs', () => {
+    const one = compareToBaseline(run(1e6), run(1e6))
+    const five = compareToBaseline(run(1e6), run(1e6), {
+      baselineRuns: [1, 1.01, 0.99, 1, 1.005].map((f) => run(f * 1e6)),
+    })
+    const level = singleRegressionLevel(51)
+    expect(detectableRatio(five, level)).toBeLessThan(detectableRatio(one, level))
+    // a slowdown exactly at the detectable ratio has a p-value at the level in 20% of draws:
+    // at the ratio itself, the statistic sits t(0.8) above the critical value
+    const ratio = detectableRatio(five, 0.01)
+    const reach = (Math.log(ratio) - Math.log(1 + five.tolerance)) / five.logSe
+    expect(studentTUpperTail(reach, five.df)).toBeLessThan(0.01)
+    expect(regressionPValue({ ...five, ratio })).toBeLessThan(0.01)
+  })
+
+  test('a run-wide slowdown is discounted before the test', () => {
+    const v = compareToBaseline(run(1.6e6), run(1e6), { runNoisePrior: { sd: 0.02, df: 4 } })
+    expect(v.kind).toBe('regressed')
+    expect(regressionPValue(v, Math.log(1.6))).toBeGreaterThan(0.5)
+    expect(regressionPValue(v, -1)).toBeCloseTo(v.pValue, 15) // a faster run is not credited
+  })
+
+  test("the device prior pools every entry's runs with the default prior", () => {
+    expect(deviceRunNoisePrior([])).toEqual(DEFAULT_RUN_NOISE_PRIOR)
+    expect(deviceRunNoisePrior([[run(1e6)]])).toEqual(DEFAULT_RUN_NOISE_PRIOR)
+    const p = deviceRunNoisePrior([[run(1e6), run(Math.E * 1e6)]])
+    // (2·0.05² + ½) / 3
+    expect(p.sd).toBeCloseTo(Math.sqrt((2 * 0.05 ** 2 + 0.5) / 3), 12)
+    expect(p.df).toBe(3)
+  })
+})
+
+describe('Holm over a run', () => {
+  test('step-down: p(i) against alpha / (m - i + 1), stopping at the first miss', () => {
+    const c = (pValue: number, eligible = true) => ({ pValue, eligible })
+    // m = 4, alpha 1%: thresholds 0.0025, 0.00333, 0.005, 0.01
+    expect(holmRejections([c(0.002), c(0.003), c(0.2), c(0.004)], 0.01)).toEqual([true, true, false, true])
+    // the second smallest misses its threshold: nothing after it is rejected either
+    // (0.0045 and 0.0046 are under their own thresholds, 0.005 and 0.01)
+    expect(holmRejections([c(0.0046), c(0.004), c(0.0045), c(0.001)], 0.01)).toEqual([false, false, false, true])
+    expect(holmRejections([c(0.006), c(0.006)], 0.01)).toEqual([false, false])
+    // a comparison that may not read regressed counts in m but is never rejected
+    expect(holmRejections([c(1e-9, false), c(0.004)], 0.01)).toEqual([false, true])
+    expect(holmRejections([], 0.01)).toEqual([])
+    expect(() => holmRejections([c(Number.NaN)])).toThrow(/comparison 0 has pValue NaN/)
+  })
+
+  test('the run-wide shift is the median log ratio, from 8 comparisons, slowdowns only', () => {
+    expect(runShiftLog([2, 2, 2, 2, 2, 2, 2])).toBe(0)
+    expect(runShiftLog([1.5, 1.5, 1.5, 1.5, 1.5, 3, 1.4, 1.6])).toBeCloseTo(Math.log(1.5), 12)
+    expect(runShiftLog([0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5])).toBe(0)
   })
 })

@@ -10,6 +10,7 @@ export {
 } from './engine.ts'
 export { MeasurementError, SampleError, StoppingRuleError, VerdictError } from './errors.ts'
 export { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
+export { holmRejections, type RunComparison, singleRegressionLevel } from './run-level.ts'
 export { type SortedSamples, sortSamples } from './sample.ts'
 export {
   DEFAULT_CI_LEVEL,
@@ -24,9 +25,15 @@ export { DEFAULT_STOPPING_RULE, isFixedCount, PAPER_METHOD, type StoppingRule, s
 export { toTinybenchStatistics } from './tinybench.ts'
 export {
   compareToBaseline,
+  DEFAULT_RUN_ERROR_RATE,
+  DEFAULT_RUN_NOISE_PRIOR,
   DEFAULT_TOLERANCE,
   DEFAULT_VERDICT_CI_LEVEL,
+  DETECTION_POWER,
+  detectableRatio,
   MIN_VERDICT_SAMPLES,
+  type RunNoisePrior,
+  type RunStats,
   type Verdict,
   type VerdictKind,
   type VerdictOptions,

@@ -38,6 +38,30 @@
  *    95%, t(4) = 2.78): a benchmark whose runs disagree reads inconclusive, not regressed, and one
  *    whose runs agree keeps a tight interval.
  *
+ * Regressed, at a stated error rate: the interval above describes the ratio; whether a slowdown
+ * is called `regressed` is a test with a stated false-alarm rate, on a noise model of whole runs:
+ * 7. the baseline's K runs (K >= 1) give the between-run spread on the log scale, pooled with a
+ *    weak prior (RunNoisePrior: a spread of `sd` worth `df` runs, DEFAULT_RUN_NOISE_PRIOR): the
+ *    pooled variance is (df0·sd0² + (K - 1)·s²) / (df0 + K - 1) with df0 + K - 1 degrees of
+ *    freedom. One run says nothing about how runs differ, so a one-run baseline stands on the
+ *    prior alone (df0 = 2: a Student t with very heavy tails) and claims no more certainty than
+ *    that; runs that agree tighten the model only as fast as their count allows.
+ * 8. the current run is one more draw: the log ratio's standard error is
+ *    √(pooled·(1 + 1/K) + max(0, w_c² - w̄²)) (step 5's terms), and under "no slowdown beyond the
+ *    tolerance" (log ratio <= ln(1 + tolerance)) the statistic (ln ratio - ln(1 + tolerance)) / se
+ *    is at most a Student t with those degrees of freedom. Its upper tail is `pValue`. The t is
+ *    the heavy-tailed part of the model: with few runs its tails are far wider than the normal
+ *    curve's, so a slow spell of +50% in one run of five is inside the model, not an outlier.
+ * 9. `regressed` needs both: `pValue <= alpha` (the comparison's one-sided level, default
+ *    DEFAULT_RUN_ERROR_RATE) and the point estimate beyond the tolerance. A run of many
+ *    comparisons sets each one's level from the run's (see run-level.ts: Holm over the run's
+ *    p-values); `alpha` here is the level of this comparison alone.
+ * 10. `detectableRatio(verdict, alpha)`: the smallest true slowdown this comparison catches with
+ *    80% probability at level alpha: (1 + tolerance)·exp((t(1 - alpha) + t(0.8))·se), the t
+ *    quantiles on the model's degrees of freedom.
+ * Where the interval of steps 1-6 clears the tolerance but the test of step 8 does not reach its
+ * level, the verdict is `slower`: slower, not shown to be a regression at the error rate asked for.
+ *
  * Calibration: scripts/verdict-simulation.ts (and a test that asserts the same bar) runs the real
  * engine (`measureRounds`, DEFAULT_STOPPING_RULE: 4 rounds of independent prepares) on simulated
  * noise (log-normal, heavy-tailed, bimodal, a ±3% drift of the whole run, and per-prepare modes:
@@ -53,7 +77,7 @@
  * maxTimeNs, or fewer rounds where prepares are known to agree.
  */
 import { formatDuration } from '../units.ts'
-import { normalQuantile, studentTQuantile } from './distributions.ts'
+import { incompleteBeta, normalQuantile, studentTQuantile } from './distributions.ts'
 import { VerdictError } from './errors.ts'
 import type { SampleStats } from './statistics.ts'
 
@@ -74,6 +98,25 @@ export interface Verdict {
   baselineRuns: number
   /** With K >= 2 runs: the standard deviation of the runs' log medians (≈ relative spread). */
   betweenRunSd?: number
+  /**
+   * One-sided p-value of "no slowdown beyond the tolerance" under the between-run model (step 8):
+   * small when the current run is slower beyond the tolerance than the baseline's runs explain.
+   */
+  pValue: number
+  /** Standard error of the log ratio under the between-run model (step 8). */
+  logSe: number
+  /** Degrees of freedom of the model's Student t (prior's plus K - 1). */
+  df: number
+  /** The one-sided level `regressed` was decided at (the option `alpha`). */
+  alpha: number
+}
+
+/** A weak prior on the spread between whole runs: a log-scale standard deviation worth `df` runs. */
+export interface RunNoisePrior {
+  /** Log-scale standard deviation between runs (≈ relative spread), > 0. */
+  readonly sd: number
+  /** Its weight, in runs' degrees of freedom, > 0. */
+  readonly df: number
 }
 
 export interface VerdictOptions {
@@ -86,6 +129,10 @@ export interface VerdictOptions {
    * more, the spread between runs enters the interval (steps 5-6 above); with fewer it is unused.
    */
   baselineRuns?: readonly RunStats[]
+  /** One-sided level of the `regressed` test for this comparison, in (0, 0.5); default DEFAULT_RUN_ERROR_RATE. */
+  alpha?: number
+  /** Prior on the spread between runs (step 7); default DEFAULT_RUN_NOISE_PRIOR. */
+  runNoisePrior?: RunNoisePrior
 }
 
 /** One run's sample count, median and its confidence interval, as a baseline entry's `runs` holds them. */
@@ -93,11 +140,23 @@ export type RunStats = Pick<SampleStats, 'n' | 'medianNs' | 'ciLowNs' | 'ciHighN
 
 export const DEFAULT_TOLERANCE = 0.05
 export const DEFAULT_VERDICT_CI_LEVEL = 0.95
+/** The chance, per run of unchanged code, of any `regressed`: 1%. */
+export const DEFAULT_RUN_ERROR_RATE = 0.01
+/**
+ * A 5% spread between runs, worth two runs. Weak enough that five runs that agree to within 1%
+ * bring the model's spread to about 2.5%, heavy enough that a one-run baseline cannot call a
+ * slowdown of a few percent a regression; chosen with scripts/verdict-simulation.ts.
+ */
+export const DEFAULT_RUN_NOISE_PRIOR: RunNoisePrior = Object.freeze({ sd: 0.05, df: 2 })
+/** The most runs' weight a device's pooled spread carries as one benchmark's prior. */
+export const DEVICE_PRIOR_MAX_DF = 4
+/** The power at which `detectableRatio` states the smallest slowdown caught. */
+export const DETECTION_POWER = 0.8
 /** Below this many samples on either side the verdict is inconclusive. */
 export const MIN_VERDICT_SAMPLES = 5
 
 /** Compares a measurement's summary with a stored baseline summary; see the method above. */
-export function compareToBaseline(current: SampleStats, baseline: SampleStats, options: VerdictOptions = {}): Verdict {
+export function compareToBaseline(current: RunStats, baseline: RunStats, options: VerdictOptions = {}): Verdict {
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE
   const ciLevel = options.ciLevel ?? DEFAULT_VERDICT_CI_LEVEL
   if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
@@ -108,6 +167,16 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
   if (typeof ciLevel !== 'number' || !(ciLevel > 0 && ciLevel < 1)) {
     throw new VerdictError(`compareToBaseline: option 'ciLevel' must be in (0, 1), got ${String(ciLevel)}`)
   }
+  const alpha = options.alpha ?? DEFAULT_RUN_ERROR_RATE
+  if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 0.5)) {
+    throw new VerdictError(`compareToBaseline: option 'alpha' must be in (0, 0.5), got ${String(alpha)}`)
+  }
+  const prior = options.runNoisePrior ?? DEFAULT_RUN_NOISE_PRIOR
+  if (!(prior.sd > 0 && Number.isFinite(prior.sd) && prior.df > 0 && Number.isFinite(prior.df))) {
+    throw new VerdictError(
+      `compareToBaseline: option 'runNoisePrior' must have a finite sd > 0 and df > 0, got ${JSON.stringify(prior)}`,
+    )
+  }
   checkStats(current, 'current')
   checkStats(baseline, 'baseline')
 
@@ -117,25 +186,26 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
   let ratio = current.medianNs / baseline.medianNs
   let ratioLow = ratio * Math.exp(-Math.hypot(c.below, b.above))
   let ratioHigh = ratio * Math.exp(Math.hypot(c.above, b.below))
+  const given = options.baselineRuns ?? []
+  given.forEach((run, i) => {
+    checkStats(run, `baselineRuns[${i}]`)
+  })
+  // The model of whole runs (steps 5, 7, 8): the baseline's runs, or the baseline alone as one run.
+  const runs: readonly RunStats[] = given.length >= 1 ? given : [baseline]
+  const k = runs.length
+  const logs = runs.map((run) => Math.log(run.medianNs))
+  const center = logs.reduce((a, x) => a + x, 0) / k
+  const sumSquares = logs.reduce((a, x) => a + (x - center) ** 2, 0)
+  const df = prior.df + k - 1
+  const pooled = (prior.df * prior.sd ** 2 + sumSquares) / df
+  const meanSquareSe = runs.reduce((a, run) => a + runSe(run) ** 2, 0) / k
+  const excess = Math.max(0, runSe(current) ** 2 - meanSquareSe)
+  const logSe = Math.sqrt(pooled * (1 + 1 / k) + excess)
   let baselineNs = baseline.medianNs
   let betweenRunSd: number | undefined
-  const runs = options.baselineRuns ?? []
-  if (runs.length >= 2) {
-    runs.forEach((run, i) => {
-      checkStats(run, `baselineRuns[${i}]`)
-    })
-    const k = runs.length
-    const logs = runs.map((run) => Math.log(run.medianNs))
-    const center = logs.reduce((a, x) => a + x, 0) / k
-    const sd = Math.sqrt(logs.reduce((a, x) => a + (x - center) ** 2, 0) / (k - 1))
-    // A run's standard error in log space: its interval's mean half-width at one standard deviation.
-    const runSe = (run: RunStats): number => {
-      const { below, above } = logHalfWidths(run, 1)
-      return (below + above) / 2
-    }
-    const meanSquareSe = runs.reduce((a, run) => a + runSe(run) ** 2, 0) / k
-    const currentSe = runSe(current)
-    const variance = sd ** 2 * (1 + 1 / k) + Math.max(0, currentSe ** 2 - meanSquareSe)
+  if (k >= 2) {
+    const sd = Math.sqrt(sumSquares / (k - 1))
+    const variance = sd ** 2 * (1 + 1 / k) + excess
     const half = studentTQuantile((1 + ciLevel) / 2, k - 1) * Math.sqrt(variance)
     baselineNs = Math.exp(center)
     ratio = current.medianNs / baselineNs
@@ -147,29 +217,34 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
   }
   const upper = 1 + tolerance
   const lower = 1 / upper
+  const pValue = regressionPValue({ ratio, logSe, df, tolerance })
 
   const pct = `${round(tolerance * 100)}%`
   const against =
     betweenRunSd === undefined
       ? `baseline ${formatDuration(baselineNs)}`
-      : `baseline ${formatDuration(baselineNs)} (${runs.length} runs, spread between runs ${round(betweenRunSd * 100)}%)`
+      : `baseline ${formatDuration(baselineNs)} (${k} runs, spread between runs ${round(betweenRunSd * 100)}%)`
   const figures =
     `median ${formatDuration(current.medianNs)} vs ${against}, ` +
     `ratio ${ratio.toFixed(3)} (${round(ciLevel * 100)}% CI ${ratioLow.toFixed(3)}-${ratioHigh.toFixed(3)})`
+  const test = `p = ${formatP(pValue)} against the ${formatP(alpha)} level`
   let kind: VerdictKind
   let why: string
   if (current.n < MIN_VERDICT_SAMPLES || baseline.n < MIN_VERDICT_SAMPLES) {
     kind = 'inconclusive'
     why = `too few samples to decide (current ${current.n}, baseline ${baseline.n}; at least ${MIN_VERDICT_SAMPLES} each)`
-  } else if (ratioLow > upper) {
+  } else if (pValue <= alpha && ratio > upper) {
     kind = 'regressed'
-    why = `slower beyond the ${pct} tolerance`
+    why = `slower beyond the ${pct} tolerance than runs differ (${test})`
   } else if (ratioLow >= lower && ratioHigh <= upper) {
     kind = 'same'
     why = `the same within the ${pct} tolerance`
   } else if (ratioLow > 1) {
     kind = 'slower'
-    why = `slower, but not shown beyond the ${pct} tolerance`
+    why =
+      ratioLow > upper
+        ? `slower beyond the ${pct} tolerance, but within what runs differ by (${test})`
+        : `slower, but not shown beyond the ${pct} tolerance`
   } else if (ratioHigh < 1) {
     kind = 'faster'
     why = 'faster'
@@ -184,9 +259,78 @@ export function compareToBaseline(current: SampleStats, baseline: SampleStats, o
     ratioHigh,
     tolerance,
     reason: `${kind}: ${figures}: ${why}`,
-    baselineRuns: betweenRunSd === undefined ? 1 : runs.length,
+    baselineRuns: betweenRunSd === undefined ? 1 : k,
     ...(betweenRunSd === undefined ? {} : { betweenRunSd }),
+    pValue,
+    logSe,
+    df,
+    alpha,
   }
+}
+
+/**
+ * The smallest true slowdown (as a ratio, > 1) that a comparison with this noise model reads as
+ * `regressed` with probability `power` (default DETECTION_POWER) at the one-sided level `alpha`
+ * (step 10). Cost: two t quantiles, about 120 CDF evaluations.
+ */
+export function detectableRatio(
+  noise: Pick<Verdict, 'logSe' | 'df' | 'tolerance'>,
+  alpha: number,
+  power: number = DETECTION_POWER,
+): number {
+  if (!(alpha > 0 && alpha < 0.5)) throw new VerdictError(`detectableRatio: alpha must be in (0, 0.5), got ${alpha}`)
+  if (!(power > 0 && power < 1)) throw new VerdictError(`detectableRatio: power must be in (0, 1), got ${power}`)
+  const reach = studentTQuantile(1 - alpha, noise.df) + studentTQuantile(power, noise.df)
+  return (1 + noise.tolerance) * Math.exp(reach * noise.logSe)
+}
+
+/**
+ * The one-sided p-value of step 8 from a verdict's figures; `runShiftLog` (>= 0) is a slowdown
+ * common to the whole run on this device, on the log scale, discounted first (see run-level.ts).
+ */
+export function regressionPValue(
+  figures: Pick<Verdict, 'ratio' | 'logSe' | 'df' | 'tolerance'>,
+  runShiftLog = 0,
+): number {
+  const excess = Math.log(figures.ratio) - Math.max(0, runShiftLog) - Math.log1p(figures.tolerance)
+  return studentTUpperTail(excess / figures.logSe, figures.df)
+}
+
+/**
+ * The prior on the spread between runs for one device, from every entry of its baseline file
+ * (each entry's runs): the default prior updated by all the device's runs, so a device whose
+ * benchmarks land in different modes from run to run lends that spread to a benchmark whose own
+ * few runs happened to agree, and a quiet device (a dedicated GPU machine) earns a tight model.
+ * Weighted as at most DEVICE_PRIOR_MAX_DF runs: benchmarks of one device differ in noise.
+ * Cost: O(total runs).
+ */
+export function deviceRunNoisePrior(entries: ReadonlyArray<readonly RunStats[]>): RunNoisePrior {
+  let sumSquares = DEFAULT_RUN_NOISE_PRIOR.df * DEFAULT_RUN_NOISE_PRIOR.sd ** 2
+  let df = DEFAULT_RUN_NOISE_PRIOR.df
+  for (const runs of entries) {
+    if (runs.length < 2) continue
+    const logs = runs.map((run) => Math.log(run.medianNs))
+    const center = logs.reduce((a, x) => a + x, 0) / logs.length
+    sumSquares += logs.reduce((a, x) => a + (x - center) ** 2, 0)
+    df += logs.length - 1
+  }
+  return { sd: Math.sqrt(sumSquares / df), df: Math.min(df, DEVICE_PRIOR_MAX_DF) }
+}
+
+/** P(T > t) for Student's t with df degrees of freedom, without the cancellation of 1 - CDF far in the tail. */
+export function studentTUpperTail(t: number, df: number): number {
+  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5)
+  return t >= 0 ? tail : 1 - tail
+}
+
+/** A run's standard error in log space: its interval's mean half-width at one standard deviation. */
+function runSe(run: RunStats): number {
+  const { below, above } = logHalfWidths(run, 1)
+  return (below + above) / 2
+}
+
+function formatP(p: number): string {
+  return p >= 0.001 ? String(Number(p.toPrecision(2))) : p.toExponential(1)
 }
 
 /** Log-space half-widths of a side's median interval below and above its median, at the normal quantile z. */
