@@ -74,7 +74,19 @@ export class WorkloadError extends Error {
 /** The largest element count a single buffer may have: 2^31 - 1 elements keeps 32-bit indexing valid on every backend. */
 export const MAX_ELEMENTS = 2 ** 31 - 1
 
-function dimension(workload: string, field: string, value: unknown): number {
+/**
+ * The most launches one sample of `launch()` may take: at ~10 µs a launch (a slow driver) a
+ * sample then lasts about a second; 2^31 - 1 would never finish and, on WebGPU, fill memory with
+ * command buffers.
+ */
+export const MAX_LAUNCHES_PER_SAMPLE = 100_000
+
+function dimension(workload: string, field: string, value: unknown, max = MAX_ELEMENTS): number {
+  if (typeof value === 'bigint') {
+    throw new WorkloadError(
+      `${workload}: field '${field}' must be a number, got the bigint ${value}n; write ${value} without the n`,
+    )
+  }
   if (typeof value !== 'number' || Number.isNaN(value)) {
     throw new WorkloadError(
       `${workload}: field '${field}' must be a positive integer, got ${typeof value === 'number' ? value : (JSON.stringify(value) ?? String(value))}`,
@@ -83,8 +95,8 @@ function dimension(workload: string, field: string, value: unknown): number {
   if (!Number.isInteger(value))
     throw new WorkloadError(`${workload}: field '${field}' must be an integer, got ${value}`)
   if (value <= 0) throw new WorkloadError(`${workload}: field '${field}' must be positive, got ${value}`)
-  if (value > MAX_ELEMENTS) {
-    throw new WorkloadError(`${workload}: field '${field}' = ${value} overflows the limit of ${MAX_ELEMENTS}`)
+  if (value > max) {
+    throw new WorkloadError(`${workload}: field '${field}' = ${value} overflows the limit of ${max}`)
   }
   return value
 }
@@ -206,6 +218,7 @@ export function vjp(spec: VjpSpec): VjpWorkload {
 }
 
 export interface LaunchSpec {
+  /** Launches timed together as one sample, reported per launch: an integer from 1 to MAX_LAUNCHES_PER_SAMPLE (100 000). Default 100. */
   launchesPerSample?: number
 }
 
@@ -215,7 +228,9 @@ export function launch(spec: LaunchSpec = {}): LaunchWorkload {
   const w: LaunchWorkload = {
     kind: 'launch',
     launchesPerSample:
-      s.launchesPerSample === undefined ? 100 : dimension('launch', 'launchesPerSample', s.launchesPerSample),
+      s.launchesPerSample === undefined
+        ? 100
+        : dimension('launch', 'launchesPerSample', s.launchesPerSample, MAX_LAUNCHES_PER_SAMPLE),
   }
   return Object.freeze(w)
 }

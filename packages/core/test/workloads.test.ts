@@ -8,6 +8,7 @@ import {
   isWorkload,
   launch,
   MAX_ELEMENTS,
+  MAX_LAUNCHES_PER_SAMPLE,
   vjp,
   WorkloadError,
   workloadFrom,
@@ -45,6 +46,7 @@ describe('workload constructors', () => {
     })
     expect(launch()).toEqual({ kind: 'launch', launchesPerSample: 100 })
     expect(launch({ launchesPerSample: 7 }).launchesPerSample).toBe(7)
+    expect(launch({ launchesPerSample: MAX_LAUNCHES_PER_SAMPLE }).launchesPerSample).toBe(100_000)
   })
 
   test.each([
@@ -72,6 +74,15 @@ describe('workload constructors', () => {
       /vjp: field 'inFeatures' must be positive/,
     ],
     [() => launch({ launchesPerSample: 0 }), /launch: field 'launchesPerSample' must be positive, got 0/],
+    [
+      () => launch({ launchesPerSample: 2 ** 31 - 1 }),
+      /launch: field 'launchesPerSample' = 2147483647 overflows the limit of 100000/,
+    ],
+    [
+      () => gemm({ m: 1024n, n: 1, k: 1 } as unknown as { m: number; n: number; k: number }),
+      /gemm: field 'm' must be a number, got the bigint 1024n; write 1024 without the n/,
+    ],
+    [() => workloadFrom({ kind: 'gemv', m: 2n, n: 3 }), /gemv: field 'm' must be a number, got the bigint 2n/],
   ])('refuses bad input, naming the field (%#)', (make, message) => {
     expect(make).toThrow(WorkloadError)
     expect(make).toThrow(message)

@@ -15,7 +15,7 @@
 import { StoppingRuleError } from './errors.ts'
 
 export interface StoppingRule {
-  /** Samples always taken before the noise target is consulted (integer >= 1). Default 10. */
+  /** Samples always taken before the noise target is consulted (integer, 1 to 1e6). Default 10. */
   minSamples: number
   /** Device time (sum of the samples) always measured before the noise target is consulted. Default 0.5 s. */
   minTimeNs: number
@@ -26,18 +26,18 @@ export interface StoppingRule {
   maxNoise: number
   /** Cap on the wall time of the whole measurement, cold run and warm-up included. Default 15 s. Infinity: no cap. */
   maxTimeNs: number
-  /** Hard cap on the number of samples (integer >= minSamples). Default 10 000. */
+  /** Hard cap on the number of samples (integer, minSamples to 1e6). Default 10 000. */
   maxSamples: number
-  /** Runs made and discarded after the cold run, before sampling (integer >= 0). Default 2. */
+  /** Runs made and discarded after the cold run, before sampling (integer, 0 to 10 000; not bounded by maxTimeNs). Default 2. */
   warmupRuns: number
   /**
-   * Runs per `runnable.run(n)` call (integer >= 1), or 'auto': sized from the measured wall time
+   * Runs per `runnable.run(n)` call (integer, 1 to 100 000), or 'auto': sized from the measured wall time
    * per run so that one call takes about 10 ms, which keeps the cost of a JS call and of the
    * promise per call out of short runs while the rule is still checked often.
    */
   batch: number | 'auto'
   /**
-   * Independent prepares the budget is split across (integer >= 1, <= maxSamples), each with its
+   * Independent prepares the budget is split across (integer, 1 to 100 and <= maxSamples), each with its
    * own cold run, warm-up and samples; the median's interval then includes the spread between
    * them. Default 4. `measure(runnable)` has one runnable and always measures one round.
    */
@@ -71,6 +71,25 @@ export const PAPER_METHOD: StoppingRule = Object.freeze({
   rounds: 1,
 })
 
+/**
+ * Upper bounds of the counts, so a typo (`warmupRuns: 1e9`) is refused at once rather than
+ * running out of memory or time: warm-up runs are not bounded by maxTimeNs, one `run(batch)`
+ * call returns an array of `batch` durations, and every sample is kept (8 bytes each) and
+ * resampled by the bootstrap (time O(samples x resamples)).
+ */
+export const STOPPING_RULE_LIMITS = Object.freeze({
+  /** minSamples and maxSamples: one million samples (8 MB, a bootstrap of seconds). */
+  maxSamples: 1_000_000,
+  /** Warm-up runs: ten thousand. */
+  warmupRuns: 10_000,
+  /** Runs per run(n) call: one hundred thousand. */
+  batch: 100_000,
+  /** Independent prepares: one hundred. */
+  rounds: 100,
+  /** minTimeNs, and maxTimeNs unless Infinity: one day. */
+  timeNs: 86_400e9,
+})
+
 const FIELDS = Object.keys(DEFAULT_STOPPING_RULE) as readonly (keyof StoppingRule)[]
 
 /** True when the rule takes a fixed number of samples (minSamples === maxSamples). */
@@ -97,14 +116,23 @@ export function stoppingRule(partial: Partial<StoppingRule> = {}): StoppingRule 
   for (const [key, value] of Object.entries(partial)) {
     if (value !== undefined) (rule as unknown as Record<string, unknown>)[key] = value
   }
-  integer(rule, 'minSamples', 1)
-  integer(rule, 'maxSamples', 1)
-  integer(rule, 'warmupRuns', 0)
-  integer(rule, 'rounds', 1)
+  const limits = STOPPING_RULE_LIMITS
+  integer(rule, 'minSamples', 1, limits.maxSamples)
+  integer(rule, 'maxSamples', 1, limits.maxSamples)
+  integer(rule, 'warmupRuns', 0, limits.warmupRuns)
+  integer(rule, 'rounds', 1, limits.rounds)
   nonNegative(rule, 'minTimeNs')
   positive(rule, 'maxNoise')
   positive(rule, 'maxTimeNs')
-  if (rule.batch !== 'auto') integer(rule, 'batch', 1, "or 'auto'")
+  for (const field of ['minTimeNs', 'maxTimeNs'] as const) {
+    const value = rule[field]
+    if (Number.isFinite(value) && value > limits.timeNs) {
+      throw new StoppingRuleError(
+        `stopping rule: field '${field}' must be at most ${limits.timeNs} ns (one day)${field === 'maxTimeNs' ? ' or Infinity' : ''}, got ${value}`,
+      )
+    }
+  }
+  if (rule.batch !== 'auto') integer(rule, 'batch', 1, limits.batch, "or 'auto'")
   if (rule.maxSamples < rule.minSamples) {
     throw new StoppingRuleError(
       `stopping rule: field 'maxSamples' (${rule.maxSamples}) must be >= minSamples (${rule.minSamples})`,
@@ -127,12 +155,12 @@ function got(value: unknown): string {
   return typeof value === 'number' ? String(value) : `${JSON.stringify(value) ?? String(value)} (${typeof value})`
 }
 
-function integer(rule: StoppingRule, field: keyof StoppingRule, min: number, alternative = ''): void {
+function integer(rule: StoppingRule, field: keyof StoppingRule, min: number, max: number, alternative = ''): void {
   const value: unknown = rule[field]
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     const also = alternative ? ` ${alternative}` : ''
     throw new StoppingRuleError(
-      `stopping rule: field '${field}' must be an integer >= ${min}${also}, got ${got(value)}`,
+      `stopping rule: field '${field}' must be an integer from ${min} to ${max}${also}, got ${got(value)}`,
     )
   }
 }
