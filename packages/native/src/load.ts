@@ -52,9 +52,13 @@ export type AddonLocation = { readonly path: string; readonly source: string } |
  * package (`build/`, made by `node scripts/build.mjs`); the prebuilt binary of this platform's
  * optional package `@gpubench/native-<key>`. Never throws: what was looked for is the reason.
  */
-export function locateAddon(env: NodeJS.ProcessEnv = process.env, key: string = platformKey()): AddonLocation {
+export function locateAddon(
+  env: NodeJS.ProcessEnv = process.env,
+  key: string = platformKey(),
+  sourceBuild: string = DEFAULT_ADDON_PATH,
+): AddonLocation {
   if (env.GPUBENCH_NATIVE_ADDON) return { path: env.GPUBENCH_NATIVE_ADDON, source: 'GPUBENCH_NATIVE_ADDON' }
-  if (existsSync(DEFAULT_ADDON_PATH)) return { path: DEFAULT_ADDON_PATH, source: 'source build' }
+  if (existsSync(sourceBuild)) return { path: sourceBuild, source: 'source build' }
   const name = `@gpubench/native-${key}`
   try {
     const manifest = createRequire(import.meta.url).resolve(`${name}/package.json`)
@@ -65,7 +69,7 @@ export function locateAddon(env: NodeJS.ProcessEnv = process.env, key: string = 
     const known = (PREBUILT_PLATFORMS as readonly string[]).includes(key)
     return {
       missing: known
-        ? `no prebuilt addon: the optional package ${name} is not installed (was it omitted, e.g. npm --omit=optional?), and there is no source build at ${DEFAULT_ADDON_PATH}`
+        ? `no prebuilt addon: the optional package ${name} is not installed (was it omitted, e.g. npm --omit=optional?), and there is no source build at ${sourceBuild}`
         : `no prebuilt addon is published for ${key}; build it from source with 'node node_modules/@gpubench/native/scripts/build.mjs' (a C++17 compiler is needed)`,
     }
   }

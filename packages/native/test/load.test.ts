@@ -33,7 +33,7 @@ test('the built addon loads (child process first) and its build flags match buil
 test('a missing addon is a reason, not an exception', async () => {
   const load = await loadAddonFrom(join(scratch, 'absent.node'))
   expect(load.ok).toBe(false)
-  expect(!load.ok && load.reason).toMatch(/not built .*absent\.node is missing/)
+  expect(!load.ok && load.reason).toMatch(/the native addon is missing \(.*absent\.node\)/)
 })
 
 test('a file that is no shared library fails in the child process, with its error', async () => {
@@ -68,7 +68,9 @@ test('when the addon cannot load, every native backend is unavailable with that 
     const fresh = await import('../src/index.ts')
     for (const backend of fresh.nativeBackends) {
       const probe = await backend.probe()
-      expect(probe.available ? `${backend.kind} available` : probe.reason).toMatch(/nowhere\.node is missing/)
+      expect(probe.available ? `${backend.kind} available` : probe.reason).toMatch(
+        /addon is missing \(.*nowhere\.node\)/,
+      )
     }
     const { gemm } = await import('@gpubench/core')
     await expect(fresh.cpuBackend.prepare(gemm({ m: 2, n: 2, k: 2 }))).rejects.toThrow(

@@ -27,3 +27,7 @@ export { NoBackendError } from './runtime/choose-backend.ts'
 export type { MatchBaselineOptions, ThroughputAssertion } from './runtime/expect-throughput.ts'
 export { expectThroughput, ThroughputAssertionError } from './runtime/expect-throughput.ts'
 export type { GpuBenchResult } from './runtime/result.ts'
+
+import { hintMissingPlugin } from './runtime/without-plugin.ts'
+
+hintMissingPlugin()

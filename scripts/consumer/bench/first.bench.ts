@@ -4,7 +4,8 @@ import { webgpuKernel } from '@gpubench/webgpu'
 import { test } from 'vitest'
 
 // CONSUMER_SLOWDOWN=2 makes the host function do twice the work under the same name: the gate must fail.
-const slowdown = Number(process.env.CONSUMER_SLOWDOWN ?? '1')
+const { CONSUMER_SLOWDOWN } = process.env
+const slowdown = Number(CONSUMER_SLOWDOWN ?? '1')
 const STEPS = 40_000
 
 let sink = 0
@@ -52,6 +53,12 @@ test('WGSL kernel', async ({ bench }) => {
     workgroups: [N / 64],
     flops: 2 * N,
     bytes: 12 * N,
+    // Verified before measuring: buffers reset to their initial contents, one run, then this check.
+    check: ({ y }) => {
+      const ys = new Float32Array(y as ArrayBuffer)
+      const wrong = ys.findIndex((v, i) => v !== 2 * (i % 7))
+      return wrong < 0 || `y[${wrong}] is ${ys[wrong]}, expected ${2 * (wrong % 7)}`
+    },
   })
   const result = await bench.gpu('saxpy', target, { backend: 'webgpu' }).run()
   expectThroughput(result).toBeAtLeast('1 MFLOP/s')

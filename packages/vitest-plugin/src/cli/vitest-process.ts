@@ -5,24 +5,20 @@
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 export class CliError extends Error {
   override name = 'CliError'
 }
 
-/** The path of `vitest.mjs` of the Vitest that the project at `cwd` resolves. */
+/** The path of `vitest.mjs` in the nearest `node_modules/vitest` at or above `cwd`, as Node would resolve it. */
 export function findVitest(cwd: string): string {
-  let manifest: string
-  try {
-    manifest = createRequire(join(cwd, 'package.json')).resolve('vitest/package.json')
-  } catch {
-    throw new CliError(`vitest is not installed in ${cwd} (or a folder above it): install vitest 5.1 or later`)
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const bin = join(dir, 'node_modules', 'vitest', 'vitest.mjs')
+    if (existsSync(bin)) return bin
+    if (dirname(dir) === dir) break
   }
-  const bin = join(dirname(manifest), 'vitest.mjs')
-  if (!existsSync(bin)) throw new CliError(`${bin} is missing: reinstall vitest`)
-  return bin
+  throw new CliError(`vitest is not installed in ${cwd} (or a folder above it): install vitest 5.1 or later`)
 }
 
 export interface VitestRun {

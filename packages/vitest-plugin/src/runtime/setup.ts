@@ -7,6 +7,7 @@ import { beforeEach, inject } from 'vitest'
 import { PROVIDE_KEY } from '../options.ts'
 import { createBenchGpu } from './bench-gpu.ts'
 import { BackendRegistry } from './registry.ts'
+import { MISSING_PLUGIN_MESSAGE } from './without-plugin.ts'
 
 const config = inject(PROVIDE_KEY)
 const registry = config ? new BackendRegistry(config.backends) : null
@@ -15,9 +16,7 @@ beforeEach((context) => {
   const bench = context.bench as typeof context.bench & { gpu?: unknown }
   if (!config || !registry) {
     bench.gpu = () => {
-      throw new Error(
-        "bench.gpu() needs the gpubench plugin: add gpubench() from '@gpubench/vitest-plugin' to the plugins of vitest.config.ts",
-      )
+      throw new Error(MISSING_PLUGIN_MESSAGE)
     }
     return
   }
