@@ -148,6 +148,11 @@ export function formatFlops(flopPerSecond: FlopPerSecond): string {
   return formatRate(flopPerSecond, 'FLOP/s')
 }
 
+/** Formats an amount of memory with a decimal prefix, three significant digits: `formatBytes(1.72e10)` is `'17.2 GB'`. */
+export function formatBytes(bytes: number): string {
+  return formatRate(bytes, 'B/s').replace(/\/s$/, '')
+}
+
 export function formatBandwidth(bytesPerSecond: BytesPerSecond): string {
   return formatRate(bytesPerSecond, 'B/s')
 }

@@ -7,18 +7,24 @@
  * so two backends built with different choices can be compared in one process.
  */
 import {
+  availableMemoryBytes,
   type Backend,
   BackendError,
   cpuDeviceDescription,
   type DeviceDescription,
   hostInfo,
+  isWorkload,
+  memoryEstimateOf,
+  memoryRefusal,
   type Probe,
   type Runnable,
   type Target,
+  type Workload,
+  workloadFrom,
 } from '@gpubench/core'
 import type { NativeCpuOptions } from './addon-types.ts'
 import { loadAddon } from './load.ts'
-import { messageOf } from './native-runnable.ts'
+import { messageOf, workloadError } from './native-runnable.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
 
 export interface CpuBackendOptions extends NativeCpuOptions {}
@@ -47,10 +53,12 @@ export function resolveCpuOptions(options: CpuBackendOptions = {}): NativeCpuOpt
 class CpuBackend implements Backend {
   readonly kind = 'cpu' as const
   private readonly requested: CpuBackendOptions
+  private readonly availableMemory: () => number
   private probed: Promise<Probe> | undefined
 
-  constructor(options: CpuBackendOptions) {
+  constructor(options: CpuBackendOptions, sources: CpuBackendSources) {
     this.requested = options
+    this.availableMemory = sources.availableMemoryBytes ?? (() => availableMemoryBytes())
   }
 
   /** Resolved on use, so a bad GPUBENCH_CPU_BLAS makes the backend unavailable with the reason instead of failing imports. */
@@ -99,14 +107,45 @@ class CpuBackend implements Backend {
   }
 
   async prepare(target: Target): Promise<Runnable> {
-    return prepareNative('cpu', await this.probe(), target, 'steady-clock', this.options)
+    const probe = await this.probe()
+    const options = this.options
+    if (probe.available && options.memoryLimitBytes === undefined) {
+      checkMemory(target, probe.device.id, this.availableMemory())
+    }
+    return prepareNative('cpu', probe, target, 'steady-clock', options)
   }
 }
 
+/**
+ * Refuses, before anything is allocated, a workload whose buffers and verification's together
+ * (core's memoryEstimateOf) exceed the safe share of the memory available: on the CPU both live
+ * in the same RAM, and past it the OOM killer ends the test process without a word. Verification
+ * is counted even when a benchmark turns it off, since prepare cannot know; with an explicit
+ * memoryLimitBytes the addon checks the buffers against that limit instead. A target that is not
+ * a valid workload is left to prepareNative, which names its fault.
+ */
+function checkMemory(target: Target, deviceId: string, availableBytes: number): void {
+  if (!isWorkload(target)) return
+  let workload: Workload
+  try {
+    workload = workloadFrom(target)
+  } catch {
+    return
+  }
+  const refusal = memoryRefusal(memoryEstimateOf(workload), { verify: true, availableBytes })
+  if (refusal !== null) throw workloadError(workload, 'cpu', deviceId, refusal)
+}
+
+/** What the CPU backend reads from the machine besides the addon; tests substitute their own. */
+export interface CpuBackendSources {
+  /** Memory available now, in bytes; core's availableMemoryBytes by default. */
+  availableMemoryBytes?: () => number
+}
+
 /** A CPU backend with its own options (e.g. `{ blas: 'own' }` beside `{ blas: 'system' }` to compare). */
-export function createCpuBackend(options: CpuBackendOptions = {}): Backend {
+export function createCpuBackend(options: CpuBackendOptions = {}, sources: CpuBackendSources = {}): Backend {
   resolveCpuOptions({ ...options, blas: options.blas ?? 'auto' }) // refuses bad options now, naming them; the environment is read on use
-  return new CpuBackend(options)
+  return new CpuBackend(options, sources)
 }
 
 /** The CPU backend with default options (GPUBENCH_CPU_BLAS, else system BLAS where present). */

@@ -187,10 +187,39 @@ describe('bad input', () => {
       const huge = gemm({ batch: 1, m: 46340, n: 46340, k: 46340 })
       const error = await cpuBackend.prepare(huge).catch((e: unknown) => e)
       expect(error).toBeInstanceOf(BackendError)
-      expect(String((error as Error).message)).toMatch(/needs 25\.8 GB.*memory available/)
+      expect(String((error as Error).message)).toMatch(/needs [\d.]+ GB \(buffers 25\.8 GB.*memory available/)
       await verified(cpuBackend, gemm({ m: 9, n: 9, k: 9 }))
     },
   )
+
+  test('shapes whose verification would exhaust memory are refused before allocation, with their estimate', async () => {
+    // The machine where both were OOM-killed had 24.7 GB; the backend is told so, whatever this one has.
+    let asked = 0
+    const backend = createCpuBackend(
+      {},
+      {
+        availableMemoryBytes: () => {
+          asked++
+          return 24.7e9
+        },
+      },
+    )
+    const started = performance.now()
+    const tall = await backend.prepare(gemv({ m: 2 ** 31 - 1, n: 1 })).catch((e: unknown) => e)
+    expect(tall).toBeInstanceOf(BackendError)
+    expect(String((tall as Error).message)).toMatch(
+      /gemv 2147483647x1 f32 on cpu-.*: needs 51\.5 GB \(buffers 17\.2 GB, verification 34\.4 GB: .*\), more than 75% of the 24\.7 GB of memory available/,
+    )
+    const batched = await backend.prepare(gemm({ batch: 7, m: 16384, n: 16384, k: 16384 })).catch((e: unknown) => e)
+    expect(String((batched as Error).message)).toMatch(
+      /gemm 7x16384x16384x16384 f32 on cpu-.*: needs 75\.2 GB \(buffers 22\.5 GB/,
+    )
+    // Refused before anything was allocated or filled: 17 GB of random fill would take seconds.
+    expect(performance.now() - started).toBeLessThan(2000)
+    expect(asked).toBe(2)
+    // What fits still runs.
+    await verified(backend, gemv({ m: 64, n: 32 }))
+  })
 
   test("blas: 'system' without a system BLAS is unavailable with the reason; with one it prepares", async () => {
     const outcome = await createCpuBackend({ blas: 'system' })
