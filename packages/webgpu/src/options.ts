@@ -14,6 +14,15 @@ export type DawnBackend = (typeof DAWN_BACKENDS)[number]
 export const ENV_BACKEND = 'GPUBENCH_WEBGPU_BACKEND'
 export const ENV_ADAPTER = 'GPUBENCH_WEBGPU_ADAPTER'
 export const ENV_TIMEOUT_MS = 'GPUBENCH_WEBGPU_TIMEOUT_MS'
+export const ENV_ISOLATION = 'GPUBENCH_WEBGPU_ISOLATION'
+
+/**
+ * Where device work runs: 'process' (default) in a child process that is killed and restarted
+ * when a kernel outlasts the timeout (see process/client.ts); 'none' in the calling process,
+ * where Dawn cannot abandon a hung queue, so an endless kernel hangs the caller.
+ */
+export const ISOLATIONS = ['process', 'none'] as const
+export type Isolation = (typeof ISOLATIONS)[number]
 
 export interface WebgpuOptions {
   /** Dawn backend; default: $GPUBENCH_WEBGPU_BACKEND, else the platform's native one (vulkan, metal, d3d12). */
@@ -23,6 +32,8 @@ export interface WebgpuOptions {
   powerPreference?: 'high-performance' | 'low-power'
   /** Upper bound of every wait on the device (adapter, device, mapping, completion); default 60 s. */
   timeoutMs?: number
+  /** 'process' (default): device work in a child process, killed when a wait outlasts `timeoutMs`; 'none': in this process. */
+  isolation?: Isolation
   /** Use timestamp queries when the adapter offers them (default true); false forces 'host-submit-wait'. */
   timestamps?: boolean
   /** Extra flags handed to dawn.node's `create()`, e.g. 'enable-dawn-features=dump_shaders'. */
@@ -36,12 +47,15 @@ export interface ResolvedOptions {
   readonly adapter: string | undefined
   readonly powerPreference: 'high-performance' | 'low-power'
   readonly timeoutMs: number
+  readonly isolation: Isolation
   readonly timestamps: boolean
   readonly dawnFlags: readonly string[]
   readonly gemmKernel: 'auto' | GemmKernel
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000
+/** Node's timers hold at most 2^31 - 1 ms; a longer delay fires after 1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
 function nativeBackend(platform: NodeJS.Platform): DawnBackend {
   if (platform === 'darwin') return 'metal'
@@ -60,10 +74,25 @@ function backendFrom(value: unknown, source: string): DawnBackend {
 
 function timeoutFrom(value: unknown, source: string): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value
-  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
-    return fail(`${source} must be a positive number of milliseconds, got ${JSON.stringify(value)}`)
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_TIMEOUT_MS) {
+    return fail(
+      `${source} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS} (Node's timer range), got ${JSON.stringify(value)}`,
+    )
   }
   return n
+}
+
+function isolationFrom(value: unknown, source: string): Isolation {
+  if (typeof value === 'string' && (ISOLATIONS as readonly string[]).includes(value)) return value as Isolation
+  return fail(`${source} must be one of ${ISOLATIONS.join(', ')}, got ${JSON.stringify(value)}`)
+}
+
+/** The isolation asked for, without validating it (a bad value is refused by resolveOptions, at probe time). */
+export function requestedIsolation(
+  options: WebgpuOptions,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string {
+  return options.isolation ?? (env[ENV_ISOLATION] || 'process')
 }
 
 /** Merges options with the environment and the platform's defaults; throws a BackendError naming the bad field. */
@@ -90,6 +119,13 @@ export function resolveOptions(
       : envTimeout
         ? timeoutFrom(envTimeout, `$${ENV_TIMEOUT_MS}`)
         : DEFAULT_TIMEOUT_MS
+  const envIsolation = env[ENV_ISOLATION]
+  const isolation =
+    options.isolation !== undefined
+      ? isolationFrom(options.isolation, "option 'isolation'")
+      : envIsolation
+        ? isolationFrom(envIsolation, `$${ENV_ISOLATION}`)
+        : 'process'
   const powerPreference = options.powerPreference ?? 'high-performance'
   if (powerPreference !== 'high-performance' && powerPreference !== 'low-power') {
     fail(`option 'powerPreference' must be 'high-performance' or 'low-power', got ${JSON.stringify(powerPreference)}`)
@@ -105,7 +141,16 @@ export function resolveOptions(
   if (gemmKernel !== 'auto' && !(GEMM_KERNELS as readonly string[]).includes(gemmKernel)) {
     fail(`option 'gemmKernel' must be one of auto, ${GEMM_KERNELS.join(', ')}, got ${JSON.stringify(gemmKernel)}`)
   }
-  return { backend, adapter, powerPreference, timeoutMs, timestamps: options.timestamps ?? true, dawnFlags, gemmKernel }
+  return {
+    backend,
+    adapter,
+    powerPreference,
+    timeoutMs,
+    isolation,
+    timestamps: options.timestamps ?? true,
+    dawnFlags,
+    gemmKernel,
+  }
 }
 
 /**

@@ -14,16 +14,15 @@
  * validation error, an out-of-memory, a lost device or a hung wait ends in a BackendError with
  * Dawn's message, never a hang or a silent zero.
  */
-import type { DeviceDescription, DurationNs, Runnable, Target, TimingMethod, VerifyReport } from '@gpubench/core'
+import type { DeviceDescription, DurationNs, Target, TimingMethod, VerifyReport } from '@gpubench/core'
 import { align4, BufferUsage, MAX_QUERIES_PER_SET, MapMode, ShaderStage } from './constants.ts'
 import type { Plan, PlanBuffer } from './plan.ts'
 import type { Session } from './session.ts'
+import type { Verifier, WebgpuRunnable } from './webgpu-runnable.ts'
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
-
-export type Verifier = (runnable: PlanRunnable) => Promise<VerifyReport>
 
 /** Runs per submission when timing with timestamps: two queries each fill one query set. */
 export const RUNS_PER_SUBMISSION = MAX_QUERIES_PER_SET / 2
@@ -52,7 +51,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
 }
 
-export class PlanRunnable implements Runnable {
+export class PlanRunnable implements WebgpuRunnable {
   readonly target: Target
   readonly device: DeviceDescription
   readonly timing: TimingMethod

@@ -23,6 +23,24 @@ export function destroyAllSessions(): void {
   for (const session of [...live]) session.destroy()
 }
 
+/**
+ * What a session does with its device when a wait times out. By default it destroys the device,
+ * which in Dawn waits for the queue to go idle: with a kernel that never ends, that wait never
+ * returns. The device process (process/device-process.ts) replaces this with a handler that
+ * leaves the device alone and has the whole process killed instead.
+ */
+export type TimeoutHandler = (session: Session, message: string) => void
+
+const destroyOnTimeout: TimeoutHandler = (session) => session.device.destroy()
+let timeoutHandler: TimeoutHandler = destroyOnTimeout
+
+/** Replaces what sessions do on a timeout (see TimeoutHandler); returns the previous handler. */
+export function setTimeoutHandler(handler: TimeoutHandler): TimeoutHandler {
+  const previous = timeoutHandler
+  timeoutHandler = handler
+  return previous
+}
+
 export interface SessionNeeds {
   readonly f16: boolean
   readonly timestamps: boolean
@@ -146,7 +164,8 @@ export class Session {
       const message = messageOf(error)
       if (message.startsWith('timed out')) {
         this.#failure ??= message
-        this.device.destroy() // the device is in an unknown state: nothing may use it again
+        // The device is in an unknown state: nothing may use it again (see TimeoutHandler).
+        timeoutHandler(this, message)
         throw this.error(message)
       }
       throw this.error(`${what} failed: ${message}`)
@@ -186,10 +205,17 @@ export class Session {
     return result as T
   }
 
+  /** Whether a wait on this session timed out (its queue may still be busy with the work). */
+  get timedOut(): boolean {
+    return this.#failure?.startsWith('timed out') === true
+  }
+
   /** Destroys the device (frees its buffers and pipelines). Safe to call twice. */
   destroy(): void {
     this.#failure ??= 'the benchmark was disposed'
     live.delete(this)
+    // A device abandoned by the timeout handler stays as it is: destroying it would block on its queue.
+    if (this.timedOut && timeoutHandler !== destroyOnTimeout) return
     this.device.destroy()
   }
 }

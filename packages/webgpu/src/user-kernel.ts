@@ -25,7 +25,7 @@
  */
 import { BackendError, type BackendTarget, type Target, type VerifyReport } from '@gpubench/core'
 import { BINDING_KINDS, type BindingKind, bytesOf, type Plan, type PlanBuffer } from './plan.ts'
-import type { Verifier } from './runnable.ts'
+import type { Verifier } from './webgpu-runnable.ts'
 
 export interface WebgpuKernelBinding {
   /** Name of the buffer in readbacks and messages; default `binding<i>`. */

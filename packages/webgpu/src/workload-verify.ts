@@ -5,7 +5,7 @@
  * back into core's arrays for the float64 comparison.
  */
 import { type VerifyOptions, verifyWorkload, type Workload } from '@gpubench/core'
-import type { Verifier } from './runnable.ts'
+import type { Verifier } from './webgpu-runnable.ts'
 
 export function workloadVerifier(w: Workload, options: VerifyOptions = {}): Verifier {
   return (runnable) =>

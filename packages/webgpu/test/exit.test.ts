@@ -10,8 +10,8 @@ import { unavailable } from './adapter.ts'
 const script = fileURLToPath(new URL('./fixtures/exit-script.ts', import.meta.url))
 
 describe.skipIf(unavailable)('process exit', () => {
-  for (const mode of ['dispose', 'no-dispose']) {
-    it(`a script exits after shutdownWebgpu() (${mode})`, () => {
+  for (const mode of ['dispose', 'no-dispose', 'no-shutdown']) {
+    it(`a script exits by itself (${mode})`, () => {
       const child = spawnSync(process.execPath, ['--experimental-transform-types', '--no-warnings', script, mode], {
         encoding: 'utf8',
         timeout: 30_000,

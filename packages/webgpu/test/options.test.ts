@@ -1,6 +1,6 @@
 import { BackendError } from '@gpubench/core'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_TIMEOUT_MS, dawnFlagsOf, resolveOptions } from '../src/options.ts'
+import { DEFAULT_TIMEOUT_MS, dawnFlagsOf, MAX_TIMEOUT_MS, requestedIsolation, resolveOptions } from '../src/options.ts'
 
 describe('resolveOptions', () => {
   it("picks the platform's native Dawn backend by default", () => {
@@ -33,6 +33,26 @@ describe('resolveOptions', () => {
     )
     expect(() => resolveOptions({ adapter: ' ' })).toThrow(/option 'adapter'/)
     expect(() => resolveOptions({ timestamps: 'yes' as never })).toThrow(BackendError)
+  })
+
+  it("refuses a timeout beyond Node's timer range, which Node would turn into 1 ms", () => {
+    expect(resolveOptions({ timeoutMs: MAX_TIMEOUT_MS }).timeoutMs).toBe(MAX_TIMEOUT_MS)
+    expect(() => resolveOptions({}, { GPUBENCH_WEBGPU_TIMEOUT_MS: '3000000000' }, 'linux')).toThrow(
+      /\$GPUBENCH_WEBGPU_TIMEOUT_MS must be a positive number of milliseconds up to 2147483647 .*got "3000000000"/,
+    )
+  })
+
+  it('isolates device work in a process unless told otherwise, and refuses unknown isolations', () => {
+    expect(resolveOptions({}, {}, 'linux').isolation).toBe('process')
+    expect(resolveOptions({}, { GPUBENCH_WEBGPU_ISOLATION: 'none' }, 'linux').isolation).toBe('none')
+    expect(resolveOptions({ isolation: 'process' }, { GPUBENCH_WEBGPU_ISOLATION: 'none' }, 'linux').isolation).toBe(
+      'process',
+    )
+    expect(() => resolveOptions({}, { GPUBENCH_WEBGPU_ISOLATION: 'thread' }, 'linux')).toThrow(
+      /\$GPUBENCH_WEBGPU_ISOLATION must be one of process, none, got "thread"/,
+    )
+    expect(requestedIsolation({}, { GPUBENCH_WEBGPU_ISOLATION: 'none' })).toBe('none')
+    expect(requestedIsolation({}, {})).toBe('process')
   })
 
   it('asks Dawn for unquantized timestamps, in nanoseconds', () => {
