@@ -9,9 +9,10 @@
  * BackendError that says what timed out, and the next request starts a fresh process. So a
  * benchmark whose kernel never ends fails within its timeout plus SILENCE_GRACE_MS at most.
  *
- * Cost: a restart is a new Node process, its modules, Dawn and an adapter (measured on a 2-core
- * VM with lavapipe: see the package README). On the normal path each operation is one IPC round
- * trip (tens of µs); device timestamps are taken inside the process as before.
+ * Cost (measured on a 2-core VM with lavapipe, see the package README): a restart is a new Node
+ * process, its modules, Dawn, an adapter and a device, about 1 s there. On the normal path each
+ * operation is one IPC round trip, 0.3-0.5 ms of host time per call there; device timestamps are
+ * taken inside the process as before.
  *
  * The process is unreferenced while no request is pending, so it never keeps the caller alive;
  * it kills itself when the caller goes away (IPC disconnect).
