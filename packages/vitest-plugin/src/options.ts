@@ -51,6 +51,19 @@ export interface GpubenchOptions {
    * records what the run measured.
    */
   confirmRegressions?: number
+  /**
+   * The chance, per run of unchanged code, that any benchmark reads `regressed`: a fraction in
+   * (0, 0.5), default 0.01. Held across every comparison of the run (Holm), by the reporter.
+   */
+  runErrorRate?: number
+  /**
+   * A pool of machines that share baselines (CI runners whose machine type changes from job to
+   * job): each backend's results are compared with, and `-u` writes, `<backend>-<deviceAlias>.json`
+   * instead of the device's own file, so the spread between the pool's machines enters the
+   * baseline's runs. Records and reports still name the real device. Lowercase letters, digits
+   * and single dashes. Default: `$GPUBENCH_DEVICE_ALIAS`, else none.
+   */
+  deviceAlias?: string
   /** Path of a JSON report written at the end of each run, relative to the root. Default: none. */
   jsonReport?: string
   /** Append a markdown summary to `$GITHUB_STEP_SUMMARY` when that variable is set. Default true. */
@@ -78,6 +91,8 @@ export interface RuntimeConfig {
   readonly verify: boolean
   readonly confirmRegressions: number
   readonly update: UpdateMode
+  /** The pool whose baseline files stand for this machine's (see GpubenchOptions.deviceAlias); absent: none. */
+  readonly deviceAlias?: string | null
   /** Version of this plugin, recorded in baseline entries. */
   readonly gpubenchVersion: string
 }
@@ -92,6 +107,8 @@ export interface ResolvedOptions {
   readonly stoppingRule: Partial<StoppingRule>
   readonly verify: boolean
   readonly confirmRegressions: number
+  readonly runErrorRate: number
+  readonly deviceAlias: string | null
   readonly jsonReport: string | null
   readonly stepSummary: boolean
   readonly table: boolean
@@ -112,6 +129,8 @@ const OPTION_KEYS: ReadonlyArray<keyof GpubenchOptions> = [
   'stoppingRule',
   'verify',
   'confirmRegressions',
+  'runErrorRate',
+  'deviceAlias',
   'jsonReport',
   'stepSummary',
   'table',
@@ -121,7 +140,10 @@ function fail(field: string, problem: string): never {
   throw new GpubenchOptionsError(`gpubench options: field '${field}' ${problem}`)
 }
 
+/** The value as the user wrote it: NaN and Infinity as such (JSON would print null), a bigint with its n. */
 function shown(value: unknown): string {
+  if (typeof value === 'number') return String(value)
+  if (typeof value === 'bigint') return `${value}n`
   return JSON.stringify(value) ?? String(value)
 }
 
@@ -153,6 +175,32 @@ export function validateConfirmRegressions(field: string, value: unknown): numbe
     fail(field, `must be an integer from 0 to ${MAX_CONFIRM_REGRESSIONS}, got ${shown(value)}`)
   }
   return value
+}
+
+/** core's DEFAULT_RUN_ERROR_RATE, repeated: this module cannot import core's runtime (see BACKEND_NAMES); a test keeps them equal. */
+export const DEFAULT_RUN_ERROR_RATE = 0.01
+
+/** Validates a run-level error rate: a fraction in (0, 0.5). */
+export function validateRunErrorRate(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !(value > 0 && value < 0.5)) {
+    fail(field, `must be a fraction in (0, 0.5) such as 0.01 for 1%, got ${shown(value)}`)
+  }
+  return value
+}
+
+/** Validates a pool name: what a device id allows (lowercase letters, digits, single dashes), at most 64 characters. */
+export function validateDeviceAlias(field: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[a-z0-9]+(-[a-z0-9]+)*$/.test(value) || value.length > 64) {
+    fail(field, `must be lowercase letters and digits joined by single dashes (at most 64), got ${shown(value)}`)
+  }
+  return value
+}
+
+/** The pool from the option, else from GPUBENCH_DEVICE_ALIAS (empty: none). */
+export function deviceAliasFrom(option: unknown, env: Readonly<Record<string, string | undefined>>): string | null {
+  if (option !== undefined) return validateDeviceAlias('deviceAlias', option)
+  const value = (env.GPUBENCH_DEVICE_ALIAS ?? '').trim()
+  return value === '' ? null : validateDeviceAlias('$GPUBENCH_DEVICE_ALIAS', value)
 }
 
 /** Validates a list of backend names; duplicates are refused (they suggest a typo). */
@@ -202,7 +250,10 @@ export function validateStoppingRuleShape(field: string, value: unknown): Partia
  * shape only; the stopping rule's values are checked by core's `stoppingRule()` in
  * `configureVitest` (node/plugin.ts), before any worker starts.
  */
-export function resolveOptions(input: unknown): ResolvedOptions {
+export function resolveOptions(
+  input: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ResolvedOptions {
   if (input === undefined) input = {}
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new GpubenchOptionsError(`gpubench options: expected an object, got ${shown(input)}`)
@@ -226,6 +277,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
       options.confirmRegressions === undefined
         ? DEFAULT_CONFIRM_REGRESSIONS
         : validateConfirmRegressions('confirmRegressions', options.confirmRegressions),
+    runErrorRate:
+      options.runErrorRate === undefined
+        ? DEFAULT_RUN_ERROR_RATE
+        : validateRunErrorRate('runErrorRate', options.runErrorRate),
+    deviceAlias: deviceAliasFrom(options.deviceAlias, env),
     jsonReport: options.jsonReport === undefined ? null : pathOption('jsonReport', options.jsonReport),
     stepSummary: booleanOption('stepSummary', options.stepSummary, true),
     table: booleanOption('table', options.table, true),

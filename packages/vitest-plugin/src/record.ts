@@ -12,6 +12,7 @@ import type {
   BaselineDevice,
   BaselineEntry,
   DeviceDescription,
+  RunNoisePrior,
   RunSummary,
   SampleStats,
   VerdictKind,
@@ -31,23 +32,38 @@ export type BaselineLookup =
       readonly commit: string | null
       readonly flopPerSecond: number | null
       readonly bytesPerSecond: number | null
+      /** The spread between runs of every entry of the file, as the prior of this entry's (core's deviceRunNoisePrior). */
+      readonly devicePrior?: RunNoisePrior
     }
   | { readonly state: 'missing'; readonly file: string }
   /** The file exists but cannot be read, parsed or validated: `message` names the file and the JSON pointer. */
   | { readonly state: 'invalid'; readonly file: string; readonly pointer: string; readonly message: string }
 
 export interface RecordedVerdict {
-  readonly kind: VerdictKind
+  /** The worker's reading at the comparison's own level; the reporter settles `regressed` for the run. */
+  kind: VerdictKind
   /** Current median / baseline median (> 1 is slower). */
   readonly ratio: number
   readonly ratioLow: number
   readonly ratioHigh: number
   readonly tolerance: number
-  readonly reason: string
+  reason: string
   /** Baseline runs weighed: 1, or K >= 2 when the spread between the baseline's runs entered the interval. */
   readonly baselineRuns?: number
   /** With K >= 2 runs: the standard deviation of their log medians (≈ the relative spread between runs). */
   readonly betweenRunSd?: number
+  /** One-sided p-value of "no slowdown beyond the tolerance" on the model of whole runs (core's verdict). */
+  readonly pValue?: number
+  /** The log ratio's standard error and the t's degrees of freedom under that model. */
+  readonly logSe?: number
+  readonly df?: number
+  /**
+   * Set by the reporter, which sees the whole run: the smallest slowdown this comparison catches
+   * (80% of the time) at the run-level error rate, as a ratio (1.34: a slowdown of 34%).
+   */
+  detectableRatio?: number
+  /** Set by the reporter: the slowdown common to this device's comparisons in this run, discounted before the test (a fraction). */
+  runShift?: number
 }
 
 /** Peak rates of a device, as its backend reports them (FLOP/s per dtype, bytes/s). */

@@ -195,6 +195,7 @@ describe('the mean beside the median under a fixed count', () => {
       'cold',
       'throughput',
       'delta',
+      'detects',
       'verdict',
     ])
   })

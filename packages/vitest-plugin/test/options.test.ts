@@ -1,7 +1,8 @@
-import { stoppingRule } from '@gpubench/core'
+import { DEFAULT_RUN_ERROR_RATE as CORE_RUN_ERROR_RATE, stoppingRule } from '@gpubench/core'
 import { describe, expect, test } from 'vitest'
 import {
   checkStoppingRuleValues,
+  DEFAULT_RUN_ERROR_RATE,
   GpubenchOptionsError,
   recordModeFrom,
   resolveOptions,
@@ -11,7 +12,7 @@ import {
 
 describe('resolveOptions', () => {
   test('defaults: every backend, baselines/, core tolerance, not strict, verify, step summary, table', () => {
-    expect(resolveOptions(undefined)).toEqual({
+    expect(resolveOptions(undefined, {})).toEqual({
       backends: ['host', 'cpu', 'cuda', 'metal', 'webgpu'],
       baselineDir: 'baselines',
       tolerance: null,
@@ -19,10 +20,34 @@ describe('resolveOptions', () => {
       stoppingRule: {},
       verify: true,
       confirmRegressions: 1,
+      runErrorRate: 0.01,
+      deviceAlias: null,
       jsonReport: null,
       stepSummary: true,
       table: true,
     })
+  })
+
+  test('the run-level error rate: the default of core, a fraction in (0, 0.5)', () => {
+    expect(DEFAULT_RUN_ERROR_RATE).toBe(CORE_RUN_ERROR_RATE)
+    expect(resolveOptions({ runErrorRate: 0.05 }, {}).runErrorRate).toBe(0.05)
+    for (const bad of [0, 0.5, -1, '1%']) {
+      expect(() => resolveOptions({ runErrorRate: bad }, {})).toThrow(
+        /field 'runErrorRate' must be a fraction in \(0, 0\.5\)/,
+      )
+    }
+  })
+
+  test('a device pool from the option, else GPUBENCH_DEVICE_ALIAS; names as device ids allow', () => {
+    expect(resolveOptions({}, { GPUBENCH_DEVICE_ALIAS: ' ci-2core ' }).deviceAlias).toBe('ci-2core')
+    expect(resolveOptions({ deviceAlias: 'gpu-pool' }, { GPUBENCH_DEVICE_ALIAS: 'ci-2core' }).deviceAlias).toBe(
+      'gpu-pool',
+    )
+    expect(resolveOptions({}, { GPUBENCH_DEVICE_ALIAS: '' }).deviceAlias).toBeNull()
+    expect(() => resolveOptions({ deviceAlias: 'CI Pool' }, {})).toThrow(/field 'deviceAlias' must be lowercase/)
+    expect(() => resolveOptions({}, { GPUBENCH_DEVICE_ALIAS: '../x' })).toThrow(
+      /\$GPUBENCH_DEVICE_ALIAS' must be lowercase/,
+    )
   })
 
   test('keeps valid values', () => {

@@ -88,7 +88,9 @@ test('the console table aligns columns under a header', () => {
   ]
   const lines = formatTable(rows).split('\n')
   expect(lines).toHaveLength(4)
-  expect(lines[0]).toMatch(/^benchmark\s+backend\s+device\s+median\s+CI\s+cold\s+throughput\s+Δ vs baseline\s+verdict$/)
+  expect(lines[0]).toMatch(
+    /^benchmark\s+backend\s+device\s+median\s+CI\s+cold\s+throughput\s+Δ vs baseline\s+detects\s+verdict$/,
+  )
   expect(lines[1]).toMatch(/^-+( +-+)+$/)
   // Every cell of a column starts where its header does (the verdict column, the last one).
   const at = (line: string, text: string) => [...line].join('').indexOf(text)

@@ -10,7 +10,13 @@ export {
 } from './engine.ts'
 export { MeasurementError, SampleError, StoppingRuleError, VerdictError } from './errors.ts'
 export { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
-export { holmRejections, type RunComparison, singleRegressionLevel } from './run-level.ts'
+export {
+  holmRejections,
+  MIN_SHIFT_COMPARISONS,
+  type RunComparison,
+  runShiftLog,
+  singleRegressionLevel,
+} from './run-level.ts'
 export { type SortedSamples, sortSamples } from './sample.ts'
 export {
   DEFAULT_CI_LEVEL,
@@ -30,10 +36,13 @@ export {
   DEFAULT_TOLERANCE,
   DEFAULT_VERDICT_CI_LEVEL,
   DETECTION_POWER,
+  DEVICE_PRIOR_MAX_DF,
   detectableRatio,
+  deviceRunNoisePrior,
   MIN_VERDICT_SAMPLES,
   type RunNoisePrior,
   type RunStats,
+  regressionPValue,
   type Verdict,
   type VerdictKind,
   type VerdictOptions,

@@ -4,25 +4,33 @@
  * its table and the figures derived from the whole run (FP16 speed-ups, roofline fractions),
  * appends the markdown summary to `$GITHUB_STEP_SUMMARY` and writes the JSON report.
  *
+ * It also makes the run's decision on regressions (run-gate.ts): only here is every comparison
+ * of the run in view, so only here can the chance of a false `regressed` be held per run. A
+ * regression that stands is printed with its figures and sets the exit code to 1 (Vitest keeps a
+ * non-zero `process.exitCode`), unless `-u` is rewriting the baselines.
+ *
  * Baselines are written here rather than in the workers so that every write of a run goes through
  * one process, after every test has finished, with the whole run's records in view (duplicate
  * names, interrupted runs); the store's writes are atomic, locked and merging.
  *
  * Loaded through Vite's module runner (see node/plugin.ts), as it imports core's runtime.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises'
-import { dirname, relative, resolve } from 'node:path'
+import { readdir } from 'node:fs/promises'
+import { relative, resolve } from 'node:path'
 import { updateBaseline } from '@gpubench/core'
 import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from 'vitest/node'
 import { type ResolvedOptions, recordModeFrom, type UpdateMode } from '../options.ts'
 import type { CollectedRecord } from '../record.ts'
 import { deriveFigures } from '../report/derived.ts'
 import { derivedText } from '../report/derived-text.ts'
+import { comparisonDetails } from '../report/figures.ts'
 import { jsonReport } from '../report/json.ts'
 import { formatMarkdown } from '../report/markdown.ts'
 import { collapseUnavailable, columnsFor, rowOf, unavailableText, type WriteOutcome } from '../report/rows.ts'
 import { formatTable } from '../report/table.ts'
 import { currentCommit } from './commit.ts'
+import { type ReportFile, reportFileProblems, reportFiles, writeReportFile } from './report-files.ts'
+import { decideRun, gateLines, type RunGate } from './run-gate.ts'
 import { describeTests, planBaselineWrites, sameNameGroups } from './update-policy.ts'
 
 export interface ReporterSettings {
@@ -38,6 +46,10 @@ export interface RunSummary {
   readonly collected: readonly CollectedRecord[]
   readonly outcomes: readonly WriteOutcome[]
   readonly errors: readonly string[]
+  /** The run's decision on regressions (see run-gate.ts). */
+  readonly gate: RunGate
+  /** The regressions that failed the run, as printed. */
+  readonly failures: readonly string[]
 }
 
 export class GpubenchReporter implements Reporter {
@@ -59,8 +71,13 @@ export class GpubenchReporter implements Reporter {
     this.#vitest = vitest
   }
 
-  onTestRunStart(): void {
+  async onTestRunStart(): Promise<void> {
     this.#collected = []
+    // Report paths are the user's: a bad one is said now, before the run, not as a stack at its end.
+    const { options, root } = this.#settings
+    const problems = await reportFileProblems(reportFiles(options, root, this.#settings.env ?? process.env))
+    for (const problem of problems) this.#error(problem)
+    if (problems.length > 0) process.exitCode = 1
   }
 
   onTestCaseResult(testCase: TestCase): void {
@@ -121,20 +138,56 @@ export class GpubenchReporter implements Reporter {
       const c = collected[index]!
       errors.push(`gpubench: baseline of '${c.record.key}' not written: ${outcome.reason}`)
     })
-    this.lastRun = { collected, outcomes, errors }
+    // The run's decision on regressions, over every comparison of the run (run-gate.ts).
+    const written = new Set(outcomes.flatMap((o, i) => (o.kind === 'written' ? [i] : [])))
+    const gate = decideRun(collected, {
+      alpha: options.runErrorRate,
+      ci: isCi(env),
+      baselineDevices: await baselineDevicesIn(resolve(root, options.baselineDir)),
+      written,
+    })
+    gate.verdicts.forEach((verdict, index) => {
+      const { record } = collected[index]!
+      if (record.status === 'measured') record.verdict = verdict
+    })
+    // Under -u the baselines are being rewritten: a regression is shown, not failed.
+    const failures =
+      update === 'all'
+        ? []
+        : gate.regressions.map((index) => {
+            const { record } = collected[index]!
+            if (record.status !== 'measured' || record.baseline.state !== 'found' || !record.verdict) return ''
+            const details = comparisonDetails(
+              {
+                stats: record.entry.stats,
+                flopPerSecond: record.entry.flopPerSecond,
+                bytesPerSecond: record.entry.bytesPerSecond,
+              },
+              record.baseline,
+              record.verdict,
+            )
+            return `gpubench: '${record.key}' on ${record.device.id} (${record.backend}, ${record.device.name}) regressed against its baseline\n${details}`
+          })
+    this.lastRun = { collected, outcomes, errors, gate, failures }
     if (collected.length === 0 && errors.length === 0) return
 
-    const rows = collected.map((c, index) => rowOf(c, outcomes[index]!))
+    const notGated = new Set(gate.notGated.map((n) => n.device))
+    const rows = collected.map((c, index) =>
+      rowOf(c, outcomes[index]!, c.record.status === 'measured' && notGated.has(c.record.device.id)),
+    )
     const derived = deriveFigures(collected)
     const columns = columnsFor(derived.showMean)
+    const gateText = gateLines(gate)
     if (options.table) {
       const table = collapseUnavailable(collected, rows)
       this.#log(`\n gpubench\n\n${indent(formatTable(table.rows, columns))}\n`)
       if (table.unavailable.length > 0) this.#log(`${unavailableText(table.unavailable)}\n`)
+      if (gateText.length > 0) this.#log(`${gateText.map((line) => ` ${line}`).join('\n')}\n`)
       const text = derivedText(derived)
       if (text !== '') this.#log(text)
     }
-    for (const notice of missingBaselineNotices(collected, outcomes, options.strict)) this.#log(notice)
+    // In CI the not-gated lines say it; locally a notice per device.
+    if (!isCi(env)) for (const notice of missingBaselineNotices(collected, outcomes, options.strict)) this.#log(notice)
     if (update === 'none') {
       for (const group of sameNameGroups(collected)) {
         const first = collected[group[0]!]!.record
@@ -143,29 +196,69 @@ export class GpubenchReporter implements Reporter {
         )
       }
     }
+    for (const failure of failures) this.#error(failure)
     for (const error of errors) this.#error(error)
-    if (errors.length > 0) process.exitCode = 1
+    if (errors.length > 0 || failures.length > 0) process.exitCode = 1
 
-    const summaryFile = env.GITHUB_STEP_SUMMARY
-    if (options.stepSummary && summaryFile) {
+    const files = reportFiles(options, root, env)
+    const summaryFile = files.find((f) => f.how === 'append')
+    const jsonFile = files.find((f) => f.how === 'write')
+    const wrote = async (file: ReportFile, text: string): Promise<void> => {
+      const problem = await writeReportFile(file, text)
+      if (problem === null) return
+      this.#error(problem)
+      process.exitCode = 1
+    }
+    if (summaryFile) {
       const totals = {
         measured: collected.filter((c) => c.record.status === 'measured').length,
         skipped: collected.filter((c) => c.record.status === 'skipped').length,
-        regressed: collected.filter((c) => c.record.status === 'measured' && c.record.verdict?.kind === 'regressed')
-          .length,
+        regressed: gate.regressions.length,
         written: outcomes.filter((o) => o.kind === 'written').length,
       }
-      await appendFile(summaryFile, formatMarkdown(rows, totals, { columns, derived }))
+      await wrote(summaryFile, formatMarkdown(rows, totals, { columns, derived, gate: gateText }))
     }
-    if (options.jsonReport) {
-      const file = resolve(root, options.jsonReport)
+    if (jsonFile) {
       const report = jsonReport(
         collected.map((c, index) => ({ collected: c, outcome: outcomes[index]! })),
-        { createdAt: new Date().toISOString(), update, commit, errors, derived },
+        {
+          createdAt: new Date().toISOString(),
+          update,
+          commit,
+          errors,
+          derived,
+          gate: {
+            alpha: gate.alpha,
+            comparisons: gate.comparisons,
+            regressed: gate.regressions.map((index) => {
+              const { record } = collected[index]!
+              return { benchmark: record.key, device: record.status === 'measured' ? record.device.id : '' }
+            }),
+            devices: gate.devices,
+            notGated: gate.notGated,
+          },
+        },
       )
-      await mkdir(dirname(file), { recursive: true })
-      await writeFile(file, `${JSON.stringify(report, null, 2)}\n`)
+      await wrote(jsonFile, `${JSON.stringify(report, null, 2)}\n`)
     }
+  }
+}
+
+/** `CI` set to anything but '', 'false' or '0', as CI services set it. */
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  const value = (env.CI ?? '').trim().toLowerCase()
+  return value !== '' && value !== 'false' && value !== '0'
+}
+
+/** Device ids with a baseline file in the folder (none when it does not exist). */
+async function baselineDevicesIn(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir))
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => name.slice(0, -'.json'.length))
+      .sort()
+  } catch {
+    return []
   }
 }
 

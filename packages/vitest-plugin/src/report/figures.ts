@@ -3,8 +3,8 @@
  * markdown, JSON): one place decides how a median, a confidence interval, a throughput and a
  * change against the baseline are written, so the outputs never disagree.
  */
-import { formatBandwidth, formatDuration, formatFlops } from '@gpubench/core'
-import type { MeasuredRecord, RecordedVerdict } from '../record.ts'
+import { formatBandwidth, formatDuration, formatFlops, type SampleStats } from '@gpubench/core'
+import type { BaselineLookup, MeasuredRecord, RecordedVerdict } from '../record.ts'
 
 export const NONE = '—'
 
@@ -56,4 +56,35 @@ export function deltaText(verdict: RecordedVerdict | null): string {
 /** `'1.30x [1.28x – 1.32x]'`: the ratio current/baseline with its confidence interval. */
 export function ratioText(verdict: RecordedVerdict): string {
   return `${verdict.ratio.toFixed(3)}x [${verdict.ratioLow.toFixed(3)}x – ${verdict.ratioHigh.toFixed(3)}x]`
+}
+
+/** `median 1.23 ms [95% CI 1.21 ms – 1.25 ms], n = 120`. */
+export function medianFigures(stats: SampleStats): string {
+  return `median ${formatDuration(stats.medianNs)} [${Math.round(stats.ciLevel * 100)}% CI ${formatDuration(stats.ciLowNs)} – ${formatDuration(stats.ciHighNs)}], n = ${stats.n}`
+}
+
+/** `', 38.5 GFLOP/s'`, `', 200 GB/s'` or nothing. */
+export function rateSuffix(flopPerSecond: number | null, bytesPerSecond: number | null): string {
+  if (flopPerSecond !== null) return `, ${formatFlops(flopPerSecond)}`
+  if (bytesPerSecond !== null) return `, ${formatBandwidth(bytesPerSecond)}`
+  return ''
+}
+
+/** The three lines under a comparison's headline: now, the baseline (date, commit, file), the ratio and the verdict's reason. */
+export function comparisonDetails(
+  now: { readonly stats: SampleStats; readonly flopPerSecond: number | null; readonly bytesPerSecond: number | null },
+  baseline: Extract<BaselineLookup, { state: 'found' }>,
+  verdict: RecordedVerdict,
+): string {
+  const current = `  now:      ${medianFigures(now.stats)}${rateSuffix(now.flopPerSecond, now.bytesPerSecond)}`
+  const then = `  baseline: ${medianFigures(baseline.stats)}${rateSuffix(baseline.flopPerSecond, baseline.bytesPerSecond)}, recorded ${baseline.recordedAt} at commit ${baseline.commit ?? 'unknown'} (${baseline.file})`
+  const ratio = `  ratio now/baseline ${ratioText(verdict)}, tolerance ${(verdict.tolerance * 100).toFixed(1)}%: ${verdict.reason}`
+  return `${current}\n${then}\n${ratio}`
+}
+
+/** `'≥ 34%'`: the smallest slowdown a comparison catches, from its ratio (1.34). */
+export function detectsText(ratio: number | undefined | null): string {
+  if (ratio === undefined || ratio === null || !Number.isFinite(ratio)) return NONE
+  const percent = (ratio - 1) * 100
+  return `≥ ${percent >= 10 ? percent.toFixed(0) : percent.toFixed(1)}%`
 }

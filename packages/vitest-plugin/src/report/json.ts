@@ -3,6 +3,8 @@
  * (figures in ns, rates per second, as in baseline files), with the test it came from and what
  * happened to its baseline entry. `format` and `version` let a reader refuse a shape it does not know.
  */
+
+import type { DeviceGate, NotGated } from '../node/run-gate.ts'
 import type { UpdateMode } from '../options.ts'
 import type { BenchRecord, CollectedRecord } from '../record.ts'
 import type { DerivedFigures } from './derived.ts'
@@ -31,6 +33,21 @@ export interface JsonReport {
    * that do not know it ignore it, and it is absent from reports written without it.
    */
   readonly derived?: DerivedFigures
+  /**
+   * The run's gate (added like `derived`): the run-level error rate, the number of comparisons,
+   * the benchmarks that regressed (by name and device), each device's detectable slowdown (ratios:
+   * 1.34 is 34%) and run-wide slowdown, and, in CI, what was not gated. Each compared record's
+   * `verdict` carries its own `detectableRatio` and `pValue`.
+   */
+  readonly gate?: JsonGate
+}
+
+export interface JsonGate {
+  readonly alpha: number
+  readonly comparisons: number
+  readonly regressed: ReadonlyArray<{ readonly benchmark: string; readonly device: string }>
+  readonly devices: readonly DeviceGate[]
+  readonly notGated: readonly NotGated[]
 }
 
 export function jsonReport(
@@ -41,6 +58,7 @@ export function jsonReport(
     readonly commit: string | null
     readonly errors: readonly string[]
     readonly derived?: DerivedFigures
+    readonly gate?: JsonGate
   },
 ): JsonReport {
   return {
@@ -58,5 +76,6 @@ export function jsonReport(
     })),
     errors: run.errors,
     ...(run.derived ? { derived: run.derived } : {}),
+    ...(run.gate ? { gate: run.gate } : {}),
   }
 }

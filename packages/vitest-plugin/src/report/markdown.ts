@@ -1,6 +1,7 @@
 /**
  * The markdown summary appended to `$GITHUB_STEP_SUMMARY`: a heading, one line of totals, the
- * same table as the console, and the derived figures (FP16 speed-ups, roofline fractions).
+ * gate (its error rate, what each device can detect, what is not gated), the same table as the
+ * console, and the derived figures (FP16 speed-ups, roofline fractions).
  */
 import type { DerivedFigures } from './derived.ts'
 import { derivedMarkdown } from './derived-text.ts'
@@ -19,6 +20,8 @@ export interface MarkdownOptions {
   readonly columns?: readonly Column[]
   /** Figures derived from the whole run, printed after the table where there are any. */
   readonly derived?: DerivedFigures
+  /** The gate's lines (error rate, detectable slowdown per device, what is not gated), before the table. */
+  readonly gate?: readonly string[]
 }
 
 export function formatMarkdown(
@@ -33,6 +36,7 @@ export function formatMarkdown(
     '',
     `${totals.measured} measured, ${totals.skipped} skipped, ${totals.regressed} regressed, ${totals.written} baseline entries written.`,
     '',
+    ...(options.gate && options.gate.length > 0 ? [...options.gate.map((line) => `- ${line.trim()}`), ''] : []),
     ...markdownTable(
       columns.map(([, title]) => title),
       rows.map((row) => columns.map(([key]) => row[key])),

@@ -4,7 +4,7 @@
  * console table, markdown or JSON.
  */
 import type { CollectedRecord, MeasuredRecord } from '../record.ts'
-import { ciText, coldText, deltaText, meanText, medianText, NONE, throughputText } from './figures.ts'
+import { ciText, coldText, deltaText, detectsText, meanText, medianText, NONE, throughputText } from './figures.ts'
 
 /** What happened to a benchmark's baseline entry at the end of the run. */
 export type WriteOutcome =
@@ -25,6 +25,8 @@ export interface ReportRow {
   readonly cold: string
   readonly throughput: string
   readonly delta: string
+  /** The smallest slowdown this comparison catches at the run-level error rate: `'≥ 34%'`. */
+  readonly detects: string
   readonly verdict: string
 }
 
@@ -40,6 +42,7 @@ export const COLUMNS: readonly Column[] = [
   ['cold', 'cold'],
   ['throughput', 'throughput'],
   ['delta', 'Δ vs baseline'],
+  ['detects', 'detects'],
   ['verdict', 'verdict'],
 ]
 
@@ -53,12 +56,14 @@ export function columnsFor(showMean: boolean): readonly Column[] {
   return [...COLUMNS.slice(0, at), ['mean', 'mean'], ...COLUMNS.slice(at)]
 }
 
-function measuredVerdict(record: MeasuredRecord, outcome: WriteOutcome): string {
+function measuredVerdict(record: MeasuredRecord, outcome: WriteOutcome, notGated: boolean): string {
   const base =
     record.baseline.state === 'invalid'
       ? 'invalid baseline file'
       : record.baseline.state === 'missing'
-        ? 'new (no baseline)'
+        ? notGated
+          ? `not gated on ${record.device.id}`
+          : 'new (no baseline)'
         : (record.verdict?.kind ?? 'not compared')
   switch (outcome.kind) {
     case 'written':
@@ -71,7 +76,11 @@ function measuredVerdict(record: MeasuredRecord, outcome: WriteOutcome): string 
   }
 }
 
-export function rowOf(collected: CollectedRecord, outcome: WriteOutcome): ReportRow {
+/**
+ * One row. `notGated`: the run lists benchmarks without a baseline as not gated (in CI), so the
+ * row says so instead of 'new (no baseline)'.
+ */
+export function rowOf(collected: CollectedRecord, outcome: WriteOutcome, notGated = false): ReportRow {
   const { record } = collected
   if (record.status === 'skipped') {
     return {
@@ -85,6 +94,7 @@ export function rowOf(collected: CollectedRecord, outcome: WriteOutcome): Report
       cold: NONE,
       throughput: NONE,
       delta: NONE,
+      detects: NONE,
       verdict: `skipped: ${record.reason}`,
     }
   }
@@ -99,7 +109,8 @@ export function rowOf(collected: CollectedRecord, outcome: WriteOutcome): Report
     cold: coldText(record),
     throughput: throughputText(record),
     delta: deltaText(record.verdict),
-    verdict: measuredVerdict(record, outcome),
+    detects: detectsText(record.verdict?.detectableRatio),
+    verdict: measuredVerdict(record, outcome, notGated),
   }
 }
 

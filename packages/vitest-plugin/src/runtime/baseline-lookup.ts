@@ -6,11 +6,29 @@
  * the file and the JSON pointer of the problem, and `toMatchBaseline()` fails on it, so a broken
  * file can never turn a regression into a pass.
  */
-import { BaselineError, type BaselineFile, baselinePath, loadBaseline, runsOf } from '@gpubench/core'
+import {
+  BaselineError,
+  type BaselineFile,
+  baselinePath,
+  deviceRunNoisePrior,
+  loadBaseline,
+  type RunNoisePrior,
+  runsOf,
+} from '@gpubench/core'
 import type { BaselineLookup } from '../record.ts'
 
 /** Files read by this worker; they do not change during a run (writes happen after it). */
 const files = new Map<string, Promise<BaselineFile | null>>()
+/** Each file's spread between runs, pooled over its entries. */
+const priors = new WeakMap<BaselineFile, RunNoisePrior>()
+
+function priorOf(file: BaselineFile): RunNoisePrior {
+  const known = priors.get(file)
+  if (known) return known
+  const prior = deviceRunNoisePrior(Object.values(file.entries).map((entry) => runsOf(entry)))
+  priors.set(file, prior)
+  return prior
+}
 
 function loadOnce(dir: string, deviceId: string): Promise<BaselineFile | null> {
   const file = baselinePath(dir, deviceId)
@@ -35,7 +53,7 @@ export async function lookupBaseline(dir: string, deviceId: string, key: string)
     return { state: 'invalid', file, pointer: '', message: `${file}: cannot be read: ${message}` }
   }
   const entry = baseline && Object.hasOwn(baseline.entries, key) ? baseline.entries[key] : undefined
-  if (!entry) return { state: 'missing', file }
+  if (!baseline || !entry) return { state: 'missing', file }
   return {
     state: 'found',
     file,
@@ -45,5 +63,6 @@ export async function lookupBaseline(dir: string, deviceId: string, key: string)
     commit: entry.commit,
     flopPerSecond: entry.flopPerSecond,
     bytesPerSecond: entry.bytesPerSecond,
+    devicePrior: priorOf(baseline),
   }
 }

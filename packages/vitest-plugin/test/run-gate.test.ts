@@ -1,0 +1,90 @@
+import { describe, expect, test } from 'vitest'
+import { decideRun, gateLines } from '../src/node/run-gate.ts'
+import type { BaselineLookup, CollectedRecord } from '../src/record.ts'
+import { formatMarkdown } from '../src/report/markdown.ts'
+import { rowOf } from '../src/report/rows.ts'
+import { verdictFor } from '../src/runtime/verdict.ts'
+import { collected, foundBaseline, measuredRecord, statsAround } from './records.ts'
+
+/** A device whose runs agree to 1%, as its baseline file's pooled runs would say. */
+const QUIET_DEVICE = { sd: 0.01, df: 4 }
+
+function compared(key: string, ratio: number, deviceId = 'cpu-test-2c', prior = QUIET_DEVICE): CollectedRecord {
+  const found = foundBaseline(deviceId, 1e6)
+  if (found.state !== 'found') throw new Error('foundBaseline returned no baseline')
+  const baseline: BaselineLookup = { ...found, devicePrior: prior }
+  const stats = statsAround(1e6 * ratio)
+  const record = measuredRecord({ key, deviceId, baseline, verdict: verdictFor(stats, baseline, 0.05) })
+  return collected({ ...record, entry: { ...record.entry, stats } }, key)
+}
+
+const settings = { alpha: 0.01, ci: false, baselineDevices: ['cpu-test-2c'], written: new Set<number>() }
+
+describe('the run decides regressions over all its comparisons', () => {
+  test('a clear slowdown among unchanged benchmarks regresses; each row gets its detectable slowdown', () => {
+    const run = [compared('a', 1.0), compared('b', 1.6), compared('c', 0.99)]
+    const gate = decideRun(run, settings)
+    expect(gate.comparisons).toBe(3)
+    expect(gate.regressions).toEqual([1])
+    expect(gate.verdicts.map((v) => v?.kind)).toEqual(['same', 'regressed', 'same'])
+    expect(gate.verdicts[1]?.reason).toMatch(/Holm over 3 comparisons at 1\.0%: regressed$/)
+    for (const v of gate.verdicts) expect(v?.detectableRatio).toBeGreaterThan(1.05)
+    expect(gate.devices).toHaveLength(1)
+    expect(gate.devices[0]?.comparisons).toBe(3)
+    expect(gateLines(gate)[0]).toBe(
+      'gate: 3 comparisons with baselines, at most 1.0% chance per run of a false regression (Holm); 1 regressed',
+    )
+    expect(gateLines(gate)[1]).toMatch(
+      /^ {2}cpu-test-2c: detects a slowdown ≥ \d+(\.\d)?% in one benchmark \(median of 3;/,
+    )
+    const row = rowOf(run[1]!, { kind: 'not-requested' })
+    expect(row.detects).toBe('—') // the record still holds the worker's verdict until the reporter replaces it
+  })
+
+  test("a worker's regressed that does not hold at the run level reads slower", () => {
+    // On its own (level 1%) a 14% slowdown on a quiet device is a regression; among 60
+    // comparisons Holm asks for p <= 1%/60, which it does not reach.
+    const lone = compared('x', 1.14)
+    expect(lone.record.status === 'measured' && lone.record.verdict?.kind).toBe('regressed')
+    const run = [lone, ...Array.from({ length: 59 }, (_, i) => compared(`u${i}`, 1 + ((i % 5) - 2) / 200))]
+    const gate = decideRun(run, settings)
+    expect(gate.comparisons).toBe(60)
+    expect(gate.regressions).toEqual([])
+    expect(gate.verdicts[0]?.kind).toBe('slower')
+    expect(gate.verdicts[0]?.reason).toMatch(/Holm over 60 comparisons at 1\.0%: does not stand$/)
+    // the same slowdown with a looser run-level rate and few comparisons stands
+    expect(decideRun([lone, compared('y', 1)], { ...settings, alpha: 0.05 }).regressions).toEqual([0])
+  })
+
+  test('a run-wide slowdown on one device is discounted and shown, a benchmark slower than the rest still regresses', () => {
+    const slowRun = Array.from({ length: 12 }, (_, i) => compared(`s${i}`, 1.5 * (1 + (i % 3) / 100)))
+    const gate = decideRun(slowRun, settings)
+    expect(gate.regressions).toEqual([])
+    expect(gate.devices[0]?.runShift).toBeGreaterThan(0.49)
+    expect(gateLines(gate)[1]).toMatch(/the whole run was 5\d% slower there, discounted/)
+    const withOne = decideRun([...slowRun, compared('worse', 3)], settings)
+    expect(withOne.regressions).toEqual([12])
+    // the shift is per device: another device's benchmarks are not discounted
+    const other = decideRun([...slowRun, compared('other', 1.5, 'webgpu-test')], settings)
+    expect(other.regressions).toEqual([12])
+  })
+
+  test('in CI, benchmarks without a baseline are listed as not gated, with the devices that have baselines', () => {
+    const missing = collected(measuredRecord({ key: 'new-one', deviceId: 'cpu-other-8c' }), 'new-one')
+    const run = [compared('a', 1), missing]
+    const local = decideRun(run, settings)
+    expect(local.notGated).toEqual([])
+    const ci = decideRun(run, { ...settings, ci: true, baselineDevices: ['cpu-other-8c', 'cpu-test-2c'] })
+    expect(ci.notGated).toEqual([{ device: 'cpu-other-8c', benchmarks: ['new-one'], baselineDevices: ['cpu-test-2c'] }])
+    const lines = gateLines(ci)
+    expect(lines.at(-1)).toMatch(
+      /^not gated on cpu-other-8c: 1 benchmark without a baseline there \('new-one'\); baselines exist for cpu-test-2c;/,
+    )
+    expect(rowOf(missing, { kind: 'not-requested' }, true).verdict).toBe('not gated on cpu-other-8c')
+    expect(rowOf(missing, { kind: 'not-requested' }).verdict).toBe('new (no baseline)')
+    const markdown = formatMarkdown([], { measured: 2, skipped: 0, regressed: 0, written: 0 }, { gate: lines })
+    expect(markdown).toContain('- not gated on cpu-other-8c: 1 benchmark')
+    // one written under -u in this run is not listed
+    expect(decideRun(run, { ...settings, ci: true, written: new Set([1]) }).notGated).toEqual([])
+  })
+})
