@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 import type { Plugin } from 'vitest/config'
 import type { TestProject, Vitest } from 'vitest/node'
 import { type GpubenchOptions, PROVIDE_KEY, type RuntimeConfig, resolveOptions, updateModeFrom } from '../options.ts'
+import { checkAssertionLiterals, type LiteralParsers } from './literal-check.ts'
 
 // Sources in this repository (.ts), built JavaScript in an installed copy (.js): the sibling modules
 // have this module's own extension.
@@ -30,11 +31,21 @@ function pluginVersion(): string {
 export function gpubench(options: GpubenchOptions = {}): Plugin {
   const resolved = resolveOptions(options)
   const version = pluginVersion()
+  let parsers: LiteralParsers | null = null
   return {
     name: 'gpubench',
+    // Before other transforms, so line and column are those of the file the user wrote.
+    enforce: 'pre',
+    // Rate and duration literals of the assertions are checked when a file is loaded, not after
+    // its benchmarks have measured (see literal-check.ts). Files of dependencies are left alone.
+    transform(code, id) {
+      if (parsers && !id.includes('/node_modules/')) checkAssertionLiterals(code, id.split('?')[0] ?? id, parsers)
+      return null
+    },
     async configureVitest({ vitest, project }: { vitest: Vitest; project: TestProject }) {
       if (!project.config.benchmark.enabled) return
       const main = await vitest.import<typeof import('./main-process.ts')>(MAIN_PROCESS_MODULE)
+      parsers = main.literalParsers
       main.checkOptionsWithCore(resolved)
       const baselineDir = resolve(project.config.root, resolved.baselineDir)
       const update = updateModeFrom(vitest.config.update)

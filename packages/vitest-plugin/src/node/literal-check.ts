@@ -1,0 +1,41 @@
+/**
+ * Checks the rate and duration strings written as literals in `expectThroughput(...)` assertions
+ * when Vite transforms a file, so a typo (`'50 GFLOPS/s'`, `'2 sec'`) fails the file at once,
+ * before its benchmarks spend a minute measuring. Strings computed at run time are still checked
+ * by the assertion itself. Pure: the parsers are passed in (core's, from the main process).
+ *
+ * Time: O(length of the file) per file that mentions an assertion; other files are not scanned.
+ */
+
+export interface LiteralParsers {
+  readonly rate: (text: string) => unknown
+  readonly duration: (text: string) => unknown
+}
+
+/** The assertion methods that take a literal, and which parser reads it. */
+const METHODS = { toBeAtLeast: 'rate', toTakeAtMost: 'duration' } as const
+
+// `.toBeAtLeast('...')`, `.toTakeAtMost("...")`, or a template literal without substitutions.
+const CALL = /\.(toBeAtLeast|toTakeAtMost)\(\s*(?:'((?:[^'\\\n]|\\.)*)'|"((?:[^"\\\n]|\\.)*)"|`([^`$\\]*)`)\s*[,)]/g
+
+export class AssertionLiteralError extends Error {
+  override name = 'AssertionLiteralError'
+}
+
+/** Throws an AssertionLiteralError naming file, line and column of the first literal that does not parse. */
+export function checkAssertionLiterals(code: string, file: string, parsers: LiteralParsers): void {
+  if (!code.includes('.toBeAtLeast(') && !code.includes('.toTakeAtMost(')) return
+  for (const match of code.matchAll(CALL)) {
+    const method = match[1] as keyof typeof METHODS
+    const text = match[2] ?? match[3] ?? match[4] ?? ''
+    try {
+      parsers[METHODS[method]](text)
+    } catch (error) {
+      const before = code.slice(0, match.index)
+      const line = before.split('\n').length
+      const column = match.index - before.lastIndexOf('\n')
+      const why = error instanceof Error ? error.message : String(error)
+      throw new AssertionLiteralError(`${file}:${line}:${column}: ${method}(${JSON.stringify(text)}): ${why}`)
+    }
+  }
+}
