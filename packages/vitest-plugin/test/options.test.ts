@@ -126,3 +126,11 @@ test('record mode from GPUBENCH_RECORD: replace by default, add-run on request, 
     /\$GPUBENCH_RECORD must be 'replace' or 'add-run', got "append"/,
   )
 })
+
+test('a NaN, Infinity or bigint option is shown as written, not as JSON null', () => {
+  expect(() => resolveOptions({ tolerance: Number.NaN })).toThrow("field 'tolerance' must be a finite number, got NaN")
+  expect(() => resolveOptions({ tolerance: Number.POSITIVE_INFINITY })).toThrow('must be a finite number, got Infinity')
+  expect(() => resolveOptions({ confirmRegressions: 2n as unknown as number })).toThrow(
+    "field 'confirmRegressions' must be an integer from 0 to 5, got 2n",
+  )
+})
