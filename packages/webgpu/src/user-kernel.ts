@@ -218,7 +218,8 @@ export function kernelVerifier(spec: WebgpuKernelSpec): Verifier {
     const buffers = buffersOfKernel(spec)
     for (const b of buffers) await runnable.upload(b.name, b.init ?? new Uint8Array(b.sizeBytes))
     await runnable.runOnce()
-    const readback: Record<string, ArrayBuffer> = {}
+    // Keys are the user's binding names: with a null prototype, one named '__proto__' is a buffer like any other.
+    const readback: Record<string, ArrayBuffer> = Object.create(null)
     let scanned = 0
     for (const b of buffers) {
       if (b.kind !== 'storage') continue

@@ -1,6 +1,7 @@
 import { BackendError } from '@gpubench/core'
 import { describe, expect, it } from 'vitest'
-import { isWebgpuKernel, planOfKernel, webgpuKernel } from '../src/user-kernel.ts'
+import { isWebgpuKernel, kernelVerifier, planOfKernel, webgpuKernel } from '../src/user-kernel.ts'
+import type { KernelIO } from '../src/webgpu-runnable.ts'
 
 const WGSL =
   '@group(0) @binding(0) var<storage, read_write> b: array<f32>;\n@compute @workgroup_size(1) fn main() { b[0] = 1.0; }'
@@ -56,5 +57,35 @@ describe('webgpuKernel', () => {
     expect(() => webgpuKernel({ ...base, flops: Number.NaN })).toThrow(/'flops' must be a non-negative number/)
     expect(() => webgpuKernel({ ...base, dispatchesPerRun: 0 })).toThrow(/'dispatchesPerRun'/)
     expect(() => webgpuKernel({ ...base, name: '' })).toThrow(BackendError)
+  })
+})
+
+describe('kernelVerifier', () => {
+  it("hands check() every storage buffer by its binding name, '__proto__' included", async () => {
+    const names = ['__proto__', 'constructor', 'out']
+    let seen: Record<string, ArrayBuffer> | undefined
+    const spec = webgpuKernel({
+      name: 'keys',
+      wgsl: WGSL,
+      bindings: names.map((name) => ({ name, sizeBytes: 4 })),
+      workgroups: 1,
+      check: (readback) => {
+        seen = readback
+        return true
+      },
+    }).spec
+    const io: KernelIO = {
+      device: { id: 'webgpu-test', backend: 'webgpu', name: 'test', details: {} },
+      upload: async () => {},
+      runOnce: async () => {},
+      readback: async (name) => new Uint8Array([names.indexOf(name), 0, 0, 0]).buffer,
+    }
+    const report = await kernelVerifier(spec)(io)
+    expect(report.ok).toBe(true)
+    expect(report.checked).toBe(3)
+    expect(Object.keys(seen ?? {})).toEqual(names)
+    expect(Object.hasOwn(seen ?? {}, '__proto__')).toBe(true)
+    expect(new Uint8Array(seen?.['__proto__'] ?? new ArrayBuffer(1))[0]).toBe(0)
+    expect(new Uint8Array(seen?.out ?? new ArrayBuffer(1))[0]).toBe(2)
   })
 })
