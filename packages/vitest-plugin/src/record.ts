@@ -74,7 +74,13 @@ export interface MeasuredRecord {
   /** The benchmark's name as the suite gave it; also its key in the device's baseline file. */
   readonly key: string
   readonly backend: BackendKind
+  /** The device that measured, always the real one, also when its baseline is a pool's. */
   readonly device: BaselineDevice
+  /**
+   * The id of the pool's baseline file (`<backend>-<deviceAlias>`) when the machine belongs to a
+   * pool: compared with, and written to under -u, instead of the device's own file.
+   */
+  readonly pool?: string
   /**
    * The device's peak rates, only when its backend reports them (for roofline fractions in the
    * report). Kept apart from `device` because baseline files record what was measured, not

@@ -12,8 +12,11 @@ export { MeasurementError, SampleError, StoppingRuleError, VerdictError } from '
 export { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
 export {
   holmRejections,
+  type JudgedComparison,
+  judgeRun,
   MIN_SHIFT_COMPARISONS,
   type RunComparison,
+  type RunJudgement,
   runShiftLog,
   singleRegressionLevel,
 } from './run-level.ts'

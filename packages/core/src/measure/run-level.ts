@@ -28,7 +28,7 @@
  * Cost: O(m log m) for m comparisons.
  */
 import { VerdictError } from './errors.ts'
-import { DEFAULT_RUN_ERROR_RATE } from './verdict.ts'
+import { DEFAULT_RUN_ERROR_RATE, regressionPValue, type Verdict } from './verdict.ts'
 
 /** One comparison of the run, as the run-level decision needs it. */
 export interface RunComparison {
@@ -84,4 +84,54 @@ export function singleRegressionLevel(m: number, alpha: number = DEFAULT_RUN_ERR
   if (!(Number.isInteger(m) && m >= 1))
     throw new VerdictError(`singleRegressionLevel: m must be an integer >= 1, got ${m}`)
   return alpha / m
+}
+
+/** One comparison of a run, as `judgeRun` takes it. */
+export interface JudgedComparison {
+  /** The verdict's figures (core's Verdict, or the same fields as a record keeps them). */
+  readonly verdict: Pick<Verdict, 'ratio' | 'logSe' | 'df' | 'tolerance'>
+  /** Comparisons of one group (a baseline file: one device or one pool) share a run-wide shift. */
+  readonly group: string
+  /** Both sides have at least MIN_VERDICT_SAMPLES samples. */
+  readonly enoughSamples: boolean
+}
+
+export interface RunJudgement {
+  /** Holm's decision, per comparison in the order given. */
+  readonly regressed: readonly boolean[]
+  /** The p-value each was judged by (after its group's shift). */
+  readonly pValues: readonly number[]
+  /** Each group's run-wide slowdown on the log scale (runShiftLog), 0 where none. */
+  readonly shiftLogs: ReadonlyMap<string, number>
+  /** alpha / m: the level at which a single regression is judged (for the detectable slowdown). */
+  readonly singleLevel: number
+}
+
+/**
+ * The whole run's decision, as the reporter, `calibrate` and the simulation make it: each
+ * group's run-wide slowdown discounted, then Holm over all p-values at `alpha`. A comparison is
+ * eligible when its samples suffice and its ratio, after the shift, lies beyond the tolerance.
+ * Cost: O(m log m).
+ */
+export function judgeRun(
+  comparisons: readonly JudgedComparison[],
+  alpha: number = DEFAULT_RUN_ERROR_RATE,
+): RunJudgement {
+  const shiftLogs = new Map<string, number>()
+  for (const group of new Set(comparisons.map((c) => c.group))) {
+    shiftLogs.set(group, runShiftLog(comparisons.filter((c) => c.group === group).map((c) => c.verdict.ratio)))
+  }
+  const family = comparisons.map((c) => {
+    const shift = shiftLogs.get(c.group) ?? 0
+    return {
+      pValue: regressionPValue(c.verdict, shift),
+      eligible: c.enoughSamples && Math.log(c.verdict.ratio) - shift > Math.log1p(c.verdict.tolerance),
+    }
+  })
+  return {
+    regressed: holmRejections(family, alpha),
+    pValues: family.map((f) => f.pValue),
+    shiftLogs,
+    singleLevel: singleRegressionLevel(Math.max(1, comparisons.length), alpha),
+  }
 }

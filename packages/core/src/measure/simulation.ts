@@ -31,7 +31,7 @@ import type { Runnable } from '../backend.ts'
 import { rng } from '../reference.ts'
 import { type Measurement, measureRounds } from './engine.ts'
 import { type Variates, variates } from './random.ts'
-import { holmRejections, runShiftLog, singleRegressionLevel } from './run-level.ts'
+import { judgeRun, singleRegressionLevel } from './run-level.ts'
 import type { StoppingRule } from './stopping-rule.ts'
 import {
   compareToBaseline,
@@ -426,14 +426,8 @@ export function simulateRunLevel(model: RunNoiseModel, options: RunLevelOptions)
       })
       if (slowdown === 1) for (const v of verdicts) detectable.push(detectableRatio(v, level))
       if (!holm) return verdicts.map((v) => v.kind === 'regressed')
-      const shift = runShiftLog(verdicts.map((v) => v.ratio))
-      return holmRejections(
-        verdicts.map((v) => ({
-          pValue: regressionPValue(v, shift),
-          eligible: Math.log(v.ratio) - shift > Math.log1p(v.tolerance),
-        })),
-        alpha,
-      )
+      const comparisons = verdicts.map((verdict) => ({ verdict, group: 'device', enoughSamples: true }))
+      return [...judgeRun(comparisons, alpha).regressed]
     }
     if (decide(1).some(Boolean)) failures++
     options.slowdowns.forEach((slowdown, i) => {

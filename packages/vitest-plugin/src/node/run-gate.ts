@@ -20,14 +20,7 @@
  *    the devices that do have baseline files, so a runner of a new machine type is never silently
  *    blind.
  */
-import {
-  detectableRatio,
-  holmRejections,
-  MIN_VERDICT_SAMPLES,
-  regressionPValue,
-  runShiftLog,
-  singleRegressionLevel,
-} from '@gpubench/core'
+import { detectableRatio, judgeRun, MIN_VERDICT_SAMPLES } from '@gpubench/core'
 import type { CollectedRecord, MeasuredRecord, RecordedVerdict } from '../record.ts'
 import { detectsText } from '../report/figures.ts'
 
@@ -107,23 +100,20 @@ export function decideRun(collected: readonly CollectedRecord[], settings: GateS
     })
   })
   const m = compared.length
-  const shiftOf = new Map<string, number>()
-  for (const file of new Set(compared.map((c) => c.file))) {
-    shiftOf.set(file, runShiftLog(compared.filter((c) => c.file === file).map((c) => c.verdict.ratio)))
-  }
-  const family = compared.map((c) => {
-    const shift = shiftOf.get(c.file) ?? 0
-    const enough =
-      c.record.entry.stats.n >= MIN_VERDICT_SAMPLES &&
-      c.record.baseline.state === 'found' &&
-      c.record.baseline.stats.n >= MIN_VERDICT_SAMPLES
-    return {
-      pValue: regressionPValue(c.verdict, shift),
-      eligible: enough && Math.log(c.verdict.ratio) - shift > Math.log1p(c.verdict.tolerance),
-    }
-  })
-  const rejected = m === 0 ? [] : holmRejections(family, settings.alpha)
-  const level = m === 0 ? settings.alpha : singleRegressionLevel(m, settings.alpha)
+  const judged = judgeRun(
+    compared.map((c) => ({
+      verdict: c.verdict,
+      group: c.file,
+      enoughSamples:
+        c.record.entry.stats.n >= MIN_VERDICT_SAMPLES &&
+        c.record.baseline.state === 'found' &&
+        c.record.baseline.stats.n >= MIN_VERDICT_SAMPLES,
+    })),
+    settings.alpha,
+  )
+  const shiftOf = judged.shiftLogs
+  const rejected = judged.regressed
+  const level = judged.singleLevel
   const verdicts: Array<RecordedVerdict | null> = collected.map(({ record }) =>
     record.status === 'measured' ? record.verdict : null,
   )
@@ -131,7 +121,7 @@ export function decideRun(collected: readonly CollectedRecord[], settings: GateS
   const detectableOf = new Map<string, number[]>()
   compared.forEach((c, i) => {
     const shift = shiftOf.get(c.file) ?? 0
-    const p = family[i]!.pValue
+    const p = judged.pValues[i]!
     const detectable = detectableRatio(c.verdict, level)
     const list = detectableOf.get(c.file) ?? []
     list.push(detectable)

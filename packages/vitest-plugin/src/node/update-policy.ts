@@ -103,7 +103,9 @@ export function planBaselineWrites(
     if (!write) {
       // Null prototype: keys are benchmark names, and one named '__proto__' must be an entry like any other.
       const entries: Record<string, BaselineEntry> = Object.create(null)
-      write = { file, dir: dirname(file), deviceId: record.device.id, device: record.device, entries, sources: [] }
+      // A pool's file holds the pool's id; the records keep the real device.
+      const device = record.pool === undefined ? record.device : { ...record.device, id: record.pool }
+      write = { file, dir: dirname(file), deviceId: device.id, device, entries, sources: [] }
       writes.set(file, write)
     }
     write.entries[record.key] = { ...record.entry, commit }

@@ -15,7 +15,22 @@ import {
   type RunNoisePrior,
   runsOf,
 } from '@gpubench/core'
+import { deviceAliasFrom } from '../options.ts'
 import type { BaselineLookup } from '../record.ts'
+
+/**
+ * The id of the baseline file that stands for this machine's device: the device's own id, or,
+ * with a pool (the option deviceAlias, else $GPUBENCH_DEVICE_ALIAS), `<backend>-<pool>`, one file
+ * per backend shared by every machine of the pool. Null without a pool.
+ */
+export function poolIdOf(
+  backend: string,
+  alias: string | null | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | null {
+  const pool = alias ?? deviceAliasFrom(undefined, env)
+  return pool === null ? null : `${backend}-${pool}`
+}
 
 /** Files read by this worker; they do not change during a run (writes happen after it). */
 const files = new Map<string, Promise<BaselineFile | null>>()

@@ -37,7 +37,7 @@ import {
 } from '../options.ts'
 import type { BenchRecord, MeasuredRecord, SkippedRecord } from '../record.ts'
 import { summaryLine } from '../report/summary-line.ts'
-import { lookupBaseline } from './baseline-lookup.ts'
+import { lookupBaseline, poolIdOf } from './baseline-lookup.ts'
 import { type BackendRequest, candidateKinds, chooseBackends, NoBackendError } from './choose-backend.ts'
 import type { AvailableBackend, BackendRegistry } from './registry.ts'
 import { type GpuBenchResult, perSecond, resultFrom, targetLabel, workCounts } from './result.ts'
@@ -284,7 +284,9 @@ async function runBenchmark(
   const results: GpuBenchResult[] = []
   for (const chosen of choice.chosen) {
     let measured = await measureOn(name, chosen, target, settings)
-    const baseline = await lookupBaseline(config.baselineDir, measured.device.id, name)
+    // A pool's file stands for the device's own where the machine belongs to one (deviceAlias).
+    const pool = poolIdOf(chosen.kind, config.deviceAlias)
+    const baseline = await lookupBaseline(config.baselineDir, pool ?? measured.device.id, name)
     // A regression stands only if it reproduces (see the option confirmRegressions). Not under
     // -u, which records what this run measured: re-measuring only the slow runs would bias the
     // baseline's runs towards the fast ones.
@@ -320,6 +322,7 @@ async function runBenchmark(
       key: name,
       backend: chosen.kind as BackendKind,
       device: baselineDeviceOf(measured.device),
+      ...(pool === null ? {} : { pool }),
       ...(measured.device.peak ? { peak: structuredClone(measured.device.peak) } : {}),
       entry,
       baseline,
