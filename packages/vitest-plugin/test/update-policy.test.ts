@@ -112,7 +112,7 @@ describe('planBaselineWrites', () => {
     expect(Object.keys(entries)).toEqual(['__proto__', 'constructor', 'after'])
     expect(Object.hasOwn(entries, '__proto__')).toBe(true)
     expect(Object.getPrototypeOf(entries)).toBe(null)
-    expect(entries.__proto__?.commit).toBe(COMMIT)
+    expect(Object.getOwnPropertyDescriptor(entries, '__proto__')?.value).toMatchObject({ commit: COMMIT })
   })
 
   test('two benchmarks with one name on one device are both refused, naming both tests', () => {

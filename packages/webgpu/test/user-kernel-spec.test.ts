@@ -85,7 +85,9 @@ describe('kernelVerifier', () => {
     expect(report.checked).toBe(3)
     expect(Object.keys(seen ?? {})).toEqual(names)
     expect(Object.hasOwn(seen ?? {}, '__proto__')).toBe(true)
-    expect(new Uint8Array(seen?.['__proto__'] ?? new ArrayBuffer(1))[0]).toBe(0)
+    const proto: unknown = Object.getOwnPropertyDescriptor(seen, '__proto__')?.value
+    expect(proto).toBeInstanceOf(ArrayBuffer)
+    expect(new Uint8Array(proto as ArrayBuffer)[0]).toBe(0)
     expect(new Uint8Array(seen?.out ?? new ArrayBuffer(1))[0]).toBe(2)
   })
 })
