@@ -86,6 +86,25 @@ describe.skipIf(unavailable)('device work in a device process', { timeout: 60_00
     })
   }
 
+  it('gives a benchmark started while a hung one is still in flight its own process, which survives the kill', async () => {
+    await launchWorks(backend)
+    const before = backend.deviceProcess()
+    const hung = await backend.prepare(endless)
+    const abandoned = hung.cold() // as when Vitest's own test timeout ends a test first
+    abandoned.catch(() => {})
+    const next = await backend.prepare(launch({ launchesPerSample: 5 }))
+    try {
+      expect(backend.deviceProcess()?.pid).not.toBe(before?.pid)
+      await expect(abandoned).rejects.toThrow(/timed out after 1500 ms waiting for endless: the cold run/)
+      expect(alive(before?.pid)).toBe(false)
+      await next.cold()
+      expect((await next.run(3)).every((ns) => ns > 0)).toBe(true)
+    } finally {
+      await next.dispose()
+      await hung.dispose()
+    }
+  })
+
   it('kills a process that stops answering (frozen) after the timeout plus the grace', async () => {
     await launchWorks(backend)
     const pid = backend.deviceProcess()?.pid

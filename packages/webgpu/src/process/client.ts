@@ -75,6 +75,7 @@ export function lineSplitter(onLine: (line: string) => void): { push(chunk: stri
 }
 
 interface Pending {
+  readonly op: Operation['op']
   readonly what: string
   readonly resolve: (reply: Extract<Reply, { ok: true }>) => void
   readonly reject: (error: BackendError) => void
@@ -100,6 +101,9 @@ export class DeviceProcess {
   #lastHeard = performance.now()
   #watch: NodeJS.Timeout | undefined
   #ended: string | undefined
+  #retired: string | undefined
+  /** Runnables prepared here and not yet disposed. */
+  #runnables = 0
   #deviceId: string | undefined
 
   private constructor(options: StartOptions, timeoutMs: number) {
@@ -150,6 +154,27 @@ export class DeviceProcess {
     return this.#ended
   }
 
+  /** Whether a request is waiting for its answer. */
+  get busy(): boolean {
+    return this.#pending.size > 0
+  }
+
+  /**
+   * Takes the process out of service: no new runnables go to it (the caller starts another), and
+   * it is killed once nothing is pending and every runnable of it is disposed, or earlier for a
+   * hung kernel. For work abandoned by its caller (a test runner's own timeout ended the test
+   * while a kernel still ran), so the next benchmark never shares this process and is never
+   * killed with it.
+   */
+  retire(reason: string): void {
+    this.#retired ??= reason
+    this.#killIfRetiredAndIdle()
+  }
+
+  #killIfRetiredAndIdle(): void {
+    if (this.#retired !== undefined && this.#pending.size === 0 && this.#runnables === 0) this.kill(this.#retired)
+  }
+
   /** Sends an operation; resolves with its answer, rejects with a BackendError naming `what`. */
   request<K extends Operation['op']>(
     operation: Extract<Operation, { op: K }>,
@@ -160,8 +185,9 @@ export class DeviceProcess {
     }
     const id = this.#nextId++
     const request = { ...operation, id } as Request
+    if (operation.op === 'dispose') this.#runnables -= 1
     const answer = new Promise<Extract<Reply, { ok: true }>>((resolve, reject) => {
-      this.#pending.set(id, { what, resolve, reject })
+      this.#pending.set(id, { op: operation.op, what, resolve, reject })
     })
     if (this.#pending.size === 1) this.#lastHeard = performance.now() // silence counts from the first pending request
     this.#reference()
@@ -196,6 +222,8 @@ export class DeviceProcess {
     if (!pending) return
     this.#pending.delete(message.id)
     this.#reference()
+    if (message.ok && pending.op === 'prepare') this.#runnables += 1
+    this.#killIfRetiredAndIdle()
     if (message.ok) {
       pending.resolve(message)
       return

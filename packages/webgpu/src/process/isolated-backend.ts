@@ -39,12 +39,21 @@ function startOptionsOf(settings: ResolvedOptions): StartOptions {
 export function createIsolatedBackend(options: WebgpuOptions = {}): IsolatedWebgpuBackend {
   let settings: ResolvedOptions | undefined
   let current: DeviceProcess | undefined
+  /** Every process started and not yet ended: the current one and any retired one still finishing. */
+  const started = new Set<DeviceProcess>()
   let starts = 0
 
   function processOf(resolved: ResolvedOptions): DeviceProcess {
-    if (!current || current.ended !== undefined) {
+    // Work still in flight when a benchmark starts belongs to one its caller gave up on (Vitest's
+    // own test timeout can end a test before the device timeout ends its wait), or runs beside
+    // it: the new benchmark gets a process of its own, so that killing the old one for a hung
+    // kernel cannot take it along.
+    if (current?.busy) current.retire('its benchmark was abandoned while device work was in flight')
+    if (!current || current.ended !== undefined || current.busy) {
       current = DeviceProcess.start(startOptionsOf(resolved), resolved.timeoutMs)
       starts += 1
+      for (const p of started) if (p.ended !== undefined) started.delete(p)
+      started.add(current)
     }
     return current
   }
@@ -94,7 +103,8 @@ export function createIsolatedBackend(options: WebgpuOptions = {}): IsolatedWebg
       return { pid: current.pid, starts, readyMs: current.readyMs }
     },
     async shutdown() {
-      current?.kill('the WebGPU backend was shut down')
+      for (const p of started) p.kill('the WebGPU backend was shut down')
+      started.clear()
       current = undefined
       // A later prepare starts a fresh process; the cached description stays valid.
     },
