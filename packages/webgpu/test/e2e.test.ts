@@ -6,6 +6,9 @@
  *
  * Without containment this run never ends: the timed-out device cannot be destroyed while its
  * kernel spins (Dawn waits for the queue), so the test's own timeout would kill it.
+ *
+ * Named e2e.test.ts so the root `test` script runs it with the other end-to-end files, one file
+ * at a time after the unit tests: its bounds are on wall time.
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
