@@ -30,7 +30,14 @@ export {
   summarizeRounds,
   summarizeSorted,
 } from './statistics.ts'
-export { DEFAULT_STOPPING_RULE, isFixedCount, PAPER_METHOD, type StoppingRule, stoppingRule } from './stopping-rule.ts'
+export {
+  DEFAULT_STOPPING_RULE,
+  isFixedCount,
+  PAPER_METHOD,
+  STOPPING_RULE_LIMITS,
+  type StoppingRule,
+  stoppingRule,
+} from './stopping-rule.ts'
 export { toTinybenchStatistics } from './tinybench.ts'
 export {
   compareToBaseline,
