@@ -7,7 +7,7 @@
 import { launch } from '@gpubench/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createWebgpuBackend, DAWN_LIMIT_NOTICE, type IsolatedWebgpuBackend, SILENCE_GRACE_MS } from '../src/index.ts'
-import { lineSplitter } from '../src/process/client.ts'
+import { childExecArgv, lineSplitter } from '../src/process/client.ts'
 import { unavailable } from './adapter.ts'
 import { endless, hugeGrid } from './fixtures/hung-kernels.ts'
 
@@ -54,6 +54,14 @@ describe("Dawn's limit notices", () => {
     split.push('ne\nsecond\nthi')
     split.flush()
     expect(lines).toEqual(['first line', 'second', 'thi'])
+  })
+})
+
+describe('the device process command line', () => {
+  it("keeps only the caller's flags that load TypeScript, and none for built JavaScript", () => {
+    const caller = ['--conditions=development', '--experimental-strip-types', '--inspect=9229', '--no-warnings']
+    expect(childExecArgv('/x/device-process.ts', caller)).toEqual(['--experimental-strip-types', '--no-warnings'])
+    expect(childExecArgv('/x/device-process.js', caller)).toEqual([])
   })
 })
 

@@ -47,6 +47,16 @@ export const DAWN_LIMIT_NOTICE =
 /** The device process's entry, beside this file with the same extension (.ts in the workspace, .js when built). */
 const ENTRY = fileURLToPath(new URL(`./device-process${extname(fileURLToPath(import.meta.url))}`, import.meta.url))
 
+/**
+ * The caller's flags the process keeps: only those that let Node load TypeScript sources (the
+ * workspace on a Node that needs them) and quiet its warning about them; never a test runner's
+ * loaders or an inspector's port.
+ */
+export function childExecArgv(entry: string, execArgv: readonly string[]): string[] {
+  if (!entry.endsWith('.ts')) return []
+  return execArgv.filter((flag) => /^--(experimental-(strip|transform)-types|no-warnings)$/.test(flag))
+}
+
 /** Lines kept from the process's stderr, to explain a crash. */
 const STDERR_LINES_KEPT = 20
 
@@ -110,8 +120,7 @@ export class DeviceProcess {
     this.#timeoutMs = timeoutMs
     this.#silenceLimitMs = Math.min(MAX_TIMEOUT_MS, timeoutMs + SILENCE_GRACE_MS)
     this.#child = fork(ENTRY, [JSON.stringify(options)], {
-      // Not the caller's flags (a test runner's loaders, inspectors): a plain Node process.
-      execArgv: [],
+      execArgv: childExecArgv(ENTRY, process.execArgv),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     })
