@@ -2,6 +2,7 @@
  * The commands of `gpubench` (the bin is ./main.ts). Each runs the project's own Vitest in child
  * processes, in the current folder. A user's mistake prints one line and exits 2, no stack.
  */
+import { CALIBRATE_USAGE, calibrateCommand } from './calibrate.ts'
 import { RECORD_USAGE, record } from './record.ts'
 import { CliError } from './vitest-process.ts'
 
@@ -13,6 +14,11 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = Object.assign(Object.create(null) as Record<string, Command>, {
   record: { summary: "record this device's baselines from several runs", usage: RECORD_USAGE, run: record },
+  calibrate: {
+    summary: 'record runs, then an A/A self-test: false failures and the detectable slowdown',
+    usage: CALIBRATE_USAGE,
+    run: calibrateCommand,
+  },
 })
 
 function help(): string {
