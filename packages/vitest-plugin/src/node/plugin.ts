@@ -57,6 +57,7 @@ export function gpubench(options: GpubenchOptions = {}): Plugin {
         stoppingRule: resolved.stoppingRule,
         verify: resolved.verify,
         confirmRegressions: resolved.confirmRegressions,
+        deviceAlias: resolved.deviceAlias,
         update,
         gpubenchVersion: version,
       }
