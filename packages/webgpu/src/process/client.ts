@@ -10,9 +10,9 @@
  * benchmark whose kernel never ends fails within its timeout plus SILENCE_GRACE_MS at most.
  *
  * Cost (measured on a 2-core VM with lavapipe, see the package README): a restart is a new Node
- * process, its modules, Dawn, an adapter and a device, about 1 s there. On the normal path each
- * operation is one IPC round trip, 0.3-0.5 ms of host time per call there; device timestamps are
- * taken inside the process as before.
+ * process, its modules, Dawn, an adapter and a device, 1-2.6 s there. On the normal path each
+ * operation is one IPC round trip, 0.3-1.3 ms of host time per call there (more when the machine
+ * is loaded); device timestamps are taken inside the process as before.
  *
  * The process is unreferenced while no request is pending, so it never keeps the caller alive;
  * it kills itself when the caller goes away (IPC disconnect).
