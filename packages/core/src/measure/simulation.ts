@@ -39,7 +39,6 @@ import {
   detectableRatio,
   deviceRunNoisePrior,
   type RunStats,
-  regressionPValue,
   type VerdictKind,
 } from './verdict.ts'
 
