@@ -229,9 +229,21 @@ describe('4. a corrupted or schema-invalid baseline file: exit 1, file and JSON 
     ],
     ['truncated', (text) => text.slice(0, Math.floor(text.length / 2)), /malformed JSON/, []],
     [
-      'schema-invalid, with -u',
-      (text) => text.replace(/"medianNs": [\d.e+]+/, '"medianNs": -1'),
-      /at \/entries\/busy-loop\/stats\/medianNs/,
+      'an impossible median (0), without -u',
+      (text) => text.replace(/"medianNs": [\d.e+]+/, '"medianNs": 0'),
+      /at \/entries\/busy-loop\/stats\/medianNs: must be >= 0.000001, got 0/,
+      [],
+    ],
+    [
+      'an interval that does not contain its median, without -u',
+      (text) => text.replace(/"ciLowNs": [\d.e+]+/, '"ciLowNs": 1e15'),
+      /at \/entries\/busy-loop\/stats\/ciLowNs: ciLowNs 1000000000000000 is above medianNs/,
+      [],
+    ],
+    [
+      'invalid outside the entries this run records, with -u',
+      (text) => text.replace(/"name": "[^"]*"/, '"name": 5'),
+      /at \/device\/name/,
       ['-u'],
     ],
   ]
@@ -252,6 +264,34 @@ describe('4. a corrupted or schema-invalid baseline file: exit 1, file and JSON 
     RUN_TIMEOUT_MS,
   )
 })
+
+test(
+  '4b. -u repairs a file whose only fault is in an entry it records again (a zero median): exit 0, no crash',
+  async () => {
+    const dir = await project(recorded)
+    const { file, bytes } = await deviceFile(dir)
+    await writeFile(file, bytes.replace(/"medianNs": [\d.e+]+/, '"medianNs": 0'))
+    const run = await vitestBench(dir, ['-u'])
+    expect(run.code, run.output).toBe(0)
+    expect(run.output).not.toMatch(/VerdictError|\n\s+at /)
+    const entry = JSON.parse(await readFile(file, 'utf8')).entries[BENCH]
+    expect(entry.stats.medianNs).toBeGreaterThan(0)
+    expect(tableRow(run.output)).toMatch(/, baseline updated$/)
+  },
+  RUN_TIMEOUT_MS,
+)
+
+test(
+  '4c. `vitest bench --run -u busy.bench.ts`: the file name is not an update mode; exit 1 naming it, nothing written',
+  async () => {
+    const dir = await project()
+    const run = await vitestBench(dir, ['-u', 'busy.bench.ts'])
+    expect(run.code, run.output).toBe(1)
+    expect(run.output).toMatch(/-u\/--update got "busy.bench.ts", which is not an update mode/)
+    expect(await readdir(dir)).not.toContain('baselines')
+  },
+  RUN_TIMEOUT_MS,
+)
 
 test(
   '5. -u on this device never changes another device’s file',
