@@ -449,17 +449,15 @@ describe('medians and intervals that cannot be', () => {
 
 describe('files that are not regular UTF-8 files', () => {
   it.skipIf(process.platform === 'win32')(
-    'refuses a named pipe in place of a baseline at once, naming it, without waiting for a writer',
+    'refuses a named pipe in place of a baseline at once, naming it, without waiting for a writer (which would hang the test)',
     async () => {
       const file = baselinePath(dir, ID)
       expect(spawnSync('mkfifo', [file]).status).toBe(0)
-      const started = performance.now()
       const error = await rejection(loadBaseline(dir, ID))
       expect(error.file).toBe(file)
       expect(error.message).toMatch(/not a regular file but a named pipe \(FIFO\)/)
       const write = await rejection(updateBaseline(dir, sampleDevice(), { a: sampleEntry() }))
       expect(write.message).toMatch(/named pipe/)
-      expect(performance.now() - started).toBeLessThan(5000)
     },
   )
 
