@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest'
 import { decideRun, gateLines } from '../src/node/run-gate.ts'
 import type { BaselineLookup, CollectedRecord } from '../src/record.ts'
+import { jsonReport } from '../src/report/json.ts'
 import { formatMarkdown } from '../src/report/markdown.ts'
 import { rowOf } from '../src/report/rows.ts'
 import { verdictFor } from '../src/runtime/verdict.ts'
@@ -87,4 +88,27 @@ describe('the run decides regressions over all its comparisons', () => {
     // one written under -u in this run is not listed
     expect(decideRun(run, { ...settings, ci: true, written: new Set([1]) }).notGated).toEqual([])
   })
+})
+
+test('the JSON report carries the gate beside the records, absent where not given', () => {
+  const run = [compared('a', 1), compared('b', 1.6)]
+  const gate = decideRun(run, settings)
+  const facts = { createdAt: '2026-12-03T00:00:00.000Z', update: 'none' as const, commit: null, errors: [] }
+  const withGate = jsonReport(
+    run.map((c) => ({ collected: c, outcome: { kind: 'not-requested' as const } })),
+    {
+      ...facts,
+      gate: {
+        alpha: gate.alpha,
+        comparisons: gate.comparisons,
+        regressed: [{ benchmark: 'b', device: 'cpu-test-2c' }],
+        devices: gate.devices,
+        notGated: gate.notGated,
+      },
+    },
+  )
+  expect(withGate.gate?.comparisons).toBe(2)
+  expect(withGate.gate?.devices[0]?.medianDetectableRatio).toBeGreaterThan(1.05)
+  expect(JSON.parse(JSON.stringify(withGate)).gate.regressed).toEqual([{ benchmark: 'b', device: 'cpu-test-2c' }])
+  expect('gate' in jsonReport([], facts)).toBe(false)
 })
