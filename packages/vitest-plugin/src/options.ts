@@ -140,11 +140,23 @@ function fail(field: string, problem: string): never {
   throw new GpubenchOptionsError(`gpubench options: field '${field}' ${problem}`)
 }
 
-/** The value as the user wrote it: NaN and Infinity as such (JSON would print null), a bigint with its n. */
-function shown(value: unknown): string {
+/**
+ * A user's value for an error message, as they wrote it: NaN and Infinity as such (JSON would
+ * print null), a bigint with its n, also inside objects (where JSON.stringify would throw), and
+ * never a throw of its own (a cyclic object is shown by its type).
+ */
+export function shown(value: unknown): string {
   if (typeof value === 'number') return String(value)
   if (typeof value === 'bigint') return `${value}n`
-  return JSON.stringify(value) ?? String(value)
+  try {
+    return (
+      JSON.stringify(value, (_key, v: unknown) =>
+        typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+      ) ?? String(value)
+    )
+  } catch {
+    return `${typeof value === 'object' ? 'an object' : `a ${typeof value}`} that cannot be shown`
+  }
 }
 
 function booleanOption(field: string, value: unknown, fallback: boolean): boolean {

@@ -49,6 +49,22 @@ describe('bench.gpu() validates at registration, naming the benchmark and the op
     expect(call).toThrow(message)
   })
 
+  test('NaN and bigint values are shown as written, never "null" or a serialization TypeError', () => {
+    const call =
+      (...args: unknown[]) =>
+      () =>
+        (benchGpu as (...a: unknown[]) => unknown)(...args)
+    expect(call('x', () => 0, { tolerance: Number.NaN })).toThrow(
+      "bench.gpu('x'): gpubench options: field 'tolerance' must be a finite number, got NaN",
+    )
+    expect(call('x', () => 0, { verify: 1n })).toThrow("bench.gpu('x') option 'verify' must be a boolean, got 1n")
+    expect(call('x', { kind: 'kernel', size: 10n })).toThrow(GpuBenchError)
+    expect(call('x', { kind: 'kernel', size: 10n })).toThrow(/the target must be a core workload .*"size":"10n"/)
+    const cyclic: Record<string, unknown> = { kind: 'nothing' }
+    cyclic.self = cyclic
+    expect(call('x', cyclic)).toThrow(/got an object that cannot be shown/)
+  })
+
   test('a plain function becomes a host function target named after the benchmark', () => {
     const registration = benchGpu('sum', () => 1)
     expect(registration.name).toBe('sum')

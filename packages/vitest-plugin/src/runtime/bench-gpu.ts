@@ -31,6 +31,7 @@ import type { TestContext } from 'vitest'
 import {
   BACKEND_NAMES,
   type RuntimeConfig,
+  shown,
   validateConfirmRegressions,
   validateStoppingRuleShape,
   validateTolerance,
@@ -119,12 +120,12 @@ function settingsFrom(name: string, options: unknown, config: RuntimeConfig): Se
   const request = o.backend ?? 'auto'
   if (request !== 'auto' && request !== 'all' && !(BACKEND_NAMES as readonly unknown[]).includes(request)) {
     throw new GpuBenchError(
-      `${field('backend')} must be 'auto', 'all' or one of ${BACKEND_NAMES.join(', ')}, got ${JSON.stringify(request)}`,
+      `${field('backend')} must be 'auto', 'all' or one of ${BACKEND_NAMES.join(', ')}, got ${shown(request)}`,
     )
   }
   for (const key of ['required', 'verify'] as const) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-      throw new GpuBenchError(`${field(key)} must be a boolean, got ${JSON.stringify(o[key])}`)
+      throw new GpuBenchError(`${field(key)} must be a boolean, got ${shown(o[key])}`)
     }
   }
   let rule: StoppingRule
@@ -162,7 +163,7 @@ function settingsFrom(name: string, options: unknown, config: RuntimeConfig): Se
 
 function checkName(name: unknown): string {
   if (typeof name !== 'string' || name.trim() === '') {
-    throw new GpuBenchError(`bench.gpu(): the name must be a non-empty string, got ${JSON.stringify(name)}`)
+    throw new GpuBenchError(`bench.gpu(): the name must be a non-empty string, got ${shown(name)}`)
   }
   if (/\p{Cc}/u.test(name))
     throw new GpuBenchError(`bench.gpu(${JSON.stringify(name)}): the name must not contain control characters`)
@@ -176,7 +177,7 @@ function targetFrom(name: string, target: unknown): Target {
     if (isWorkload(target) || kind === 'function' || kind === 'custom') return target as Target
   }
   throw new GpuBenchError(
-    `bench.gpu('${name}'): the target must be a core workload (gemm(), gemv(), vjp(), launch()), a function, or a backend target; got ${typeof target === 'object' ? JSON.stringify(target) : typeof target}`,
+    `bench.gpu('${name}'): the target must be a core workload (gemm(), gemv(), vjp(), launch()), a function, or a backend target; got ${typeof target === 'object' ? shown(target) : typeof target}`,
   )
 }
 
