@@ -119,6 +119,12 @@ export const PROVIDE_KEY = 'gpubench' as const
 
 export class GpubenchOptionsError extends Error {
   override name = 'GpubenchOptionsError'
+  constructor(message: string) {
+    super(message)
+    // A user's mistake, named in full by the message: Vitest prints a config-time error's stack
+    // under "Startup Error", and the plugin's and Vitest's frames would only bury it.
+    this.stack = `${this.name}: ${message}`
+  }
 }
 
 const OPTION_KEYS: ReadonlyArray<keyof GpubenchOptions> = [

@@ -114,6 +114,15 @@ test('an unknown -u value is an error naming it, not a silent "none" (`vitest be
     /-u\/--update got "tiny.bench.ts", which is not an update mode.*put it before -u \(`vitest bench tiny.bench.ts -u`\).*No baseline was written/,
   )
   expect(() => updateModeFrom('ALL')).toThrow(/got "ALL"/)
+  // A user's mistake: the message says it all, no frames follow it (Vitest prints the stack at startup).
+  const error = (() => {
+    try {
+      updateModeFrom('tiny.bench.ts')
+    } catch (e) {
+      return e as Error
+    }
+  })()
+  expect(error?.stack).toBe(`GpubenchOptionsError: ${error?.message}`)
   expect(() => updateModeFrom(1)).toThrow(/got 1, which is not an update mode/)
 })
 
