@@ -288,6 +288,7 @@ test(
     const run = await vitestBench(dir, ['-u', 'busy.bench.ts'])
     expect(run.code, run.output).toBe(1)
     expect(run.output).toMatch(/-u\/--update got "busy.bench.ts", which is not an update mode/)
+    expect(run.output).not.toMatch(/\n\s+at /) // a user's mistake: no Node frames under "Startup Error"
     expect(await readdir(dir)).not.toContain('baselines')
   },
   RUN_TIMEOUT_MS,
