@@ -1,5 +1,7 @@
-import { describe, expect, test } from 'vitest'
+import { describe, expect, test, vi } from 'vitest'
+import { GpubenchReporter } from '../src/node/reporter.ts'
 import { decideRun, gateLines } from '../src/node/run-gate.ts'
+import { resolveOptions } from '../src/options.ts'
 import type { BaselineLookup, CollectedRecord } from '../src/record.ts'
 import { jsonReport } from '../src/report/json.ts'
 import { formatMarkdown } from '../src/report/markdown.ts'
@@ -111,4 +113,59 @@ test('the JSON report carries the gate beside the records, absent where not give
   expect(withGate.gate?.devices[0]?.medianDetectableRatio).toBeGreaterThan(1.05)
   expect(JSON.parse(JSON.stringify(withGate)).gate.regressed).toEqual([{ benchmark: 'b', device: 'cpu-test-2c' }])
   expect('gate' in jsonReport([], facts)).toBe(false)
+})
+
+describe('the reporter carries out the decision', () => {
+  /** A stand-in for Vitest's TestCase, as the reporter reads it. */
+  function testCase(records: CollectedRecord[]) {
+    return {
+      meta: () => ({ gpubench: { records: records.map((c) => c.record) } }),
+      project: { name: 'bench' },
+      module: { moduleId: '/project/suites/a.bench.ts' },
+      fullName: 'a',
+      result: () => ({ state: 'passed' }),
+    } as unknown as Parameters<GpubenchReporter['onTestCaseResult']>[0]
+  }
+
+  async function report(records: CollectedRecord[], env: NodeJS.ProcessEnv) {
+    const options = resolveOptions({ baselineDir: '/nonexistent-baselines' }, {})
+    const reporter = new GpubenchReporter({ options, root: '/project', projectName: 'bench', update: 'none', env })
+    const lines: string[] = []
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => lines.push(line))
+    const error = vi.spyOn(console, 'error').mockImplementation((line: string) => lines.push(line))
+    const before = process.exitCode
+    try {
+      reporter.onTestRunStart()
+      reporter.onTestCaseResult(testCase(records))
+      await reporter.onTestRunEnd([], [], 'passed')
+      return { run: reporter.lastRun!, text: lines.join('\n'), exitCode: process.exitCode }
+    } finally {
+      process.exitCode = before
+      log.mockRestore()
+      error.mockRestore()
+    }
+  }
+
+  test('a regression that stands is printed with its figures and sets the exit code; the row says regressed', async () => {
+    const { run, text, exitCode } = await report([compared('a', 1), compared('b', 1.6)], {})
+    expect(exitCode).toBe(1)
+    expect(run.failures).toHaveLength(1)
+    expect(text).toContain("gpubench: 'b' on cpu-test-2c (host, Test CPU (2 cores)) regressed against its baseline")
+    expect(text).toMatch(/now: +median 1\.6 ms/)
+    expect(text).toMatch(/ {3}b +host .*\+60\.0% +≥ \d+(\.\d)?% +regressed/)
+    expect(text).toContain('gate: 2 comparisons with baselines')
+  })
+
+  test('unchanged code: exit code untouched; in CI a benchmark without a baseline is listed as not gated', async () => {
+    const missing = collected(measuredRecord({ key: 'new-one', deviceId: 'cpu-other-8c' }), 'new-one')
+    const local = await report([compared('a', 1), missing], {})
+    expect(local.exitCode).toBe(process.exitCode)
+    expect(local.run.failures).toEqual([])
+    expect(local.text).not.toContain('not gated')
+    expect(local.text).toContain('gpubench notice: no baseline on device cpu-other-8c')
+    const ci = await report([compared('a', 1), missing], { CI: 'true' })
+    expect(ci.text).toMatch(/new-one +host +cpu-other-8c .* not gated on cpu-other-8c/)
+    expect(ci.text).toContain("not gated on cpu-other-8c: 1 benchmark without a baseline there ('new-one')")
+    expect(ci.text).not.toContain('gpubench notice: no baseline')
+  })
 })
