@@ -4,6 +4,7 @@
  */
 import { CALIBRATE_USAGE, calibrateCommand } from './calibrate.ts'
 import { RECORD_USAGE, record } from './record.ts'
+import { REPORT_USAGE, report } from './report.ts'
 import { CliError } from './vitest-process.ts'
 
 interface Command {
@@ -14,6 +15,7 @@ interface Command {
 
 const COMMANDS: Readonly<Record<string, Command>> = Object.assign(Object.create(null) as Record<string, Command>, {
   record: { summary: "record this device's baselines from several runs", usage: RECORD_USAGE, run: record },
+  report: { summary: 'write an HTML and a markdown report of runs', usage: REPORT_USAGE, run: report },
   calibrate: {
     summary: 'record runs, then an A/A self-test: false failures and the detectable slowdown',
     usage: CALIBRATE_USAGE,

@@ -1,0 +1,262 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, test } from 'vitest'
+import { parseReportArgs } from '../src/cli/report.ts'
+import { CliError } from '../src/cli/vitest-process.ts'
+import { buildModel } from '../src/report/html/build.ts'
+import { f16Twin, timeOf } from '../src/report/html/figures.ts'
+import { markdownPathFor, renderReport, writeReport } from '../src/report/html/index.ts'
+import { type Measurement, mergeContents, type ReportInputs, readInputs } from '../src/report/html/inputs.ts'
+import type { ReportModel, TableBlock } from '../src/report/html/model.ts'
+import { loadPublished, PUBLISHED_PATH, validatePublished } from '../src/report/html/published.ts'
+import { chooseHeadline } from '../src/report/html/sections/blog.ts'
+import { markdownTables, modelTables } from './html-report-tables.ts'
+
+const FIXTURES = fileURLToPath(new URL('./fixtures/html-report/', import.meta.url))
+const scratch = mkdtempSync(join(tmpdir(), 'gpubench-html-'))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))
+
+function rawBaseline(name: string): {
+  device: Record<string, unknown>
+  entries: Record<string, Record<string, unknown>>
+} {
+  return JSON.parse(readFileSync(join(FIXTURES, name), 'utf8'))
+}
+
+function tableById(model: ReportModel, id: string): TableBlock {
+  const found = modelTables(model).find((t) => t.id === id)
+  if (!found) throw new Error(`no table ${id}`)
+  return found
+}
+
+describe('inputs', () => {
+  test('a folder of baseline files reads every device and entry, figures unchanged', async () => {
+    const inputs = await readInputs([FIXTURES])
+    const files = [
+      'cpu-intel-xeon-f6-m167-2c.json',
+      'host-node24-intel-xeon-f6-m167-2c.json',
+      'webgpu-vulkan-llvmpipe-intel-xeon-f6-m167-2c.json',
+    ]
+    expect(inputs.devices.map((d) => d.id)).toEqual(files.map((f) => f.replace(/\.json$/, '')))
+    let entries = 0
+    for (const file of files) {
+      const raw = rawBaseline(file)
+      for (const [key, entry] of Object.entries(raw.entries)) {
+        entries++
+        const m = inputs.measurements.find((x) => x.deviceId === raw.device.id && x.key === key)
+        expect(m?.stats.medianNs).toBe((entry.stats as { medianNs: number }).medianNs)
+        expect(m?.flopPerSecond).toBe(entry.flopPerSecond)
+      }
+    }
+    expect(inputs.measurements).toHaveLength(entries)
+  })
+
+  test('a JSON report is read; the later recording of one device and benchmark wins', async () => {
+    const raw = rawBaseline('cpu-intel-xeon-f6-m167-2c.json')
+    const [key, entry] = Object.entries(raw.entries)[0]!
+    const later = {
+      ...entry,
+      recordedAt: '2099-01-01T00:00:00.000Z',
+      stats: { ...(entry.stats as { meanNs: number }), medianNs: 1234 },
+    }
+    const report = {
+      format: 'gpubench-report',
+      version: 1,
+      benchmarks: [
+        { record: { status: 'skipped', key, backend: 'cuda', reason: 'no driver' } },
+        {
+          record: {
+            status: 'measured',
+            key,
+            backend: 'cpu',
+            device: raw.device,
+            peak: { bytesPerSecond: 5e10 },
+            entry: later,
+            stoppedBy: 'fixed-count',
+            notes: ['launch: something own'],
+          },
+        },
+      ],
+    }
+    const file = join(scratch, 'report.json')
+    writeFileSync(file, JSON.stringify(report))
+    const inputs = await readInputs([join(FIXTURES, 'cpu-intel-xeon-f6-m167-2c.json'), file])
+    const m = inputs.measurements.find((x) => x.key === key)!
+    expect(m.stats.medianNs).toBe(1234)
+    expect(m.stoppedBy).toBe('fixed-count')
+    expect(timeOf(m)).toEqual({ ns: later.stats.meanNs, statistic: 'mean' })
+    expect(inputs.replaced).toBe(1)
+    // The report's peak reaches the device facts (a baseline file never has one).
+    expect(inputs.devices[0]?.peak).toEqual({ bytesPerSecond: 5e10 })
+  })
+
+  test('a bad input is refused with its path and pointer', async () => {
+    const bad = join(scratch, 'bad.json')
+    writeFileSync(
+      bad,
+      JSON.stringify({
+        format: 'gpubench-report',
+        version: 1,
+        benchmarks: [
+          {
+            record: {
+              status: 'measured',
+              key: 'k',
+              device: { id: 'd', backend: 'cpu', name: 'n' },
+              entry: { backend: 'cpu', target: 't', timing: 'x', stats: { medianNs: -1 } },
+            },
+          },
+        ],
+      }),
+    )
+    await expect(readInputs([bad])).rejects.toThrow(/bad\.json at \/benchmarks\/0\/record\/entry\/stats\/medianNs/)
+    writeFileSync(bad, '{"hello": 1}')
+    await expect(readInputs([bad])).rejects.toThrow(/neither a gpubench JSON report/)
+    await expect(readInputs([join(scratch, 'missing.json')])).rejects.toThrow(/no such file or folder/)
+    await expect(readInputs([])).rejects.toThrow(/no input/)
+  })
+})
+
+describe('published figures', () => {
+  test('the data file is valid and names its sources and caveats', async () => {
+    const published = await loadPublished()
+    expect(published.sources.paper.reference).toMatch(/arXiv/)
+    expect(published.sources.blog.caveats.length).toBeGreaterThan(0)
+    expect(published.table6.rows.length).toBeGreaterThan(0)
+  })
+
+  test('a wrong edit fails with its pointer', () => {
+    const data = JSON.parse(readFileSync(PUBLISHED_PATH, 'utf8'))
+    data.table6.rows[1].coldMs = '0.9'
+    expect(() => validatePublished(data)).toThrow(/\/table6\/rows\/1\/coldMs/)
+    expect(() => validatePublished({ ...data, version: 2 })).toThrow(/version/)
+  })
+})
+
+describe('the model', () => {
+  let inputs: ReportInputs
+  let model: ReportModel
+
+  test('sections appear where the fixtures have data; training is absent without training records', async () => {
+    inputs = await readInputs([FIXTURES])
+    model = buildModel(inputs, await loadPublished(), { createdAt: '2026-12-03T00:00:00.000Z' })
+    expect(model.sections.map((s) => s.id)).toEqual(['devices', 'throughput', 'launch', 'blog'])
+    const published = modelTables(model).filter((t) => t.published)
+    // Published rows never share a table with measured ones.
+    for (const t of published) expect(t.columns[0]).toMatch(/\(published\)/)
+    for (const t of modelTables(model).filter((x) => !x.published)) {
+      for (const row of t.rows)
+        expect(inputs.devices.map((d) => d.id)).toContain(row.find((c) => inputs.devices.some((d) => d.id === c)))
+    }
+  })
+
+  test('every launch row states what was timed on its backend', () => {
+    const launch = tableById(model, 'launch-measured')
+    const launches = inputs.measurements.filter((m) => m.workload?.kind === 'launch')
+    expect(launch.rows).toHaveLength(launches.length)
+    const what = launch.columns.indexOf('what was timed')
+    expect(launch.rows.find((r) => r[1] === 'webgpu')?.[what]).toMatch(/dispatches .* one compute pass/)
+    expect(launch.rows.find((r) => r[1] === 'cpu')?.[what]).toMatch(/helper thread/)
+  })
+
+  test('the blog charts compare the headline benchmark, speed-ups against the CPU run, from the data', () => {
+    const headline = chooseHeadline(inputs.measurements)!
+    expect(headline).toMatch(/f32/)
+    const f32 = inputs.measurements.filter((m) => m.key === headline)
+    const cpu = f32.find((m) => m.backend === 'cpu')!
+    const blog = model.sections.find((s) => s.id === 'blog')!
+    const speedup = blog.blocks.find((b) => b.id === 'blog-speedup')
+    expect(speedup?.kind).toBe('chart')
+    const values = (speedup as { spec: { data: { values: Array<{ device: string; speedup: number }> } } }).spec.data
+      .values
+    for (const m of f32) {
+      expect(values.find((v) => v.device === m.deviceId)?.speedup).toBeCloseTo(
+        cpu.stats.medianNs / m.stats.medianNs,
+        12,
+      )
+    }
+    const gains = tableById(model, 'blog-f16-table')
+    for (const row of gains.rows) {
+      const m32 = f32.find((m) => m.deviceId === row[0])!
+      const m16 = inputs.measurements.find((m) => m.deviceId === row[0] && m.key === f16Twin(headline))!
+      expect(Number(row[3])).toBeCloseTo(1 - m16.stats.medianNs / m32.stats.medianNs, 2)
+      expect(Number(row[4])).toBeCloseTo(m32.stats.medianNs / m16.stats.medianNs, 2)
+    }
+  })
+
+  test('f16 speed-ups are split into compute-bound and memory-bound work', () => {
+    const t = tableById(model, 'fp16-by-bound')
+    expect(new Set(t.rows.map((r) => r[1]))).toEqual(new Set(['compute-bound', 'memory-bound']))
+  })
+
+  test('training records get their section, with the published Table 4 apart', async () => {
+    const base = inputs.measurements[0]!
+    const step: Measurement = {
+      ...base,
+      key: 'training/quick/gpt step f32',
+      target: 'gpt step',
+      workload: { kind: 'training', batch: 4, dtype: 'f32' },
+    }
+    const withTraining = mergeContents(
+      [{ devices: [...inputs.devices], measurements: [...inputs.measurements, step] }],
+      [],
+    )
+    const m = buildModel(withTraining, await loadPublished())
+    const training = m.sections.find((s) => s.id === 'training')
+    expect(training).toBeDefined()
+    expect(tableById(m, 'training-measured').rows).toEqual([
+      expect.arrayContaining([base.deviceId, 'training/quick/gpt step f32', '4', 'f32']),
+    ])
+    expect(tableById(m, 'training-published').published).toBe(true)
+  })
+})
+
+describe('the written report', () => {
+  test('the markdown version has the same tables, cell for cell, as the model the page is written from', async () => {
+    const { html, markdown, report } = await writeReport([FIXTURES], join(scratch, 'out', 'report.html'))
+    expect(markdown).toBe(join(scratch, 'out', 'report.md'))
+    const written = readFileSync(markdown, 'utf8')
+    const tables = modelTables(report.model)
+    expect(markdownTables(written)).toEqual(tables.map((t) => [[...t.columns], ...t.rows.map((r) => [...r])]))
+    const page = readFileSync(html, 'utf8')
+    // Self-contained: no script, no external resource.
+    expect(page).not.toMatch(/<script|<link|\ssrc=|url\(/i)
+    expect(page.match(/<table data-table=/g)).toHaveLength(tables.length)
+  })
+
+  test('markdown cells with pipes survive the round trip', async () => {
+    const inputs = await readInputs([FIXTURES])
+    const renamed = inputs.measurements.map((m) => ({
+      ...m,
+      deviceId: m.deviceId === inputs.devices[0]!.id ? 'a|b' : m.deviceId,
+    }))
+    const { model, markdown } = await renderReport({ ...inputs, measurements: renamed, devices: inputs.devices })
+    expect(markdownTables(markdown)).toEqual(
+      modelTables(model).map((t) => [[...t.columns], ...t.rows.map((r) => [...r])]),
+    )
+  })
+
+  test('paths: the markdown twin sits beside the page', () => {
+    expect(markdownPathFor('/x/r.html')).toBe('/x/r.md')
+    expect(markdownPathFor('/x/r')).toBe('/x/r.md')
+  })
+})
+
+describe('gpubench report arguments', () => {
+  test('inputs, --out and the blog options', () => {
+    expect(parseReportArgs(['a.json', '--out', 'o.html', '--headline=k f32', 'dir'], '/w')).toEqual({
+      inputs: ['/w/a.json', '/w/dir'],
+      out: '/w/o.html',
+      headline: 'k f32',
+    })
+  })
+
+  test('mistakes are CliErrors naming them', () => {
+    expect(() => parseReportArgs(['--out'], '/w')).toThrow(CliError)
+    expect(() => parseReportArgs(['--bogus', 'a'], '/w')).toThrow(/unknown option "--bogus"/)
+    expect(() => parseReportArgs(['--out', 'a', '--out', 'b', 'x'], '/w')).toThrow(/twice/)
+    expect(() => parseReportArgs([], scratch)).toThrow(/no input given/)
+  })
+})
