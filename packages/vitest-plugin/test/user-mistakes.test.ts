@@ -53,7 +53,7 @@ test('without gpubench() in the config, bench.gpu() names the missing plugin', (
   expect(run.status, run.output).toBe(1)
   expect(run.output).toContain("bench.gpu() needs the gpubench plugin: add gpubench() from '@gpubench/vitest-plugin'")
   expect(run.output).not.toContain('is not a function')
-})
+}, 60_000)
 
 test('a rate literal that does not parse fails its file before the benchmark runs', () => {
   const dir = fixtureCopy('bad-literal')
@@ -61,7 +61,7 @@ test('a rate literal that does not parse fails its file before the benchmark run
   expect(run.status, run.output).toBe(1)
   expect(run.output).toMatch(/typo\.bench\.ts:9:\d+: toBeAtLeast\("50 GFLOPS\/s"\): .*GFLOP\/s/)
   expect(existsSync(join(dir, 'measured.txt'))).toBe(false)
-})
+}, 60_000)
 
 const parsers = { rate: parseRate, duration: parseDuration }
 
@@ -79,6 +79,14 @@ test('literal check: each literal form, with file, line and column of the first 
   expect(() => checkAssertionLiterals(bad, 'bad.bench.ts', parsers)).toThrow(
     /^bad\.bench\.ts:2:22: toTakeAtMost\("2 sec"\): /,
   )
+  const commented = [
+    "// expectThroughput(r).toBeAtLeast('50 GFLOPS/s') in a line comment",
+    "/* and in a block: expectThroughput(r).toTakeAtMost('2 sec') */",
+    "const s = '// not a comment'; expectThroughput(r).toBeAtLeast('1 GFLOP/s')",
+  ].join('\n')
+  expect(() => checkAssertionLiterals(commented, 'c.bench.ts', parsers)).not.toThrow()
+  const afterComment = "/* a\n b */ expectThroughput(r).toBeAtLeast('5 flops')"
+  expect(() => checkAssertionLiterals(afterComment, 'd.bench.ts', parsers)).toThrow(/^d\.bench\.ts:2:26: /)
   const rate = "expectThroughput(r).toBeAtLeast('fast', { margin: 1 })"
   expect(() => checkAssertionLiterals(rate, 'x.ts', parsers)).toThrow(/toBeAtLeast\("fast"\)/)
 })

@@ -21,6 +21,7 @@ import { checkAssertionLiterals, type LiteralParsers } from './literal-check.ts'
 const EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js'
 const SETUP_FILE = fileURLToPath(new URL(`../runtime/setup${EXT}`, import.meta.url))
 const MAIN_PROCESS_MODULE = fileURLToPath(new URL(`./main-process${EXT}`, import.meta.url))
+const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 function pluginVersion(): string {
   const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
@@ -37,9 +38,13 @@ export function gpubench(options: GpubenchOptions = {}): Plugin {
     // Before other transforms, so line and column are those of the file the user wrote.
     enforce: 'pre',
     // Rate and duration literals of the assertions are checked when a file is loaded, not after
-    // its benchmarks have measured (see literal-check.ts). Files of dependencies are left alone.
+    // its benchmarks have measured (see literal-check.ts). Files of dependencies and of this
+    // package are left alone.
     transform(code, id) {
-      if (parsers && !id.includes('/node_modules/')) checkAssertionLiterals(code, id.split('?')[0] ?? id, parsers)
+      const file = id.split('?')[0] ?? id
+      if (parsers && !file.includes('/node_modules/') && !file.startsWith(PACKAGE_ROOT)) {
+        checkAssertionLiterals(code, file, parsers)
+      }
       return null
     },
     async configureVitest({ vitest, project }: { vitest: Vitest; project: TestProject }) {
