@@ -66,6 +66,12 @@ export interface GpubenchOptions {
   deviceAlias?: string
   /** Path of a JSON report written at the end of each run, relative to the root. Default: none. */
   jsonReport?: string
+  /**
+   * Path of an HTML report of each run (`gpubench report` on the run's own records: charts and
+   * tables per device, published figures apart), relative to the root; its markdown twin is
+   * written beside it (`.md`). Default: `$GPUBENCH_HTML_REPORT`, else none.
+   */
+  htmlReport?: string
   /** Append a markdown summary to `$GITHUB_STEP_SUMMARY` when that variable is set. Default true. */
   stepSummary?: boolean
   /** Print the plugin's table at the end of the run. Default true. */
@@ -110,6 +116,7 @@ export interface ResolvedOptions {
   readonly runErrorRate: number
   readonly deviceAlias: string | null
   readonly jsonReport: string | null
+  readonly htmlReport: string | null
   readonly stepSummary: boolean
   readonly table: boolean
 }
@@ -138,6 +145,7 @@ const OPTION_KEYS: ReadonlyArray<keyof GpubenchOptions> = [
   'runErrorRate',
   'deviceAlias',
   'jsonReport',
+  'htmlReport',
   'stepSummary',
   'table',
 ]
@@ -301,6 +309,12 @@ export function resolveOptions(
         : validateRunErrorRate('runErrorRate', options.runErrorRate),
     deviceAlias: deviceAliasFrom(options.deviceAlias, env),
     jsonReport: options.jsonReport === undefined ? null : pathOption('jsonReport', options.jsonReport),
+    htmlReport:
+      options.htmlReport !== undefined
+        ? pathOption('htmlReport', options.htmlReport)
+        : (env.GPUBENCH_HTML_REPORT ?? '').trim() === ''
+          ? null
+          : pathOption('$GPUBENCH_HTML_REPORT', env.GPUBENCH_HTML_REPORT),
     stepSummary: booleanOption('stepSummary', options.stepSummary, true),
     table: booleanOption('table', options.table, true),
   }

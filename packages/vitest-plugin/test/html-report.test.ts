@@ -5,14 +5,19 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, test } from 'vitest'
 import { parseReportArgs } from '../src/cli/report.ts'
 import { CliError } from '../src/cli/vitest-process.ts'
+import { writeReportFile } from '../src/node/report-files.ts'
+import { resolveOptions } from '../src/options.ts'
 import { buildModel } from '../src/report/html/build.ts'
 import { f16Twin, timeOf } from '../src/report/html/figures.ts'
 import { markdownPathFor, renderReport, writeReport } from '../src/report/html/index.ts'
 import { type Measurement, mergeContents, type ReportInputs, readInputs } from '../src/report/html/inputs.ts'
 import type { ReportModel, TableBlock } from '../src/report/html/model.ts'
 import { loadPublished, PUBLISHED_PATH, validatePublished } from '../src/report/html/published.ts'
+import { writeRunReport } from '../src/report/html/run-report.ts'
 import { chooseHeadline } from '../src/report/html/sections/blog.ts'
+import { jsonReport } from '../src/report/json.ts'
 import { markdownTables, modelTables } from './html-report-tables.ts'
+import { collected, measuredRecord } from './records.ts'
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/html-report/', import.meta.url))
 const scratch = mkdtempSync(join(tmpdir(), 'gpubench-html-'))
@@ -258,5 +263,43 @@ describe('gpubench report arguments', () => {
     expect(() => parseReportArgs(['--bogus', 'a'], '/w')).toThrow(/unknown option "--bogus"/)
     expect(() => parseReportArgs(['--out', 'a', '--out', 'b', 'x'], '/w')).toThrow(/twice/)
     expect(() => parseReportArgs([], scratch)).toThrow(/no input given/)
+  })
+})
+
+describe('the htmlReport option', () => {
+  test('from the option or $GPUBENCH_HTML_REPORT; a blank path is refused', () => {
+    expect(resolveOptions({ htmlReport: 'out/r.html' }, {}).htmlReport).toBe('out/r.html')
+    expect(resolveOptions({}, { GPUBENCH_HTML_REPORT: 'env.html' }).htmlReport).toBe('env.html')
+    expect(resolveOptions({}, {}).htmlReport).toBeNull()
+    expect(() => resolveOptions({ htmlReport: ' ' }, {})).toThrow(/htmlReport/)
+  })
+
+  test("a run's records become its report: the page and its markdown twin; an unwritable path is one line", async () => {
+    const raw = rawBaseline('cpu-intel-xeon-f6-m167-2c.json')
+    const records = Object.entries(raw.entries).map(([key, entry]) =>
+      collected(
+        measuredRecord({
+          key,
+          backend: 'cpu',
+          device: raw.device as never,
+          entry: entry as never,
+          stoppedBy: 'noise',
+        }),
+      ),
+    )
+    const report = jsonReport(
+      records.map((c) => ({ collected: c, outcome: { kind: 'not-requested' } as const })),
+      { createdAt: '2026-12-03T00:00:00.000Z', update: 'none', commit: null, errors: [] },
+    )
+    const write = (file: string, text: string) => writeReportFile({ source: 'htmlReport', file, how: 'write' }, text)
+    const html = join(scratch, 'run', 'report.html')
+    expect(await writeRunReport(report, html, write)).toEqual([])
+    const markdown = readFileSync(join(scratch, 'run', 'report.md'), 'utf8')
+    expect(markdown).toMatch(/## Throughput per suite/)
+    expect(markdown).toMatch(/## Kernel launch latency/)
+    expect(readFileSync(html, 'utf8')).toMatch(/data-chart="throughput-matmul"/)
+    // A folder where the file should be: one line naming the option and the path.
+    const problems = await writeRunReport(report, scratch, write)
+    expect(problems[0]).toMatch(/^gpubench: could not write htmlReport ".*gpubench-html-/)
   })
 })

@@ -23,6 +23,7 @@ describe('resolveOptions', () => {
       runErrorRate: 0.01,
       deviceAlias: null,
       jsonReport: null,
+      htmlReport: null,
       stepSummary: true,
       table: true,
     })

@@ -218,7 +218,7 @@ export class GpubenchReporter implements Reporter {
       }
       await wrote(summaryFile, formatMarkdown(rows, totals, { columns, derived, gate: gateText }))
     }
-    if (jsonFile) {
+    if (jsonFile || options.htmlReport) {
       const report = jsonReport(
         collected.map((c, index) => ({ collected: c, outcome: outcomes[index]! })),
         {
@@ -239,7 +239,17 @@ export class GpubenchReporter implements Reporter {
           },
         },
       )
-      await wrote(jsonFile, `${JSON.stringify(report, null, 2)}\n`)
+      if (jsonFile) await wrote(jsonFile, `${JSON.stringify(report, null, 2)}\n`)
+      if (options.htmlReport) {
+        // Loaded only when asked for: the chart libraries are not needed otherwise.
+        const html = await import('../report/html/run-report.ts')
+        const write = (file: string, text: string) =>
+          writeReportFile({ source: 'htmlReport', file, how: 'write' }, text)
+        for (const problem of await html.writeRunReport(report, resolve(root, options.htmlReport), write)) {
+          this.#error(problem)
+          process.exitCode = 1
+        }
+      }
     }
   }
 }

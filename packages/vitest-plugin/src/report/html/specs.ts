@@ -55,14 +55,15 @@ export function bars(o: BarsOptions): ChartBlock {
       type: 'nominal',
       title: o.category.title,
       sort: order(o.values, o.category.field),
-      axis: { labelAngle: -30, labelLimit: 180 },
+      axis: { labelAngle: -30, labelLimit: 280 },
     },
     y: {
       field: o.value.field,
       type: 'quantitative',
       title: log ? `${o.value.title} (log scale)` : o.value.title,
-      // On a log scale a bar starts at the domain's bottom: a decade below the smallest value, so every bar shows.
-      scale: log ? { type: 'log', domainMin: decades[0] } : { zero: true },
+      // On a log scale a bar starts at the domain's bottom: a decade below the smallest value, so every bar shows;
+      // the domain ends at the decade above the largest, so both ends have a labelled tick.
+      scale: log ? { type: 'log', domain: [decades[0], decades[decades.length - 1]] } : { zero: true },
       axis: { format: o.value.format ?? '~s', ...(log ? { values: decades } : {}) },
       // Bars side by side, never stacked (a stack would start every bar at 0, which a log scale cannot show).
       stack: null,
