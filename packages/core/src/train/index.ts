@@ -1,0 +1,6 @@
+export * from './counts.ts'
+export * from './data.ts'
+export * from './reference.ts'
+export * from './session.ts'
+export * from './verify.ts'
+export * from './workload.ts'

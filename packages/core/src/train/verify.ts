@@ -1,0 +1,208 @@
+/**
+ * Verification of a backend's training step against the float64 reference, before any figure
+ * counts. Four checks, in order, each able to fail on its own:
+ * 1. One step from the shared seed (initial parameters with jittered biases and LayerNorm
+ *    parameters, so a backward that ignores them shows; data from trainData), every gradient
+ *    poisoned with NaN first: the loss and every gradient tensor against referenceStep. A tensor's
+ *    error is its largest |got − want| over its largest |want|; accepted up to core's tolerance
+ *    for the dtype (toleranceFor) at the step's deepest reduction. Every element is scanned for
+ *    NaN or infinity.
+ * 2. AdamW on its own: known gradients written, two updates (so the bias correction's step count
+ *    is exercised), parameters and both moments against referenceAdamW. A parameter's error is
+ *    counted beyond the rounding of the parameter itself to f32 and in units of the learning rate.
+ * 3. Training: `steps` steps from the workload's own initialisation; the last loss must be below
+ *    `lossFraction` of the first, and every loss and every parameter afterwards finite.
+ * 4. The first steps' losses are reported (`losses`) so backends can be compared with each other.
+ */
+import type { VerifyReport } from '../reference.ts'
+import { toleranceFor } from '../reference.ts'
+import { initParameters, trainData } from './data.ts'
+import { referenceAdamW, referenceStep } from './reference.ts'
+import type { TrainingSession } from './session.ts'
+import { parameterLayout, type TrainWorkload } from './workload.ts'
+
+export interface TrainVerifyOptions {
+  /** Steps of the training check (default 40). */
+  readonly steps?: number
+  /** The last loss must be below this fraction of the first (default 0.75). */
+  readonly lossFraction?: number
+}
+
+export interface TrainVerifyReport extends VerifyReport {
+  /** The backend's loss of the verification step and the reference's. */
+  readonly loss: number
+  readonly referenceLoss: number
+  /** The tensor with the largest gradient error, and that error. */
+  readonly worstTensor: string
+  /** AdamW's largest error (parameters in units of the learning rate, moments relative). */
+  readonly adamwError: number
+  /** Losses of the training check, step by step. */
+  readonly losses: readonly number[]
+  readonly lossFraction: number
+}
+
+/** The deepest reduction of a step: the longest dot product or sum any gradient is made of. */
+export function trainReductionDepth(w: TrainWorkload): number {
+  const { dModel, mlp, vocab } = w.model
+  return Math.max(w.batch * w.seq, dModel, mlp, vocab, w.seq)
+}
+
+const F32_HALF_ULP = 2 ** -24
+
+function nonFinite(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return i
+  return -1
+}
+
+/** Runs the checks of the module comment on a backend's session; leaves the session with the workload's parameters uploaded and trained. */
+export async function verifyTraining(
+  session: TrainingSession,
+  options: TrainVerifyOptions = {},
+): Promise<TrainVerifyReport> {
+  const w = session.workload
+  const steps = options.steps ?? 40
+  const lossFraction = options.lossFraction ?? 0.75
+  const tolerance = toleranceFor(w.dtype, trainReductionDepth(w))
+  const layout = parameterLayout(w.model)
+  const count = layout.reduce((s, t) => s + t.size, 0)
+  const base = { seed: w.initSeed, tolerance, lossFraction }
+  let checked = 0
+  let scanned = 0
+  let maxScaledError = 0
+  let worstTensor = ''
+  const fail = (failure: string, extra: Partial<TrainVerifyReport> = {}): TrainVerifyReport => ({
+    ok: false,
+    checked,
+    scanned,
+    maxScaledError: Math.max(maxScaledError, extra.maxScaledError ?? 0),
+    loss: Number.NaN,
+    referenceLoss: Number.NaN,
+    worstTensor,
+    adamwError: Number.NaN,
+    losses: [],
+    ...base,
+    ...extra,
+    failure,
+  })
+
+  // 1. One step against the reference.
+  const params = initParameters(w.model, w.initSeed, { jitter: true })
+  const tokens = trainData(w)
+  await session.setParameters(params)
+  await session.setTokens(tokens)
+  await session.poisonGradients()
+  const loss = await session.forwardBackward()
+  const grads = new Float32Array(count).fill(Number.NaN)
+  await session.readGradients(grads)
+  const ref = referenceStep(w, Float64Array.from(params), tokens)
+  const lossError = Math.abs(loss - ref.loss) / Math.abs(ref.loss)
+  if (!(lossError <= tolerance)) {
+    return fail(
+      `loss ${loss}, expected ${ref.loss} (relative error ${lossError.toExponential(2)} > ${tolerance.toExponential(2)})`,
+      {
+        loss,
+        referenceLoss: ref.loss,
+      },
+    )
+  }
+  for (const t of layout) {
+    const got = grads.subarray(t.offset, t.offset + t.size)
+    const bad = nonFinite(got)
+    if (bad >= 0) {
+      return fail(`gradient of ${t.name}[${bad}] is ${got[bad]} (unwritten or overflowed)`, {
+        loss,
+        referenceLoss: ref.loss,
+      })
+    }
+    scanned += t.size
+    let diff = 0
+    let at = 0
+    let scale = 0
+    for (let i = 0; i < t.size; i++) {
+      const want = ref.gradients[t.offset + i]!
+      const e = Math.abs(got[i]! - want)
+      if (e > diff) {
+        diff = e
+        at = i
+      }
+      scale = Math.max(scale, Math.abs(want))
+    }
+    checked += t.size
+    const error = diff / Math.max(scale, Number.MIN_VALUE)
+    if (error > maxScaledError) {
+      maxScaledError = error
+      worstTensor = t.name
+    }
+    if (!(error <= tolerance)) {
+      return fail(
+        `gradient of ${t.name}[${at}] = ${got[at]}, expected ${ref.gradients[t.offset + at]} (error ${error.toExponential(2)} of the tensor's largest gradient ${scale.toExponential(2)}, accepted ${tolerance.toExponential(2)})`,
+        { loss, referenceLoss: ref.loss },
+      )
+    }
+  }
+
+  // 2. AdamW on its own: the reference's gradients (rounded to f32) applied twice.
+  const g32 = Float32Array.from(ref.gradients)
+  await session.setParameters(params)
+  await session.writeGradients(g32)
+  await session.optimizerStep()
+  await session.writeGradients(g32)
+  await session.optimizerStep()
+  const p64 = Float64Array.from(params)
+  const g64 = Float64Array.from(g32)
+  const m64 = new Float64Array(count)
+  const v64 = new Float64Array(count)
+  referenceAdamW(w, p64, g64, m64, v64, 1)
+  referenceAdamW(w, p64, g64, m64, v64, 2)
+  const pGot = new Float32Array(count).fill(Number.NaN)
+  const mGot = new Float32Array(count).fill(Number.NaN)
+  const vGot = new Float32Array(count).fill(Number.NaN)
+  await session.readParameters(pGot)
+  await session.readMoments(mGot, vGot)
+  const adamTolerance = toleranceFor('f32', 1)
+  let adamwError = 0
+  for (let i = 0; i < count; i++) {
+    const pe = Math.max(0, Math.abs(pGot[i]! - p64[i]!) - F32_HALF_ULP * 2 * Math.abs(p64[i]!)) / w.learningRate
+    const me = Math.abs(mGot[i]! - m64[i]!) / Math.max(Math.abs(m64[i]!), 1e-30)
+    const ve = Math.abs(vGot[i]! - v64[i]!) / Math.max(Math.abs(v64[i]!), 1e-30)
+    const e = Math.max(pe, me, ve)
+    if (!(e <= adamTolerance)) {
+      const t = layout.find((x) => i >= x.offset && i < x.offset + x.size)
+      return fail(
+        `AdamW: ${t?.name ?? '?'}[${i - (t?.offset ?? 0)}]: parameter ${pGot[i]} (expected ${p64[i]}), m ${mGot[i]} (${m64[i]}), v ${vGot[i]} (${v64[i]}); error ${e.toExponential(2)} > ${adamTolerance.toExponential(2)}`,
+        { loss, referenceLoss: ref.loss, adamwError: e },
+      )
+    }
+    adamwError = Math.max(adamwError, e)
+  }
+  checked += 3 * count
+  scanned += 3 * count
+
+  // 3. The loss falls, and nothing becomes non-finite.
+  await session.setParameters(initParameters(w.model, w.initSeed))
+  await session.setTokens(tokens)
+  const records = await session.steps(steps)
+  const losses = records.map((r) => r.loss)
+  const done = { loss, referenceLoss: ref.loss, adamwError, losses }
+  const badLoss = losses.findIndex((l) => !Number.isFinite(l))
+  if (badLoss >= 0) return fail(`training: the loss of step ${badLoss + 1} is ${losses[badLoss]}`, done)
+  const trained = new Float32Array(count).fill(Number.NaN)
+  await session.readParameters(trained)
+  const badParam = nonFinite(trained)
+  if (badParam >= 0) {
+    const t = layout.find((x) => badParam >= x.offset && badParam < x.offset + x.size)
+    return fail(
+      `training: after ${steps} steps ${t?.name}[${badParam - (t?.offset ?? 0)}] is ${trained[badParam]}`,
+      done,
+    )
+  }
+  const first = losses[0] ?? Number.NaN
+  const last = losses[losses.length - 1] ?? Number.NaN
+  if (!(last < lossFraction * first)) {
+    return fail(
+      `training: the loss went from ${first.toFixed(4)} to ${last.toFixed(4)} in ${steps} steps, not below ${lossFraction} of the start`,
+      done,
+    )
+  }
+  return { ok: true, checked, scanned, maxScaledError, worstTensor, ...base, ...done }
+}
