@@ -86,6 +86,29 @@ export interface NativeRunnable {
   dispose(): void
 }
 
+/** Buffers of a training session, each in core's parameter layout (parameterLayout). */
+export type NativeTrainBuffer = 'parameters' | 'gradients' | 'm' | 'v'
+
+/**
+ * A CPU training step over core's flat parameter layout (core's TrainingSession, synchronous).
+ * `write('parameters', …)` also zeroes AdamW's moments and restarts the step count.
+ */
+export interface NativeTrainSession {
+  write(name: 'parameters' | 'gradients', data: Float32Array): void
+  read(name: NativeTrainBuffer, out: Float32Array): void
+  setTokens(tokens: Int32Array): void
+  poisonGradients(): void
+  /** Forward and backward without an update; the loss. */
+  forwardBackward(): number
+  optimizerStep(): void
+  /** n steps: rows of 8 (step, forward, backward, optimizer in ns; loss; RSS bytes; minor, major page faults). */
+  steps(n: number): Float64Array
+  notes(): string[]
+  /** The process's peak resident set size in bytes (getrusage). */
+  peakRssBytes(): number
+  dispose(): void
+}
+
 export interface NativeAddon {
   readonly build: NativeBuildFlags
   readonly Runnable: new (
@@ -94,6 +117,13 @@ export interface NativeAddon {
     options?: NativeCpuOptions | NativeCudaOptions,
   ) => NativeRunnable
   cpuDescribe(options?: NativeCpuOptions): NativeCpuDescription
+  /** The CPU training step; absent from addons built before it existed. `fault` is for tests only (core's TRAIN_FAULTS). */
+  readonly TrainSession?: new (
+    backend: 'cpu',
+    workload: object,
+    options?: NativeCpuOptions,
+    fault?: string,
+  ) => NativeTrainSession
   /** Present only when the CUDA part was built. */
   readonly cudaProbe?: () => NativeCudaProbe
   /** Present only when the Metal part was built. */

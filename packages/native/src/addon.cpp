@@ -11,6 +11,7 @@
 #include "common/runnable.h"
 #include "common/spec.h"
 #include "cpu/runnable.h"
+#include "train-addon.h"
 #if GPUBENCH_WITH_CUDA
 #include "cuda/backend.h"
 #endif
@@ -305,6 +306,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("build", build);
   exports.Set("Runnable", Runnable::Define(env));
   exports.Set("cpuDescribe", Napi::Function::New(env, CpuDescribe));
+  exports.Set("TrainSession", TrainSessionWrap::Define(env, parseCpuOptions));
 #if GPUBENCH_WITH_CUDA
   exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe));
 #endif

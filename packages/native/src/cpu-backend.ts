@@ -19,10 +19,15 @@ import {
   type Probe,
   type Runnable,
   type Target,
+  type TrainTarget,
+  type TrainWorkload,
+  trainMemoryRefusal,
+  trainWorkloadOf,
   type Workload,
   workloadFrom,
 } from '@gpubench/core'
 import type { NativeCpuOptions } from './addon-types.ts'
+import { cpuTrainSupport, prepareCpuTraining } from './cpu-train.ts'
 import { loadAddon } from './load.ts'
 import { messageOf, workloadError } from './native-runnable.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
@@ -103,16 +108,47 @@ class CpuBackend implements Backend {
   }
 
   supports(target: Target): true | string {
+    const training = trainingOf(target)
+    if (training) return training.error ?? cpuTrainSupport(training.workload)
     return nativeSupports('cpu', target)
   }
 
   async prepare(target: Target): Promise<Runnable> {
     const probe = await this.probe()
     const options = this.options
+    const training = trainingOf(target)
+    if (training) {
+      const name = (target as TrainTarget).name
+      if (!probe.available) throw new BackendError(`cpu backend unavailable: ${probe.reason}`, 'cpu')
+      if (training.error !== undefined) throw workloadError(name, 'cpu', probe.device.id, training.error)
+      const support = cpuTrainSupport(training.workload)
+      if (support !== true) throw workloadError(name, 'cpu', probe.device.id, support)
+      // Refused with the estimate before anything is allocated (verification's float64 copies included).
+      const refusal = trainMemoryRefusal(training.workload, { verify: true, availableBytes: this.availableMemory() })
+      if (refusal !== null) throw workloadError(name, 'cpu', probe.device.id, refusal)
+      try {
+        return await prepareCpuTraining(target as TrainTarget, training.workload, probe.device, options)
+      } catch (error) {
+        throw workloadError(name, 'cpu', probe.device.id, messageOf(error))
+      }
+    }
     if (probe.available && options.memoryLimitBytes === undefined) {
       checkMemory(target, probe.device.id, this.availableMemory())
     }
     return prepareNative('cpu', probe, target, 'steady-clock', options)
+  }
+}
+
+/** A training target for the CPU (core's trainTarget), with its workload or what is wrong with it; null for any other target. */
+function trainingOf(
+  target: Target,
+): { workload: TrainWorkload; error?: undefined } | { workload?: undefined; error: string } | null {
+  if (target.kind !== 'custom' || target.backend !== 'cpu') return null
+  try {
+    const workload = trainWorkloadOf(target)
+    return workload ? { workload } : null
+  } catch (error) {
+    return { error: messageOf(error) }
   }
 }
 

@@ -1,0 +1,596 @@
+// The CPU training step (see train.h): forward, backward and AdamW over core's flat parameter
+// layout, products on gemmBatch (system BLAS for f32 where chosen, else the own kernels), every
+// other kernel here, split over the thread pool. Loops mirror core's float64 reference
+// (packages/core/src/train/reference.ts) kernel by kernel, so the two can be read side by side.
+//
+// Buffers are allocated once in prepare and reused by every step: activations kept for backward
+// per layer, one layer's worth of activation gradients, the logits' gradient in place of the
+// probabilities. A timed step allocates nothing.
+#include "train.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <new>
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cpu_features.h"
+#include "timer.h"
+
+namespace gpubench::cpu {
+
+namespace {
+
+constexpr float kLayerNormEpsilon = 1e-5f;
+constexpr float kGeluC = 0.7978845608028654f;  // √(2/π)
+
+enum class Fault { None, CrossEntropy, Head, LayerNorm, LinearInput, LinearWeight, Bias, Attention, Softmax, Gelu, Embedding };
+
+Fault faultFrom(const std::string& name) {
+  static const std::pair<const char*, Fault> names[] = {
+      {"cross-entropy", Fault::CrossEntropy}, {"head", Fault::Head},       {"layernorm", Fault::LayerNorm},
+      {"linear-input", Fault::LinearInput},   {"linear-weight", Fault::LinearWeight}, {"bias", Fault::Bias},
+      {"attention", Fault::Attention},         {"softmax", Fault::Softmax}, {"gelu", Fault::Gelu},
+      {"embedding", Fault::Embedding}};
+  if (name.empty()) return Fault::None;
+  for (const auto& [n, f] : names)
+    if (name == n) return f;
+  throw NativeError("unknown training fault '" + name + "'");
+}
+
+/** Runs f(begin, end, worker) over [0, n) in chunks of at least `grain`, on the pool. */
+template <class F>
+void parallelRange(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
+  const int64_t chunks = std::min<int64_t>((int64_t)pool.size() * 4, (n + grain - 1) / std::max<int64_t>(grain, 1));
+  if (chunks <= 1) {
+    f((int64_t)0, n, 0);
+    return;
+  }
+  pool.parallelFor((int)chunks, [&](int task, int worker) {
+    f(n * task / chunks, n * (task + 1) / chunks, worker);
+  });
+}
+
+struct LayerParams {
+  float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fcw, *fcb, *fcprojw, *fcprojb;
+};
+
+struct LayerActs {
+  float *ln1, *ln1Mean, *ln1Rstd, *qkv, *att, *attY, *res2, *ln2, *ln2Mean, *ln2Rstd, *fc, *gelu, *res3;
+};
+
+double currentRssBytes() {
+#if defined(__linux__)
+  std::ifstream in("/proc/self/statm");
+  double pages = 0, resident = 0;
+  if (in >> pages >> resident) return resident * (double)sysconf(_SC_PAGESIZE);
+#endif
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+class CpuTrainSession final : public TrainSession {
+ public:
+  CpuTrainSession(const TrainConfig& c, const CpuOptions& options) : c_(c), fault_(faultFrom(c.fault)) {
+    if (c.f16)
+      throw NativeError("the CPU backend trains in f32 only: mixed precision (f16) is not implemented for it");
+    if (c.dModel % c.heads != 0) throw NativeError("dModel must be a multiple of heads");
+    if (c.seq > c.positions) throw NativeError("seq exceeds the model's positions");
+    ctx_.kernels = &selectKernels(options.isa);
+    ctx_.blas = chooseBlas(options.blas);
+    ctx_.pool = &ThreadPool::global();
+    const int64_t d = c.dModel, L = c.layers, N = c.batch * c.seq, T = c.seq;
+    // Parameters, in core's layout (parameterLayout).
+    int64_t offset = 0;
+    std::vector<std::pair<float**, int64_t>> slots;
+    layers_.resize((size_t)L);
+    auto param = [&](float** slot, int64_t size) { slots.push_back({slot, offset}), offset += size; };
+    param(&wte_, c.vocab * d);
+    param(&wpe_, c.positions * d);
+    for (auto& l : layers_) {
+      param(&l.ln1w, d), param(&l.ln1b, d), param(&l.qkvw, d * 3 * d), param(&l.qkvb, 3 * d);
+      param(&l.projw, d * d), param(&l.projb, d), param(&l.ln2w, d), param(&l.ln2b, d);
+      param(&l.fcw, d * c.mlp), param(&l.fcb, c.mlp), param(&l.fcprojw, c.mlp * d), param(&l.fcprojb, d);
+    }
+    param(&lnfw_, d);
+    param(&lnfb_, d);
+    count_ = offset;
+    params_.assign((size_t)count_, 0.0f);
+    grads_.assign((size_t)count_, 0.0f);
+    m_.assign((size_t)count_, 0.0f);
+    v_.assign((size_t)count_, 0.0f);
+    for (auto& [slot, at] : slots) *slot = params_.data() + at;
+    // Activations (core's activationElementsOf: the same buffers).
+    const int64_t att = c.batch * c.heads * T * T;
+    const int64_t perLayer = N * (8 * d + 2 * c.mlp + 4) + att;
+    const int64_t saved = L * perLayer + N * d + (N * d + 2 * N) + N * c.vocab + N;
+    const int64_t scratch = N * (6 * d + 2 * c.mlp);
+    acts_.assign((size_t)(saved + scratch), 0.0f);
+    float* a = acts_.data();
+    auto take = [&](int64_t size) {
+      float* p = a;
+      a += size;
+      return p;
+    };
+    encoded_ = take(N * d);
+    layerActs_.resize((size_t)L);
+    for (auto& l : layerActs_) {
+      l.ln1 = take(N * d), l.ln1Mean = take(N), l.ln1Rstd = take(N), l.qkv = take(N * 3 * d), l.att = take(att);
+      l.attY = take(N * d), l.res2 = take(N * d), l.ln2 = take(N * d), l.ln2Mean = take(N), l.ln2Rstd = take(N);
+      l.fc = take(N * c.mlp), l.gelu = take(N * c.mlp), l.res3 = take(N * d);
+    }
+    lnf_ = take(N * d), lnfMean_ = take(N), lnfRstd_ = take(N), logits_ = take(N * c.vocab), losses_ = take(N);
+    dres_ = take(N * d), dln_ = take(N * d), dattY_ = take(N * d), dqkv_ = take(N * 3 * d);
+    dfc_ = take(N * c.mlp), dgelu_ = take(N * c.mlp);
+    inputs_.assign((size_t)N, 0);
+    targets_.assign((size_t)N, 0);
+    const int workers = ctx_.pool->size();
+    partials_.assign((size_t)workers * 2 * (size_t)d, 0.0f);
+    rows_.assign((size_t)workers * (size_t)T, 0.0f);
+  }
+
+  int64_t parameterCount() const override { return count_; }
+
+  void setParameters(const float* data, int64_t count) override {
+    if (count != count_)
+      throw NativeError("expected " + std::to_string(count_) + " parameters, got " + std::to_string(count));
+    std::memcpy(params_.data(), data, (size_t)count * 4);
+    std::fill(m_.begin(), m_.end(), 0.0f);
+    std::fill(v_.begin(), v_.end(), 0.0f);
+    step_ = 0;
+  }
+
+  void setTokens(const int32_t* data, int64_t count) override {
+    const int64_t T = c_.seq;
+    if (count != c_.batch * (T + 1))
+      throw NativeError("expected batch x (seq + 1) = " + std::to_string(c_.batch * (T + 1)) + " tokens, got " +
+                        std::to_string(count));
+    for (int64_t i = 0; i < count; i++)
+      if (data[i] < 0 || data[i] >= c_.vocab)
+        throw NativeError("token " + std::to_string(i) + " is " + std::to_string(data[i]) + ", outside the vocabulary of " +
+                          std::to_string(c_.vocab));
+    for (int64_t b = 0; b < c_.batch; b++)
+      for (int64_t t = 0; t < T; t++) {
+        inputs_[(size_t)(b * T + t)] = data[b * (T + 1) + t];
+        targets_[(size_t)(b * T + t)] = data[b * (T + 1) + t + 1];
+      }
+    haveTokens_ = true;
+  }
+
+  void poisonGradients() override { std::fill(grads_.begin(), grads_.end(), std::numeric_limits<float>::quiet_NaN()); }
+
+  double forwardBackward() override {
+    const double loss = forward();
+    backward();
+    return loss;
+  }
+
+  void optimizerStep() override { adamw(); }
+
+  std::vector<TrainStepTimes> steps(int n) override {
+    std::vector<TrainStepTimes> out;
+    out.reserve((size_t)n);
+    for (int i = 0; i < n; i++) {
+      TrainStepTimes s;
+      rusage before{}, after{};
+      getrusage(RUSAGE_SELF, &before);
+      const double t0 = nowNs();
+      s.loss = forward();
+      const double t1 = nowNs();
+      backward();
+      const double t2 = nowNs();
+      adamw();
+      const double t3 = nowNs();
+      getrusage(RUSAGE_SELF, &after);
+      s.forwardNs = t1 - t0;
+      s.backwardNs = t2 - t1;
+      s.optimizerNs = t3 - t2;
+      s.stepNs = t3 - t0;
+      s.minorFaults = (double)(after.ru_minflt - before.ru_minflt);
+      s.majorFaults = (double)(after.ru_majflt - before.ru_majflt);
+      s.rssBytes = currentRssBytes();
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  float* buffer(const std::string& name) override {
+    if (name == "parameters") return params_.data();
+    if (name == "gradients") return grads_.data();
+    if (name == "m") return m_.data();
+    if (name == "v") return v_.data();
+    throw NativeError("no training buffer named '" + name + "'");
+  }
+
+  std::vector<std::string> notes() const override {
+    std::vector<std::string> out;
+    out.push_back(std::string("training kernels: f32, ") + ctx_.kernels->isa + " element-wise on " +
+                  std::to_string(ctx_.pool->size()) + " threads; gemm: " +
+                  (ctx_.blas ? ctx_.blas->name + " (" + ctx_.blas->detail + ")" : std::string("own ") + ctx_.kernels->isa));
+    if (fault_ != Fault::None) out.push_back("fault injected: " + c_.fault + " (tests only)");
+    return out;
+  }
+
+ private:
+  // ------------------------------------------------------------ products
+
+  /** out (N x O) = x (N x I) · W (I x O). */
+  void matmul(float* out, const float* x, const float* W, int64_t N, int64_t I, int64_t O) {
+    gemmBatch(ctx_, {GemmProblem{N, O, I, x, I, 1, W, O, 1, out, O, false, false, false}});
+  }
+
+  /** dx (N x I) = dout · Wᵀ; dW (I x O) = xᵀ · dout; db = column sums of dout (none when db is null). */
+  void matmulBackward(float* dx, float* dW, float* db, const float* dout, const float* x, const float* W, int64_t N,
+                      int64_t I, int64_t O) {
+    gemmBatch(ctx_, {GemmProblem{N, I, O, dout, O, 1, W, 1, O, dx, I, false, false, true}});
+    gemmBatch(ctx_, {GemmProblem{I, O, N, x, 1, I, dout, O, 1, dW, O, false, true, false}});
+    if (fault_ == Fault::LinearInput) negate(dx, N * I);
+    if (fault_ == Fault::LinearWeight) negate(dW, I * O);
+    if (db) columnSums(db, dout, N, O, fault_ == Fault::Bias ? -1.0f : 1.0f);
+  }
+
+  void negate(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = -x[i];
+  }
+
+  /** db[o] = sign · Σ_n dout[n][o], split over columns. */
+  void columnSums(float* db, const float* dout, int64_t N, int64_t O, float sign) {
+    parallelRange(*ctx_.pool, O, 64, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t o = lo; o < hi; o++) db[o] = 0;
+      for (int64_t n = 0; n < N; n++)
+        for (int64_t o = lo; o < hi; o++) db[o] += dout[n * O + o];
+      for (int64_t o = lo; o < hi; o++) db[o] *= sign;
+    });
+  }
+
+  /** out[n] += b (+ residual[n] when given). */
+  void addBias(float* out, const float* b, const float* residual, int64_t N, int64_t O) {
+    parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t n = lo; n < hi; n++) {
+        float* row = out + n * O;
+        if (residual)
+          for (int64_t o = 0; o < O; o++) row[o] += b[o] + residual[n * O + o];
+        else
+          for (int64_t o = 0; o < O; o++) row[o] += b[o];
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ LayerNorm
+
+  void layerNorm(float* out, float* mean, float* rstd, const float* x, const float* g, const float* b) {
+    const int64_t N = c_.batch * c_.seq, d = c_.dModel;
+    parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t n = lo; n < hi; n++) {
+        const float* xr = x + n * d;
+        float mu = 0;
+        for (int64_t i = 0; i < d; i++) mu += xr[i];
+        mu /= (float)d;
+        float var = 0;
+        for (int64_t i = 0; i < d; i++) var += (xr[i] - mu) * (xr[i] - mu);
+        var /= (float)d;
+        const float rs = 1.0f / std::sqrt(var + kLayerNormEpsilon);
+        mean[n] = mu;
+        rstd[n] = rs;
+        for (int64_t i = 0; i < d; i++) out[n * d + i] = (xr[i] - mu) * rs * g[i] + b[i];
+      }
+    });
+  }
+
+  /** dx += the input's gradient; dg, db = the scale's and shift's (overwritten). */
+  void layerNormBackward(float* dx, float* dg, float* db, const float* dout, const float* x, const float* mean,
+                         const float* rstd, const float* g) {
+    const int64_t N = c_.batch * c_.seq, d = c_.dModel;
+    const int workers = ctx_.pool->size();
+    const float sign = fault_ == Fault::LayerNorm ? -1.0f : 1.0f;
+    std::fill(partials_.begin(), partials_.begin() + (size_t)workers * 2 * d, 0.0f);
+    parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int worker) {
+      float* pg = partials_.data() + (size_t)worker * 2 * d;
+      float* pb = pg + d;
+      for (int64_t n = lo; n < hi; n++) {
+        const float mu = mean[n], rs = rstd[n];
+        const float* xr = x + n * d;
+        const float* dr = dout + n * d;
+        float meanDxhat = 0, meanDxhatXhat = 0;
+        for (int64_t i = 0; i < d; i++) {
+          const float xhat = (xr[i] - mu) * rs;
+          const float dxhat = dr[i] * g[i];
+          meanDxhat += dxhat;
+          meanDxhatXhat += dxhat * xhat;
+          pg[i] += dr[i] * xhat;
+          pb[i] += dr[i];
+        }
+        meanDxhat /= (float)d;
+        meanDxhatXhat /= (float)d;
+        for (int64_t i = 0; i < d; i++) {
+          const float xhat = (xr[i] - mu) * rs;
+          dx[n * d + i] += sign * rs * (dr[i] * g[i] - meanDxhat - xhat * meanDxhatXhat);
+        }
+      }
+    });
+    for (int64_t i = 0; i < d; i++) {
+      float sg = 0, sb = 0;
+      for (int w = 0; w < workers; w++) {
+        sg += partials_[(size_t)w * 2 * d + i];
+        sb += partials_[(size_t)w * 2 * d + d + i];
+      }
+      dg[i] = sg;
+      db[i] = sb;
+    }
+  }
+
+  // ------------------------------------------------------------ attention
+
+  /** Causal multi-head attention: out (N x d) and probabilities att (B·H·T·T) from qkv (N x 3d). */
+  void attention(float* out, float* att, const float* qkv) {
+    const int64_t B = c_.batch, T = c_.seq, d = c_.dModel, H = c_.heads, hs = d / H;
+    const float scale = 1.0f / std::sqrt((float)hs);
+    ctx_.pool->parallelFor((int)(B * H), [&](int task, int) {
+      const int64_t b = task / H, h = task % H;
+      for (int64_t t = 0; t < T; t++) {
+        const float* q = qkv + (b * T + t) * 3 * d + h * hs;
+        float* row = att + ((b * H + h) * T + t) * T;
+        float max = -std::numeric_limits<float>::infinity();
+        for (int64_t u = 0; u <= t; u++) {
+          const float* k = qkv + (b * T + u) * 3 * d + d + h * hs;
+          float dot = 0;
+          for (int64_t i = 0; i < hs; i++) dot += q[i] * k[i];
+          row[u] = dot * scale;
+          max = std::max(max, row[u]);
+        }
+        float sum = 0;
+        for (int64_t u = 0; u <= t; u++) {
+          row[u] = std::exp(row[u] - max);
+          sum += row[u];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t u = 0; u < T; u++) row[u] = u <= t ? row[u] * inv : 0.0f;
+        float* y = out + (b * T + t) * d + h * hs;
+        for (int64_t i = 0; i < hs; i++) y[i] = 0;
+        for (int64_t u = 0; u <= t; u++) {
+          const float* v = qkv + (b * T + u) * 3 * d + 2 * d + h * hs;
+          for (int64_t i = 0; i < hs; i++) y[i] += row[u] * v[i];
+        }
+      }
+    });
+  }
+
+  /** dqkv (overwritten) from dout (N x d). Each (batch, head) touches only its own columns, so they run in parallel. */
+  void attentionBackward(float* dqkv, const float* dout, const float* qkv, const float* att) {
+    const int64_t B = c_.batch, T = c_.seq, d = c_.dModel, H = c_.heads, hs = d / H;
+    const float scale = 1.0f / std::sqrt((float)hs);
+    const float sa = fault_ == Fault::Attention ? -1.0f : 1.0f;
+    const float ss = fault_ == Fault::Softmax ? -1.0f : 1.0f;
+    ctx_.pool->parallelFor((int)(B * H), [&](int task, int worker) {
+      const int64_t b = task / H, h = task % H;
+      float* dp = rows_.data() + (size_t)worker * T;
+      for (int64_t t = 0; t < T; t++)
+        for (int64_t part = 0; part < 3; part++)
+          std::fill_n(dqkv + (b * T + t) * 3 * d + part * d + h * hs, hs, 0.0f);
+      for (int64_t t = 0; t < T; t++) {
+        const float* row = att + ((b * H + h) * T + t) * T;
+        const float* dy = dout + (b * T + t) * d + h * hs;
+        for (int64_t u = 0; u <= t; u++) {
+          const float* v = qkv + (b * T + u) * 3 * d + 2 * d + h * hs;
+          float* dv = dqkv + (b * T + u) * 3 * d + 2 * d + h * hs;
+          float dot = 0;
+          for (int64_t i = 0; i < hs; i++) {
+            dot += dy[i] * v[i];
+            dv[i] += sa * row[u] * dy[i];
+          }
+          dp[u] = sa * dot;
+        }
+        float inner = 0;
+        for (int64_t u = 0; u <= t; u++) inner += row[u] * dp[u];
+        const float* q = qkv + (b * T + t) * 3 * d + h * hs;
+        float* dq = dqkv + (b * T + t) * 3 * d + h * hs;
+        for (int64_t u = 0; u <= t; u++) {
+          const float ds = ss * row[u] * (dp[u] - inner) * scale;
+          const float* k = qkv + (b * T + u) * 3 * d + d + h * hs;
+          float* dk = dqkv + (b * T + u) * 3 * d + d + h * hs;
+          for (int64_t i = 0; i < hs; i++) {
+            dq[i] += ds * k[i];
+            dk[i] += ds * q[i];
+          }
+        }
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ GELU
+
+  void gelu(float* out, const float* x, int64_t n) {
+    parallelRange(*ctx_.pool, n, 4096, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t i = lo; i < hi; i++) {
+        const float v = x[i];
+        out[i] = 0.5f * v * (1.0f + std::tanh(kGeluC * (v + 0.044715f * v * v * v)));
+      }
+    });
+  }
+
+  void geluBackward(float* dx, const float* dout, const float* x, int64_t n) {
+    const float sign = fault_ == Fault::Gelu ? -1.0f : 1.0f;
+    parallelRange(*ctx_.pool, n, 4096, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t i = lo; i < hi; i++) {
+        const float v = x[i];
+        const float th = std::tanh(kGeluC * (v + 0.044715f * v * v * v));
+        const float grad = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * kGeluC * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] = sign * grad * dout[i];
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ the step
+
+  double forward() {
+    if (!haveTokens_) throw NativeError("no tokens uploaded: call setTokens first");
+    const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab, mlp = c_.mlp;
+    parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t n = lo; n < hi; n++) {
+        const float* te = wte_ + (int64_t)inputs_[(size_t)n] * d;
+        const float* pe = wpe_ + (n % T) * d;
+        for (int64_t i = 0; i < d; i++) encoded_[n * d + i] = te[i] + pe[i];
+      }
+    });
+    const float* x = encoded_;
+    for (size_t l = 0; l < layers_.size(); l++) {
+      const LayerParams& p = layers_[l];
+      const LayerActs& a = layerActs_[l];
+      layerNorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, p.ln1w, p.ln1b);
+      matmul(a.qkv, a.ln1, p.qkvw, N, d, 3 * d);
+      addBias(a.qkv, p.qkvb, nullptr, N, 3 * d);
+      attention(a.attY, a.att, a.qkv);
+      matmul(a.res2, a.attY, p.projw, N, d, d);
+      addBias(a.res2, p.projb, x, N, d);
+      layerNorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, p.ln2w, p.ln2b);
+      matmul(a.fc, a.ln2, p.fcw, N, d, mlp);
+      addBias(a.fc, p.fcb, nullptr, N, mlp);
+      gelu(a.gelu, a.fc, N * mlp);
+      matmul(a.res3, a.gelu, p.fcprojw, N, mlp, d);
+      addBias(a.res3, p.fcprojb, a.res2, N, d);
+      x = a.res3;
+    }
+    layerNorm(lnf_, lnfMean_, lnfRstd_, x, lnfw_, lnfb_);
+    // Tied head: logits = lnf · wteᵀ (wte is V x d).
+    gemmBatch(ctx_, {GemmProblem{N, V, d, lnf_, d, 1, wte_, 1, d, logits_, V, false, false, true}});
+    // Softmax in place (the probabilities are kept for backward) and the cross-entropy per position.
+    parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t n = lo; n < hi; n++) {
+        float* row = logits_ + n * V;
+        float max = -std::numeric_limits<float>::infinity();
+        for (int64_t v = 0; v < V; v++) max = std::max(max, row[v]);
+        double sum = 0;
+        for (int64_t v = 0; v < V; v++) {
+          row[v] = std::exp(row[v] - max);
+          sum += row[v];
+        }
+        const float inv = (float)(1.0 / sum);
+        for (int64_t v = 0; v < V; v++) row[v] *= inv;
+        losses_[n] = -std::log(row[targets_[(size_t)n]]);
+      }
+    });
+    double loss = 0;
+    for (int64_t n = 0; n < N; n++) loss += losses_[n];
+    return loss / (double)N;
+  }
+
+  void backward() {
+    const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab, mlp = c_.mlp;
+    // A parameter's gradient sits at the same offset in grads_.
+    auto grad = [this](const float* p) { return grads_.data() + (p - params_.data()); };
+    // Cross-entropy: dlogits = (probs − onehot) / N, in place of the probabilities.
+    const float sce = fault_ == Fault::CrossEntropy ? -1.0f : 1.0f;
+    const float invN = 1.0f / (float)N;
+    parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t n = lo; n < hi; n++) {
+        float* row = logits_ + n * V;
+        row[targets_[(size_t)n]] -= 1.0f;
+        for (int64_t v = 0; v < V; v++) row[v] *= sce * invN;
+      }
+    });
+    // Head: dlnf = dlogits · wte; dwte = dlogitsᵀ · lnf (the embedding's scatter-add comes last).
+    gemmBatch(ctx_, {GemmProblem{N, d, V, logits_, V, 1, wte_, d, 1, dln_, d, false, false, false}});
+    gemmBatch(ctx_, {GemmProblem{V, d, N, logits_, 1, V, lnf_, d, 1, grad(wte_), d, false, true, false}});
+    if (fault_ == Fault::Head) {
+      negate(dln_, N * d);
+      negate(grad(wte_), V * d);
+    }
+    std::fill_n(dres_, N * d, 0.0f);
+    const float* xL = layerActs_.empty() ? encoded_ : layerActs_.back().res3;
+    layerNormBackward(dres_, grad(lnfw_), grad(lnfb_), dln_, xL, lnfMean_, lnfRstd_, lnfw_);
+    for (size_t l = layers_.size(); l-- > 0;) {
+      const LayerParams& p = layers_[l];
+      const LayerActs& a = layerActs_[l];
+      const float* input = l == 0 ? encoded_ : layerActs_[l - 1].res3;
+      // res3 = res2 + fcproj(gelu(fc(ln2(res2)))): dres holds d res3, then d res2.
+      matmulBackward(dgelu_, grad(p.fcprojw), grad(p.fcprojb), dres_, a.gelu, p.fcprojw, N, mlp, d);
+      geluBackward(dfc_, dgelu_, a.fc, N * mlp);
+      matmulBackward(dln_, grad(p.fcw), grad(p.fcb), dfc_, a.ln2, p.fcw, N, d, mlp);
+      layerNormBackward(dres_, grad(p.ln2w), grad(p.ln2b), dln_, a.res2, a.ln2Mean, a.ln2Rstd, p.ln2w);
+      // res2 = input + proj(attention(qkv(ln1(input)))): dres becomes d input.
+      matmulBackward(dattY_, grad(p.projw), grad(p.projb), dres_, a.attY, p.projw, N, d, d);
+      attentionBackward(dqkv_, dattY_, a.qkv, a.att);
+      matmulBackward(dln_, grad(p.qkvw), grad(p.qkvb), dqkv_, a.ln1, p.qkvw, N, d, 3 * d);
+      layerNormBackward(dres_, grad(p.ln1w), grad(p.ln1b), dln_, input, a.ln1Mean, a.ln1Rstd, p.ln1w);
+    }
+    // Embeddings: scatter-add into the token's row of wte and the position's row of wpe. Rows of
+    // wte repeat across positions, so the columns are split instead of the positions.
+    const float se = fault_ == Fault::Embedding ? -1.0f : 1.0f;
+    float* dwte = grad(wte_);
+    float* dwpe = grad(wpe_);
+    std::fill_n(dwpe, c_.positions * d, 0.0f);
+    parallelRange(*ctx_.pool, d, 16, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t n = 0; n < N; n++) {
+        float* te = dwte + (int64_t)inputs_[(size_t)n] * d;
+        float* pe = dwpe + (n % T) * d;
+        for (int64_t i = lo; i < hi; i++) {
+          te[i] += se * dres_[n * d + i];
+          pe[i] += se * dres_[n * d + i];
+        }
+      }
+    });
+  }
+
+  /** AdamW as core's referenceAdamW, over every parameter. */
+  void adamw() {
+    step_ += 1;
+    // Constants in double, rounded once: 1 − β and the bias corrections as exact as f32 holds them.
+    const float b1 = (float)c_.beta1, b2 = (float)c_.beta2, lr = (float)c_.learningRate, eps = (float)c_.epsilon;
+    const float wd = (float)c_.weightDecay, a1 = (float)(1.0 - c_.beta1), a2 = (float)(1.0 - c_.beta2);
+    const float c1 = (float)(1.0 - std::pow(c_.beta1, (double)step_));
+    const float c2 = (float)(1.0 - std::pow(c_.beta2, (double)step_));
+    float* p = params_.data();
+    const float* g = grads_.data();
+    float* m = m_.data();
+    float* v = v_.data();
+    parallelRange(*ctx_.pool, count_, 1 << 14, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t i = lo; i < hi; i++) {
+        const float mi = b1 * m[i] + a1 * g[i];
+        const float vi = b2 * v[i] + a2 * g[i] * g[i];
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= lr * ((mi / c1) / (std::sqrt(vi / c2) + eps) + wd * p[i]);
+      }
+    });
+  }
+
+  TrainConfig c_;
+  Fault fault_;
+  CpuContext ctx_{};
+  int64_t count_ = 0;
+  int64_t step_ = 0;
+  bool haveTokens_ = false;
+  std::vector<float> params_, grads_, m_, v_, acts_, partials_, rows_;
+  std::vector<int32_t> inputs_, targets_;
+  float *wte_ = nullptr, *wpe_ = nullptr, *lnfw_ = nullptr, *lnfb_ = nullptr;
+  std::vector<LayerParams> layers_;
+  std::vector<LayerActs> layerActs_;
+  float *encoded_ = nullptr, *lnf_ = nullptr, *lnfMean_ = nullptr, *lnfRstd_ = nullptr, *logits_ = nullptr,
+        *losses_ = nullptr;
+  float *dres_ = nullptr, *dln_ = nullptr, *dattY_ = nullptr, *dqkv_ = nullptr, *dfc_ = nullptr, *dgelu_ = nullptr;
+};
+
+}  // namespace
+
+double peakRssBytes() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+#if defined(__APPLE__)
+  return (double)usage.ru_maxrss;  // bytes on macOS
+#else
+  return (double)usage.ru_maxrss * 1024.0;  // KiB on Linux
+#endif
+}
+
+std::unique_ptr<TrainSession> prepareTraining(const TrainConfig& config, const CpuOptions& options) {
+  try {
+    return std::make_unique<CpuTrainSession>(config, options);
+  } catch (const std::bad_alloc&) {
+    throw NativeError("out of memory while allocating the training step's buffers");
+  }
+}
+
+}  // namespace gpubench::cpu

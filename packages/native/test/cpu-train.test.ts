@@ -1,0 +1,125 @@
+/**
+ * The CPU backend's training step against core's float64 reference (core's verifyTraining): the
+ * quick preset through the backend as a benchmark prepares it, every kernel's backward shown to be
+ * checked (a sign flipped in any one fails), and what is refused before anything is allocated.
+ */
+import {
+  parameterCount,
+  TRAIN_FAULTS,
+  type TrainingRunnable,
+  train,
+  trainData,
+  trainTarget,
+  verifyTraining,
+} from '@gpubench/core'
+import { afterAll, describe, expect, test } from 'vitest'
+import { cpuTrainingSession, raplCounter } from '../src/cpu-train.ts'
+import { cpuBackend, createCpuBackend } from '../src/index.ts'
+
+const prepared: TrainingRunnable[] = []
+afterAll(async () => {
+  for (const r of prepared) await r.dispose()
+})
+
+/** Small enough that the float64 reference takes milliseconds; two layers, so a fault between them shows. */
+const small = train({
+  model: { layers: 2, dModel: 32, heads: 2, mlp: 64, vocab: 48, positions: 16 },
+  batch: 2,
+  seq: 16,
+  learningRate: 3e-3,
+})
+
+describe('CPU training step', () => {
+  test('the quick preset: one step matches the float64 reference, AdamW too, and the loss falls', async () => {
+    const w = train({ model: 'quick', batch: 8, seq: 64 })
+    const target = trainTarget(w, 'cpu')
+    expect(cpuBackend.supports(target)).toBe(true)
+    const runnable = (await cpuBackend.prepare(target)) as TrainingRunnable
+    prepared.push(runnable)
+    const report = await runnable.verify()
+    expect(report.failure).toBeUndefined()
+    expect(report.ok).toBe(true)
+    expect(report.checked).toBeGreaterThanOrEqual(4 * parameterCount(w.model))
+    expect(report.maxScaledError).toBeLessThan(report.tolerance)
+    expect(report.losses.at(-1)!).toBeLessThan(0.75 * report.losses[0]!)
+    // Timed steps after verification start again from the workload's own initialisation.
+    const cold = await runnable.cold()
+    const durations = await runnable.run(5)
+    expect(cold).toBeGreaterThan(0)
+    expect(durations.every((d) => d > 0)).toBe(true)
+    expect(runnable.records[0]!.loss).toBeCloseTo(Math.log(256), 1)
+    for (const r of runnable.records) {
+      expect(r.forwardNs + r.backwardNs + r.optimizerNs).toBeLessThanOrEqual(r.stepNs + 1)
+      expect(Number.isFinite(r.loss)).toBe(true)
+      expect(r.rssBytes).toBeGreaterThan(1e6)
+      expect(r.minorFaults).toBeGreaterThanOrEqual(0)
+      expect(r.majorFaults).toBeGreaterThanOrEqual(0)
+    }
+    const notes = runnable.notes.join('\n')
+    expect(notes).toMatch(/training step \(median of 5\): .*forward .*backward .*optimizer/)
+    expect(notes).toMatch(/tokens\/s/)
+    expect(notes).toMatch(/page faults per step/)
+    expect(notes).toMatch(/^energy: /m)
+  }, 120_000)
+
+  test.each(TRAIN_FAULTS)('a sign flipped in the backward of %s fails verification', async (fault) => {
+    const session = await cpuTrainingSession(small, { blas: 'auto', isa: 'auto' }, { fault })
+    try {
+      const report = await verifyTraining(session)
+      expect(report.ok).toBe(false)
+      expect(report.failure).toMatch(/^gradient of /)
+    } finally {
+      await session.dispose()
+    }
+  })
+
+  test.each([
+    { blas: 'own', isa: 'auto' },
+    { blas: 'own', isa: 'portable' },
+  ] as const)('the own GEMM kernels train correctly too (%o)', async (options) => {
+    const session = await cpuTrainingSession(small, options)
+    try {
+      const report = await verifyTraining(session)
+      expect(report.failure).toBeUndefined()
+    } finally {
+      await session.dispose()
+    }
+  })
+
+  test('f16 is refused with the reason: mixed precision is not implemented on the CPU', async () => {
+    const target = trainTarget(train({ model: 'quick', batch: 8, seq: 64, dtype: 'f16' }), 'cpu')
+    expect(cpuBackend.supports(target)).toMatch(/trains in f32 only/)
+    await expect(cpuBackend.prepare(target)).rejects.toThrow(/trains in f32 only/)
+  })
+
+  test('the paper preset is refused with its estimate when it does not fit, before allocating', async () => {
+    const backend = createCpuBackend({}, { availableMemoryBytes: () => 24e9 })
+    const rss = process.memoryUsage().rss
+    const target = trainTarget(train({ model: 'paper', batch: 8, seq: 512 }), 'cpu')
+    await expect(backend.prepare(target)).rejects.toThrow(
+      /train L36 d1280 h20 mlp5120 V50257 P1024 8x512 f32 on cpu-.*: needs [\d.]+ GB for 774030080 parameters \(weights 3\.1 GB.*refused before allocating anything/,
+    )
+    expect(process.memoryUsage().rss - rss).toBeLessThan(100e6)
+  })
+
+  test('tokens outside the vocabulary and buffers of the wrong size are refused, naming them', async () => {
+    const session = await cpuTrainingSession(small, { blas: 'auto', isa: 'auto' })
+    try {
+      const tokens = trainData(small)
+      tokens[5] = 48
+      await expect(session.setTokens(tokens)).rejects.toThrow(/token 5 is 48, outside the vocabulary of 48/)
+      await expect(session.setTokens(tokens.subarray(1))).rejects.toThrow(/expected batch x \(seq \+ 1\) = 34 tokens/)
+      await expect(session.setParameters(new Float32Array(3))).rejects.toThrow(
+        /expected \d+ elements \(the parameter count\), got 3/,
+      )
+      await expect(session.forwardBackward()).rejects.toThrow(/no tokens uploaded/)
+    } finally {
+      await session.dispose()
+    }
+  })
+
+  test('energy: RAPL where readable, else unavailable with the reason', () => {
+    const missing = raplCounter('/nonexistent/intel-rapl:0')
+    expect('reason' in missing && missing.reason).toMatch(/^unavailable: no RAPL counter at \/nonexistent/)
+  })
+})
