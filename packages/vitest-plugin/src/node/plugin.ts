@@ -15,6 +15,7 @@ import type { Plugin } from 'vitest/config'
 import type { TestProject, Vitest } from 'vitest/node'
 import { type GpubenchOptions, PROVIDE_KEY, type RuntimeConfig, resolveOptions, updateModeFrom } from '../options.ts'
 import { checkAssertionLiterals, type LiteralParsers } from './literal-check.ts'
+import { ProgressReporter, wantsProgress } from './progress.ts'
 
 // Sources in this repository (.ts), built JavaScript in an installed copy (.js): the sibling modules
 // have this module's own extension.
@@ -75,6 +76,9 @@ export function gpubench(options: GpubenchOptions = {}): Plugin {
       vitest.config.reporters.push(
         new main.GpubenchReporter({ options: resolved, root: vitest.config.root, projectName: project.name, update }),
       )
+      if (wantsProgress(process.env, process.stdout.isTTY)) {
+        vitest.config.reporters.push(new ProgressReporter({ projectName: project.name }))
+      }
     },
   }
 }
