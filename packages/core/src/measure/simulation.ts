@@ -1,7 +1,9 @@
 /**
  * Seeded simulation of measurements, to calibrate the regression verdict (verdict.ts) and to
- * show the bar it holds: at most 1% "regressed" on identical distributions (A/A) and at least
- * 95% "regressed" on a 10% slowdown.
+ * show the bars it holds: one run against one run, at most 1% of A/A intervals beyond the
+ * tolerance and at least 95% of a 10% slowdown's (`simulateVerdicts`, on the real engine); and
+ * per run of many benchmarks, at most 1% of runs of unchanged code with any `regressed`
+ * (`simulateRunLevel`, below).
  *
  * Nothing here is a shortcut around production code: a simulated runnable returns durations
  * drawn from a noise model and advances a virtual clock by what it "ran" (plus a fixed cost per

@@ -62,19 +62,21 @@
  * Where the interval of steps 1-6 clears the tolerance but the test of step 8 does not reach its
  * level, the verdict is `slower`: slower, not shown to be a regression at the error rate asked for.
  *
- * Calibration: scripts/verdict-simulation.ts (and a test that asserts the same bar) runs the real
- * engine (`measureRounds`, DEFAULT_STOPPING_RULE: 4 rounds of independent prepares) on simulated
- * noise (log-normal, heavy-tailed, bimodal, a ±3% drift of the whole run, and per-prepare modes:
- * each prepare 1.0x or 1.3x). With 1 ms runs (500 to 1300 samples a side), identical
- * distributions give "regressed" in 0 of 1000 trials for the first four models and a 10% slowdown
- * in 1000 of 1000; with 20 ms runs likewise (300 trials). Per-prepare modes give 7 false alarms in
- * 1000 (0.7%; 245 in 1000 with one prepare per measurement, 17 with 3 rounds: 4 rounds are the
- * fewest for which two sides each drawing all-same modes stays under 1%), and detect a 10%
- * slowdown in only 12% of trials: the verdict is inconclusive instead, as it should be when
- * prepares differ by 30%. Runs so long that the 15 s cap leaves about 20 samples (300 ms: each of
- * the 4 rounds pays its own cold run and warm-up) still give no false alarm, but detection falls
- * to 40% (5% log-normal noise; 91% with one round) and 3% (bimodal); such runs need a longer
- * maxTimeNs, or fewer rounds where prepares are known to agree.
+ * Calibration, in two parts (scripts/verdict-simulation.ts; test/verdict-simulation.test.ts
+ * asserts the same bars):
+ * - The intervals of steps 1-4, one run against one run, on the real engine (`measureRounds`,
+ *   DEFAULT_STOPPING_RULE: 4 rounds of independent prepares) with simulated noise (log-normal,
+ *   heavy-tailed, bimodal, a ±3% drift of the whole run, and per-prepare modes: each prepare 1.0x
+ *   or 1.3x). With 1 ms runs (500 to 1300 samples a side), identical distributions put the
+ *   interval beyond the tolerance in 0 of 300 trials for the first four models, and a 10%
+ *   slowdown in 300 of 300. Per-prepare modes give none either (4 rounds are the fewest for which
+ *   two sides each drawing all-same modes stays under 1%) and are mostly inconclusive, as they
+ *   should be when prepares differ by 30%. Runs so long that the 15 s cap leaves about 20 samples
+ *   need a longer maxTimeNs, or fewer rounds where prepares are known to agree.
+ * - The test of steps 7-9 and run-level.ts, on whole runs of 51 benchmarks with the noise
+ *   measured between processes on shared VMs (per-process modes, whole-run slow spells, drift)
+ *   and on a dedicated machine, baselines of K = 1, 3, 5, 10 runs: at most 0.2% of 1000 runs of
+ *   unchanged code fail, for every model (bar: 1%); what each detects is in the root README.
  */
 import { formatDuration } from '../units.ts'
 import { incompleteBeta, normalQuantile, studentTQuantile } from './distributions.ts'
