@@ -147,10 +147,16 @@ describe('the model', () => {
   test('sections appear where the fixtures have data; training is absent without training records', async () => {
     inputs = await readInputs([FIXTURES])
     model = buildModel(inputs, await loadPublished(), { createdAt: '2026-12-03T00:00:00.000Z' })
-    expect(model.sections.map((s) => s.id)).toEqual(['devices', 'throughput', 'launch', 'blog'])
-    const published = modelTables(model).filter((t) => t.published)
+    expect(model.sections.map((s) => s.id)).toEqual(['devices', 'throughput', 'launch', 'blog', 'sources'])
+    // The sources' caveats are shown, from the data file.
+    const sources = tableById(model, 'sources-published')
+    const published = await loadPublished()
+    expect(sources.rows.map((r) => r[3])).toEqual([
+      published.sources.paper.caveats.join(' '),
+      published.sources.blog.caveats.join(' '),
+    ])
     // Published rows never share a table with measured ones.
-    for (const t of published) expect(t.columns[0]).toMatch(/\(published\)/)
+    for (const t of modelTables(model).filter((x) => x.published)) expect(t.columns[0]).toMatch(/\(published\)/)
     for (const t of modelTables(model).filter((x) => !x.published)) {
       for (const row of t.rows)
         expect(inputs.devices.map((d) => d.id)).toContain(row.find((c) => inputs.devices.some((d) => d.id === c)))

@@ -8,6 +8,7 @@ import type { Published } from './published.ts'
 import { type BlogOptions, blogSection } from './sections/blog.ts'
 import { devicesSection } from './sections/devices.ts'
 import { launchSection } from './sections/launch.ts'
+import { sourcesSection } from './sections/sources.ts'
 import { throughputSection } from './sections/throughput.ts'
 import { trainingSection } from './sections/training.ts'
 
@@ -25,6 +26,8 @@ export function buildModel(inputs: ReportInputs, published: Published, options: 
     trainingSection(inputs, published),
     blogSection(inputs, published, options),
   ].filter((s): s is Section => s !== null)
+  const sources = sourcesSection(sections, published)
+  if (sources !== null) sections.push(sources)
   const notes: string[] = []
   if (inputs.replaced > 0) {
     notes.push(
