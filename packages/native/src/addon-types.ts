@@ -47,19 +47,69 @@ export type NativeCudaProbe =
       readonly computeCapability: string
       readonly smCount: number
       readonly memoryBytes: number
+      readonly l2CacheBytes: number
+      /** The maximum SM clock the runtime reports. */
       readonly clockKHz: number
       readonly memoryClockKHz: number
       readonly memoryBusWidthBits: number
-      readonly driverVersion: number
+      /** cudaDriverGetVersion: the CUDA API version the driver supports (13000), not its release. */
+      readonly driverApiVersion: number
+      /** The driver's release ("580.65.06") from NVML or /proc/driver/nvidia/version; "" when neither says. */
+      readonly driverRelease: string
       readonly runtimeVersion: number
-      readonly peakF32FlopPerSecond?: number
-      readonly peakF16FlopPerSecond?: number
-      readonly peakBytesPerSecond?: number
-      /** The cuBLAS library loaded, or why none was. */
+      /** The cuBLAS library that loads, or "not loaded: <why>" (cublasCreate is tried at prepare). */
       readonly cublas: string
       /** NVML's state: the library loaded, or why energy is not reported. */
       readonly nvml: string
     }
+
+/**
+ * The CUDA part's host-side decisions (src/cuda/host_bindings.cpp), for tests that run without a
+ * GPU; each calls the function the backend itself uses. Present only when the CUDA part was built.
+ */
+export interface NativeCudaHost {
+  gemvRowsGeometry(m: number, smCount: number): { blocks: number; warpsPerBlock: number }
+  gemvColsGeometry(
+    m: number,
+    n: number,
+    smCount: number,
+  ): {
+    colBlocks: number
+    rowSplits: number
+    rowsPerSplit: number
+    workspaceFloats: number
+    colsPerBlock: number
+    rowLanes: number
+  }
+  gemmGrid(
+    m: number,
+    n: number,
+    batch: number,
+    tileM: number,
+    tileN: number,
+  ): { x: number; y: number; z: number; rowTiles: number }
+  planTiming(
+    estimatedNsPerRun: number,
+    workingSetBytes: number,
+    cacheBytes: number,
+    canFlush: boolean,
+  ): { runsPerSample: number; flushL2: boolean; cache: string }
+  needsWarmup(lastRunEndNs: number, nowNs: number): boolean
+  cublasCandidates(env: Readonly<Record<string, string>>, runtimeMajor: number): string[]
+  /** Files named in `failures` fail with that reason, the others succeed. */
+  chooseCublas(
+    candidates: readonly string[],
+    failures: Readonly<Record<string, string>>,
+  ): { index: number; failures: string[] }
+  /** Each call: [counter change in mJ (negative: no reading), executions, host ns]. */
+  energyWindow(
+    calls: readonly (readonly [number, number, number])[],
+    unit: string,
+  ): { joulesPerExecution: number | null; note: string }
+  minimumDriverBranch(runtimeVersion: number): number
+  driverReleaseFromProcText(text: string): string
+  insufficientDriverReason(runtimeWords: string, runtimeVersion: number, installed: string): string
+}
 
 export type NativeMetalProbe =
   | { readonly available: false; readonly reason: string }
@@ -80,7 +130,11 @@ export interface NativeRunnable {
   /** n executions, one device-side duration each, in ns. */
   run(n: number): Float64Array
   notes(): string[]
-  /** Energy per execution over the last run(n), in joules, or null when the device does not report it. */
+  /**
+   * Energy per execution in joules, or null when the device does not report it (CPU and Metal do
+   * not). CUDA: summed over every run(n) so far, once they span at least a second (NVML's counter
+   * is coarse); per launch for the launch workload; the notes say what it covers.
+   */
   energyJoulesPerRun(): number | null
   /** Frees the buffers; safe to call twice. */
   dispose(): void
@@ -101,7 +155,7 @@ export interface NativeTrainSession {
   /** Forward and backward without an update; the loss. */
   forwardBackward(): number
   optimizerStep(): void
-  /** n steps: rows of 8 (step, forward, backward, optimizer in ns; loss; RSS bytes; minor, major page faults). */
+  /** n steps: rows of 10 (step, forward, backward, optimizer in ns; loss; RSS bytes; minor, major page faults; loss scale; 1 when skipped for overflow). */
   steps(n: number): Float64Array
   notes(): string[]
   /** The process's peak resident set size in bytes (getrusage). */
@@ -126,6 +180,8 @@ export interface NativeAddon {
   ) => NativeTrainSession
   /** Present only when the CUDA part was built. */
   readonly cudaProbe?: () => NativeCudaProbe
+  /** Present only when the CUDA part was built. */
+  readonly cudaHost?: NativeCudaHost
   /** Present only when the Metal part was built. */
   readonly metalProbe?: () => NativeMetalProbe
 }

@@ -14,6 +14,9 @@
 #include "train-addon.h"
 #if GPUBENCH_WITH_CUDA
 #include "cuda/backend.h"
+namespace gpubench::cuda {
+Napi::Object hostBindings(Napi::Env env);  // cuda/host_bindings.cpp
+}
 #endif
 #if GPUBENCH_WITH_METAL
 #include "metal/backend.h"
@@ -267,11 +270,10 @@ Napi::Value CudaProbe(const Napi::CallbackInfo& info) {
     o.Set("clockKHz", p.clockKHz);
     o.Set("memoryClockKHz", p.memoryClockKHz);
     o.Set("memoryBusWidthBits", p.memoryBusWidthBits);
-    o.Set("driverVersion", p.driverVersion);
+    o.Set("l2CacheBytes", p.l2CacheBytes);
+    o.Set("driverApiVersion", p.driverApiVersion);
+    o.Set("driverRelease", p.driverRelease);
     o.Set("runtimeVersion", p.runtimeVersion);
-    if (p.peakF32FlopPerSecond > 0) o.Set("peakF32FlopPerSecond", p.peakF32FlopPerSecond);
-    if (p.peakF16FlopPerSecond > 0) o.Set("peakF16FlopPerSecond", p.peakF16FlopPerSecond);
-    if (p.peakBytesPerSecond > 0) o.Set("peakBytesPerSecond", p.peakBytesPerSecond);
     o.Set("cublas", p.cublas);
     o.Set("nvml", p.nvml);
     return o;
@@ -309,6 +311,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("TrainSession", TrainSessionWrap::Define(env, parseCpuOptions));
 #if GPUBENCH_WITH_CUDA
   exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe));
+  exports.Set("cudaHost", cuda::hostBindings(env));
 #endif
 #if GPUBENCH_WITH_METAL
   exports.Set("metalProbe", Napi::Function::New(env, MetalProbe));

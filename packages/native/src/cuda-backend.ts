@@ -4,7 +4,9 @@
  * there the backend is unavailable with the runtime's own reason. GEMM runs on cuBLAS when its
  * library loads at run time, else on the own kernels (WMMA tensor cores for f16); which one ran is
  * in the description (`details.gemm`) and the runnable's notes. Durations come from CUDA events.
- * Energy per run comes from NVML where present (runnable notes and `energyJoulesPerRun`).
+ * A fallback from cuBLAS to the own kernels under `gemm: 'auto'` is a process warning as well as a
+ * note. Energy per run comes from NVML where present, summed over the measurement (runnable notes
+ * and `energyJoulesPerRun`). Peak rates: cuda-peaks.ts.
  */
 import {
   type Backend,
@@ -16,6 +18,7 @@ import {
   type Target,
 } from '@gpubench/core'
 import type { NativeCudaOptions, NativeCudaProbe } from './addon-types.ts'
+import { cudaPeaks } from './cuda-peaks.ts'
 import { type AddonLoad, loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
@@ -27,27 +30,36 @@ function notBuiltReason(load: Extract<AddonLoad, { ok: true }>): string {
   return `CUDA ${load.buildInfo?.cuda.reason || 'not built into the addon'}`
 }
 
-/** The description of an available device, for core and for baselines. */
+/** "13.0" from the CUDA API's 13000. */
+function cudaVersionText(version: number): string {
+  return `${Math.floor(version / 1000)}.${Math.floor((version % 1000) / 10)}`
+}
+
+/**
+ * The description of an available device, for core and for baselines. `driver` is the driver's
+ * release ("580.65.06"); the CUDA API version the driver supports is `details.driverApiVersion`.
+ */
 export function cudaDeviceDescription(
   p: Extract<NativeCudaProbe, { available: true }>,
   gemm: string,
 ): DeviceDescription {
+  const peaks = cudaPeaks(p)
   const flopPerSecond: Record<string, number> = {}
-  if (p.peakF32FlopPerSecond) flopPerSecond.f32 = p.peakF32FlopPerSecond
-  if (p.peakF16FlopPerSecond) flopPerSecond.f16 = p.peakF16FlopPerSecond
-  const hasPeak = Object.keys(flopPerSecond).length > 0 || p.peakBytesPerSecond
+  if (peaks.f32FlopPerSecond) flopPerSecond.f32 = peaks.f32FlopPerSecond
+  if (peaks.f16FlopPerSecond) flopPerSecond.f16 = peaks.f16FlopPerSecond
+  const hasFlops = Object.keys(flopPerSecond).length > 0
   return {
     id: deviceId(['cuda', p.name]),
     backend: 'cuda',
     name: p.name,
     vendor: 'NVIDIA',
     architecture: `sm_${p.computeCapability.replace('.', '')}`,
-    driver: String(p.driverVersion),
-    ...(hasPeak
+    driver: p.driverRelease || `unknown release (CUDA ${cudaVersionText(p.driverApiVersion)} driver API)`,
+    ...(hasFlops || peaks.bytesPerSecond
       ? {
           peak: {
-            ...(Object.keys(flopPerSecond).length ? { flopPerSecond } : {}),
-            ...(p.peakBytesPerSecond ? { bytesPerSecond: p.peakBytesPerSecond } : {}),
+            ...(hasFlops ? { flopPerSecond } : {}),
+            ...(peaks.bytesPerSecond ? { bytesPerSecond: peaks.bytesPerSecond } : {}),
           },
         }
       : {}),
@@ -55,15 +67,27 @@ export function cudaDeviceDescription(
       computeCapability: p.computeCapability,
       smCount: p.smCount,
       memoryBytes: p.memoryBytes,
+      l2CacheBytes: p.l2CacheBytes,
       clockKHz: p.clockKHz,
       memoryClockKHz: p.memoryClockKHz,
       memoryBusWidthBits: p.memoryBusWidthBits,
+      driverApiVersion: p.driverApiVersion,
       runtimeVersion: p.runtimeVersion,
+      peakF16Source: peaks.f16Source,
+      ...(peaks.f16ClockKHz ? { peakF16ClockKHz: peaks.f16ClockKHz } : {}),
       gemm,
       cublas: p.cublas,
       nvml: p.nvml,
     },
   }
+}
+
+/** Said once per process: a fallback that changes what a baseline measures must not pass unnoticed. */
+const warned = new Set<string>()
+function warnOnce(message: string): void {
+  if (warned.has(message)) return
+  warned.add(message)
+  process.emitWarning(message, { code: 'GPUBENCH_CUDA_GEMM_FALLBACK' })
 }
 
 class CudaBackend implements Backend {
@@ -92,6 +116,10 @@ class CudaBackend implements Backend {
       if (wantsCublas === 'cublas' && !cublasLoaded)
         return { available: false, reason: `gemm: 'cublas' asked for, but cuBLAS is ${p.cublas}` }
       const gemm = wantsCublas !== 'own' && cublasLoaded ? 'cublas' : 'own'
+      if (wantsCublas === 'auto' && !cublasLoaded)
+        warnOnce(
+          `gpubench cuda: GEMM falls back to the own kernels, several times slower than cuBLAS, and baselines recorded now measure them: cuBLAS ${p.cublas}`,
+        )
       return { available: true, device: cudaDeviceDescription(p, gemm) }
     } catch (error) {
       return { available: false, reason: `the CUDA part of the addon failed: ${messageOf(error)}` }
@@ -103,7 +131,10 @@ class CudaBackend implements Backend {
   }
 
   async prepare(target: Target): Promise<Runnable> {
-    return prepareNative('cuda', await this.probe(), target, 'cuda-events', this.options)
+    const runnable = await prepareNative('cuda', await this.probe(), target, 'cuda-events', this.options)
+    const fallback = runnable.notes.find((note) => note.startsWith('gemm: FALLBACK'))
+    if (fallback) warnOnce(`gpubench cuda: ${fallback}`)
+    return runnable
   }
 }
 

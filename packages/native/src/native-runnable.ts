@@ -39,9 +39,9 @@ export class NativeRunnableAdapter implements Runnable {
   readonly timing: TimingMethod
   private native: NativeRunnable | null
   private coldDone = false
-  private readonly baseNotes: string[]
-  private energyNote: string | null = null
-  /** Device energy per run over the last run(n), in joules; null when the device does not report it. */
+  /** The native notes, read again after each run: how samples are timed and what energy covers are settled by the runs. */
+  private nativeNotes: string[]
+  /** Device energy per run in joules (what it covers is in the notes); null when the device does not report it. */
   energyJoulesPerRun: number | null = null
 
   constructor(target: Workload, device: DeviceDescription, timing: TimingMethod, native: NativeRunnable) {
@@ -49,11 +49,11 @@ export class NativeRunnableAdapter implements Runnable {
     this.device = device
     this.timing = timing
     this.native = native
-    this.baseNotes = native.notes()
+    this.nativeNotes = native.notes()
   }
 
   get notes(): readonly string[] {
-    return this.energyNote ? [...this.baseNotes, this.energyNote] : this.baseNotes
+    return this.nativeNotes
   }
 
   private fail(why: string): BackendError {
@@ -84,9 +84,8 @@ export class NativeRunnableAdapter implements Runnable {
     if (!Number.isInteger(n) || n < 1) throw this.fail(`run(n): n must be a positive integer, got ${n}`)
     this.coldDone = true
     const durations = this.call((native) => Array.from(native.run(n)))
-    const joules = this.call((native) => native.energyJoulesPerRun())
-    this.energyJoulesPerRun = joules
-    this.energyNote = joules === null ? null : `energy: ${joules.toPrecision(4)} J per run (NVML, over the last ${n})`
+    this.energyJoulesPerRun = this.call((native) => native.energyJoulesPerRun())
+    this.nativeNotes = this.call((native) => native.notes())
     return durations
   }
 

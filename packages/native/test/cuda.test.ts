@@ -12,6 +12,11 @@ test.skipIf(probe.available)(
     if (load.addon.build.cuda) {
       // Built with nvcc: the static runtime loaded without a driver and reports why (e.g. insufficient driver).
       expect(probe.reason).toMatch(/\(cudaGetDeviceCount: cudaError\w+\)|no CUDA device found/)
+      // Without a driver (or with one older than the static runtime needs) the reason says which release is needed.
+      if (probe.reason.includes('cudaErrorInsufficientDriver'))
+        expect(probe.reason).toMatch(
+          /needs an NVIDIA driver of release \d+ or newer \(R\d+\+\); (installed: \S+|no NVIDIA driver found)/,
+        )
     } else {
       expect(probe.reason).toMatch(/^CUDA not built: /)
     }
@@ -78,6 +83,88 @@ describe.skipIf(!probe.available)(
       if (!probe.available) throw new Error(probe.reason)
       expect(probe.device.details.smCount).toBeGreaterThan(0)
       expect(probe.device.peak?.bytesPerSecond).toBeGreaterThan(0)
+      expect(probe.device.details.peakF16Source).toEqual(expect.any(String))
+      // The driver's release ("580.65.06"), not the CUDA API version (13000).
+      expect(probe.device.driver).toMatch(/^\d{3}\.\d+(\.\d+)?$/)
+    })
+
+    test('copies and kernels share one stream: verification holds run after run at a size where a race shows', async () => {
+      const r = await cudaBackend.prepare(gemv({ m: 8192, n: 8192, trans: true }))
+      try {
+        for (let i = 0; i < 5; i++) expect((await r.verify()).ok).toBe(true)
+      } finally {
+        await r.dispose()
+      }
+    })
+
+    test('grids beyond 65535 (batch, tall m) run on the own kernels', async () => {
+      const backend = createCudaBackend({ gemm: 'own' })
+      for (const w of [
+        gemm({ batch: 70000, m: 4, n: 4, k: 4 }),
+        gemm({ m: 65535 * 64 + 5, n: 3, k: 2 }),
+        gemm({ batch: 66000, m: 3, n: 5, k: 17, dtype: 'f16' }),
+      ]) {
+        const r = await backend.prepare(w)
+        try {
+          expect((await r.verify()).ok).toBe(true)
+        } finally {
+          await r.dispose()
+        }
+      }
+    })
+
+    test('a short kernel is timed as several runs per event pair, warmed up for 100 ms, labelled cache-resident', async () => {
+      const r = await cudaBackend.prepare(gemv({ m: 512, n: 512 }))
+      try {
+        await r.run(5)
+        const notes = r.notes.join('\n')
+        expect(notes).toMatch(/timing: CUDA events around (\d+) back-to-back run\(s\) per sample/)
+        const runs = Number(/around (\d+) back-to-back/.exec(notes)?.[1])
+        expect(runs).toBeGreaterThan(1)
+        expect(notes).toMatch(/cache: cache-resident/)
+        const warm = /warm-up: \d+ runs in (\d+) ms/.exec(notes)
+        expect(Number(warm?.[1])).toBeGreaterThanOrEqual(100)
+      } finally {
+        await r.dispose()
+      }
+    })
+
+    test('a long kernel is timed one run per pair with the L2 flushed outside the timed span', async () => {
+      const r = await createCudaBackend({ gemm: 'own' }).prepare(gemm({ m: 2048, n: 2048, k: 2048 }))
+      try {
+        await r.run(3)
+        expect(r.notes.join('\n')).toMatch(/around 1 back-to-back run\(s\)[\s\S]*cache: L2 flushed before each sample/)
+      } finally {
+        await r.dispose()
+      }
+    })
+
+    test('the GEMM path is in the notes: cuBLAS with its file, or a loud fallback', async () => {
+      const r = await cudaBackend.prepare(gemm({ m: 64, n: 64, k: 64 }))
+      try {
+        expect(r.notes.join('\n')).toMatch(/gemm: (cublas \(\S*libcublas\S*\)|FALLBACK to the own kernel)/)
+      } finally {
+        await r.dispose()
+      }
+    })
+
+    test('energy is reported only over at least a second of runs, and says what it covers', async () => {
+      const r = await cudaBackend.prepare(gemv({ m: 4096, n: 4096 }))
+      try {
+        await r.run(3)
+        const early = r.notes.find((n) => n.startsWith('energy:')) ?? ''
+        expect(early).toMatch(/not reported/)
+        const adapter = r as unknown as { energyJoulesPerRun: number | null }
+        expect(adapter.energyJoulesPerRun).toBeNull()
+        const t0 = performance.now()
+        while (performance.now() - t0 < 1500) await r.run(200)
+        const note = r.notes.find((n) => n.startsWith('energy:')) ?? ''
+        if (/NVML/.test(note)) return // no counter on this device: nothing more to check
+        expect(note).toMatch(/J per run, summed over \d+ run\(\) calls/)
+        expect(adapter.energyJoulesPerRun).toBeGreaterThan(0)
+      } finally {
+        await r.dispose()
+      }
     })
   },
 )

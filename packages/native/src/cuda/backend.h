@@ -15,16 +15,19 @@ struct CudaOptions {
 
 struct CudaProbe {
   bool available = false;
-  /** Why not, in the runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version"). */
+  /** Why not, in the runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version"), plus the driver it needs. */
   std::string reason;
   std::string name;
   std::string computeCapability;
   int smCount = 0;
-  double memoryBytes = 0;
+  double memoryBytes = 0, l2CacheBytes = 0;
+  /** Clocks as the runtime reports them (clockKHz: the maximum SM clock). */
   int clockKHz = 0, memoryClockKHz = 0, memoryBusWidthBits = 0;
-  int driverVersion = 0, runtimeVersion = 0;
-  /** 0 when unknown for this architecture. */
-  double peakF32FlopPerSecond = 0, peakF16FlopPerSecond = 0, peakBytesPerSecond = 0;
+  /** cudaDriverGetVersion (the CUDA API the driver supports, 13000) and cudaRuntimeGetVersion. */
+  int driverApiVersion = 0, runtimeVersion = 0;
+  /** The driver's release ("580.65.06"), "" when neither NVML nor /proc says. */
+  std::string driverRelease;
+  /** The cuBLAS library that loads, or "not loaded: <why>" (cublasCreate is tried at prepare). */
   std::string cublas, nvml;
 };
 

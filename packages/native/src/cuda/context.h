@@ -1,4 +1,5 @@
-// What a CUDA runnable enqueues with: its stream and, when GEMM runs on cuBLAS, a handle.
+// What a CUDA runnable enqueues with: its stream, the cuBLAS handle when GEMM runs on cuBLAS, and
+// what the GEMV launches need (SM count, workspace).
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -8,10 +9,17 @@
 
 namespace gpubench::cuda {
 
+struct Cublas;
+
 struct CudaContext {
   cudaStream_t stream = nullptr;
-  /** cuBLAS handle bound to `stream`; null when GEMM runs on the own kernels. */
+  /** cuBLAS handle bound to `stream`, and its library; null when GEMM runs on the own kernels. */
   void* cublasHandle = nullptr;
+  const Cublas* cublas = nullptr;
+  /** The device's SM count, for the GEMV launch geometry. */
+  int smCount = 1;
+  /** Partial sums of Aᵀ·x (gemvColsGeometry(...).workspaceFloats floats); null when the workload has none. */
+  float* gemvWorkspace = nullptr;
 };
 
 /** C = op(A)·op(B) for a batch (see GemmDesc); transA/transB spell out what the strides encode, for cuBLAS. */

@@ -1,11 +1,12 @@
-// Probing the CUDA device: availability in the runtime's words, and what is known of the device
-// for roofline fractions (peak FLOP/s from SM count x clock x per-SM rate of the architecture,
-// peak bandwidth from memory clock x bus width x 2 for double data rate).
+// Probing the CUDA device: availability in the runtime's words (plus the driver the static runtime
+// needs, when that is why), and the facts peak rates are computed from (in cuda-peaks.ts, by
+// product): SM count, clocks, bus width, L2 size, driver release.
 #include <cstdlib>
 
 #include "backend.h"
 #include "check.h"
 #include "cublas.h"
+#include "driver.h"
 #include "nvml.h"
 
 namespace gpubench::cuda {
@@ -21,29 +22,15 @@ std::string pciBusIdOf(int device) {
   return bus;
 }
 
-namespace {
-/** FP32 lanes per SM by compute capability (0 when unknown). */
-int f32LanesPerSm(int major, int minor) {
-  if (major == 7 || (major == 8 && minor == 0)) return 64;
-  if (major >= 8) return 128;
-  return 0;
-}
-
-/** Dense f16 tensor-core FLOP per cycle per SM with f32 accumulation, where one figure holds for every part (0 otherwise). */
-int f16TensorFlopPerCycle(int major, int minor) {
-  if (major == 7 && minor == 0) return 1024;  // V100
-  if (major == 8 && minor == 0) return 2048;  // A100
-  if (major == 9 && minor == 0) return 4096;  // H100, H200
-  return 0;  // consumer parts halve f32-accumulate rates; no single figure
-}
-}  // namespace
-
 CudaProbe probe() {
   CudaProbe p;
+  cudaRuntimeGetVersion(&p.runtimeVersion);
   int count = 0;
   cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
     p.reason = std::string(cudaGetErrorString(status)) + " (cudaGetDeviceCount: " + cudaGetErrorName(status) + ")";
+    if (status == cudaErrorInsufficientDriver)
+      p.reason = insufficientDriverReason(p.reason, p.runtimeVersion, installedDriverRelease());
     cudaGetLastError();  // clear the error so later calls do not report it again
     return p;
   }
@@ -67,16 +54,13 @@ CudaProbe probe() {
   p.computeCapability = std::to_string(prop.major) + "." + std::to_string(prop.minor);
   p.smCount = prop.multiProcessorCount;
   p.memoryBytes = (double)prop.totalGlobalMem;
+  p.l2CacheBytes = (double)prop.l2CacheSize;
   cudaDeviceGetAttribute(&p.clockKHz, cudaDevAttrClockRate, device);
   cudaDeviceGetAttribute(&p.memoryClockKHz, cudaDevAttrMemoryClockRate, device);
   cudaDeviceGetAttribute(&p.memoryBusWidthBits, cudaDevAttrGlobalMemoryBusWidth, device);
-  cudaDriverGetVersion(&p.driverVersion);
-  cudaRuntimeGetVersion(&p.runtimeVersion);
-  const double hz = (double)p.clockKHz * 1e3;
-  p.peakF32FlopPerSecond = (double)p.smCount * f32LanesPerSm(prop.major, prop.minor) * 2.0 * hz;
-  p.peakF16FlopPerSecond = (double)p.smCount * f16TensorFlopPerCycle(prop.major, prop.minor) * hz;
-  p.peakBytesPerSecond = 2.0 * (double)p.memoryClockKHz * 1e3 * (double)p.memoryBusWidthBits / 8.0;
-  p.cublas = cublas().detail;
+  cudaDriverGetVersion(&p.driverApiVersion);
+  p.driverRelease = installedDriverRelease();
+  p.cublas = cublasDetail();
   p.nvml = nvmlDetail(pciBusIdOf(device));
   return p;
 }

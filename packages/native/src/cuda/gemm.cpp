@@ -12,7 +12,7 @@ void enqueueGemm(const CudaContext& ctx, const GemmDesc& d, bool transA, bool tr
     check(launchGemm(d, ctx.stream), "GEMM kernel launch");
     return;
   }
-  const Cublas& c = cublas();
+  const Cublas& c = *ctx.cublas;
   const int lda = (int)(transA ? d.csA : d.rsA);
   const int ldb = (int)(transB ? d.csB : d.rsB);
   const int opA = transA ? Cublas::OP_T : Cublas::OP_N;

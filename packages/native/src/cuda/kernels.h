@@ -24,11 +24,30 @@ struct GemmDesc {
   bool f16;
 };
 
-/** f32: 64x64 tiles, 4x4 outputs per thread. f16: WMMA tensor-core tiles (16x16x16), f32 accumulators. */
+/**
+ * f32: 64x64 tiles, 4x4 outputs per thread. f16: WMMA tensor-core tiles (16x16x16), f32
+ * accumulators. Grid from gemmGrid (common/geometry.h): the kernels loop over the row tiles and
+ * batch entries beyond 65535.
+ */
 cudaError_t launchGemm(const GemmDesc& d, cudaStream_t stream);
 
 /** y = A·x (trans false; A m x n row-major) or y = Aᵀ·x (trans true). */
-cudaError_t launchGemv(int m, int n, const void* A, const void* x, void* y, bool trans, bool f16, cudaStream_t stream);
+struct GemvDesc {
+  int m, n;
+  const void* A;
+  const void* x;
+  void* y;
+  bool trans, f16;
+  /** Aᵀ·x only: gemvColsGeometry(m, n, smCount).workspaceFloats floats (may be null when that is 0). */
+  float* workspace;
+};
+
+/**
+ * Geometry from common/geometry.h for `smCount` SMs. A·x: a warp per row, 16-byte loads of A
+ * (x too when aligned) with scalar head and tail. Aᵀ·x: rows split across blocks, a second pass
+ * adding the splits' partial sums when there is more than one.
+ */
+cudaError_t launchGemv(const GemvDesc& d, int smCount, cudaStream_t stream);
 
 /** One thread stores 1.0f into flag: the near-empty kernel of the launch-latency workload. */
 cudaError_t launchFlag(float* flag, cudaStream_t stream);

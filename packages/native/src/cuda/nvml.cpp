@@ -7,6 +7,32 @@
 
 namespace gpubench::cuda {
 
+namespace {
+/** libnvidia-ml.so.1, loaded and initialised once; null with `why` set when it is missing or fails. */
+void* library(std::string* why) {
+  static std::string failure;
+  static void* lib = [] {
+    void* h = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      failure = "not loaded: libnvidia-ml.so.1 not found";
+      return (void*)nullptr;
+    }
+    auto init = reinterpret_cast<int (*)()>(dlsym(h, "nvmlInit_v2"));
+    if (!init) {
+      failure = "not loaded: libnvidia-ml.so.1 lacks nvmlInit_v2";
+      return (void*)nullptr;
+    }
+    if (int s = init(); s != 0) {
+      failure = "not loaded: nvmlInit_v2 failed with status " + std::to_string(s);
+      return (void*)nullptr;
+    }
+    return h;
+  }();
+  if (!lib && why) *why = failure;
+  return lib;
+}
+}  // namespace
+
 Nvml& Nvml::forDevice(const std::string& pciBusId) {
   static std::mutex mutex;
   static std::map<std::string, Nvml> cache;
@@ -14,22 +40,12 @@ Nvml& Nvml::forDevice(const std::string& pciBusId) {
   auto found = cache.find(pciBusId);
   if (found != cache.end()) return found->second;
   Nvml& n = cache[pciBusId];
-  static void* lib = dlopen("libnvidia-ml.so.1", RTLD_NOW | RTLD_LOCAL);
-  if (!lib) {
-    n.detail_ = "not loaded: libnvidia-ml.so.1 not found";
-    return n;
-  }
-  auto init = reinterpret_cast<int (*)()>(dlsym(lib, "nvmlInit_v2"));
+  void* lib = library(&n.detail_);
+  if (!lib) return n;
   auto byBus = reinterpret_cast<int (*)(const char*, void**)>(dlsym(lib, "nvmlDeviceGetHandleByPciBusId_v2"));
   n.energy_ = reinterpret_cast<int (*)(void*, unsigned long long*)>(dlsym(lib, "nvmlDeviceGetTotalEnergyConsumption"));
-  if (!init || !byBus || !n.energy_) {
+  if (!byBus || !n.energy_) {
     n.detail_ = "not loaded: libnvidia-ml.so.1 lacks a needed symbol";
-    n.energy_ = nullptr;
-    return n;
-  }
-  static int initStatus = init();
-  if (initStatus != 0) {
-    n.detail_ = "not loaded: nvmlInit_v2 failed with status " + std::to_string(initStatus);
     n.energy_ = nullptr;
     return n;
   }
@@ -55,5 +71,14 @@ double Nvml::energyMillijoules() const {
 }
 
 std::string nvmlDetail(const std::string& pciBusId) { return Nvml::forDevice(pciBusId).detail(); }
+
+std::string nvmlDriverRelease() {
+  void* lib = library(nullptr);
+  if (!lib) return "";
+  auto get = reinterpret_cast<int (*)(char*, unsigned)>(dlsym(lib, "nvmlSystemGetDriverVersion"));
+  char release[96] = {0};
+  if (!get || get(release, sizeof release) != 0) return "";
+  return release;
+}
 
 }  // namespace gpubench::cuda

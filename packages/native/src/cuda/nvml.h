@@ -24,4 +24,7 @@ class Nvml {
 /** NVML's state without a device (for the probe when no device is open yet). */
 std::string nvmlDetail(const std::string& pciBusId);
 
+/** The driver release NVML reports ("580.65.06"), "" when NVML is missing. */
+std::string nvmlDriverRelease();
+
 }  // namespace gpubench::cuda

@@ -8,7 +8,8 @@ namespace gpubench::cuda {
 void enqueueVjp(const CudaContext& ctx, const WorkloadSpec& w, void* const* inputs, void* const* outputs) {
   const bool f16 = w.dtype == Dtype::F16;
   if (w.kind == Kind::VjpLinearMap) {
-    check(launchGemv((int)w.m, (int)w.n, inputs[0], inputs[1], outputs[0], true, f16, ctx.stream), "GEMV kernel launch");
+    const GemvDesc d{(int)w.m, (int)w.n, inputs[0], inputs[1], outputs[0], true, f16, ctx.gemvWorkspace};
+    check(launchGemv(d, ctx.smCount, ctx.stream), "GEMV kernel launch");
     return;
   }
   const int b = (int)w.batch, fin = (int)w.inFeatures, fout = (int)w.outFeatures;
