@@ -1,8 +1,11 @@
 /**
  * The Metal backend (macOS only): MPS matrix multiplication for GEMM, small MSL kernels for the
- * rest, durations from command buffers' GPUStartTime/GPUEndTime. UNTESTED here (no macOS machine in
- * reach): built and exercised by .github/workflows/macos-native.yml. Everywhere else it is
- * unavailable with the build's reason.
+ * rest, durations from command buffers' GPUStartTime/GPUEndTime, timed as the CUDA backend is
+ * (time-based warm-up, several runs per command buffer for short runs; launch latency from
+ * dispatches in one command buffer, the per-command-buffer figure apart in the notes). How MPS
+ * accumulates f16 is checked once per process and said in the notes. UNTESTED here (no macOS
+ * machine in reach): built and exercised by .github/workflows/macos-native.yml. Everywhere else it
+ * is unavailable with the build's reason.
  */
 import { type Backend, deviceId, type Probe, type Runnable, type Target } from '@gpubench/core'
 import { loadAddon } from './load.ts'

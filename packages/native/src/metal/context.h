@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include "../common/spec.h"
+
 namespace gpubench::metal {
 
 struct MetalContext {
@@ -29,12 +31,29 @@ struct GemmArgs {
 /** C = op(A)·op(B) through MPSMatrixMultiplication. */
 void encodeGemm(id<MTLCommandBuffer> cb, const GemmArgs& g);
 
-/** y = A·x (or Aᵀ·x) through the MSL GEMV kernels. */
-void encodeGemv(id<MTLCommandBuffer> cb, id<MTLBuffer> A, id<MTLBuffer> x, id<MTLBuffer> y, int64_t m, int64_t n,
-                bool trans, bool f16);
+/**
+ * The note on how MPS accumulates f16 products (Apple does not document it), from a check run once
+ * per process: a k = 4096 product of values in [0, 1) against a double reference. An error above
+ * one f16 rounding means (at least partly) f16 accumulation.
+ */
+std::string mpsF16AccumulationNote();
 
-/** The near-empty kernel storing 1 into flag. */
-void encodeFlag(id<MTLCommandBuffer> cb, id<MTLBuffer> flag);
+struct GemvArgs {
+  id<MTLBuffer> A, x, y;
+  /** Aᵀ·x only: gemvWorkspaceFloats(m, n, true) floats (nil when that is 0). */
+  id<MTLBuffer> workspace;
+  int64_t m, n;
+  bool trans, f16;
+};
+
+/** Floats of workspace a GEMV of this shape needs (the partial sums of Aᵀ·x's row splits). */
+int64_t gemvWorkspaceFloats(int64_t m, int64_t n, bool trans);
+
+/** y = A·x (or Aᵀ·x) through the MSL GEMV kernels. */
+void encodeGemv(id<MTLCommandBuffer> cb, const GemvArgs& g);
+
+/** `count` dispatches of the near-empty kernel storing 1 into flag, in one compute encoder. */
+void encodeFlags(id<MTLCommandBuffer> cb, id<MTLBuffer> flag, int64_t count);
 
 /** GPU time of a completed command buffer in ns (GPUEndTime - GPUStartTime). */
 double gpuDurationNs(id<MTLCommandBuffer> cb);

@@ -7,10 +7,10 @@
 namespace gpubench::metal {
 
 void encodeVjp(id<MTLCommandBuffer> cb, const WorkloadSpec& w, const std::vector<id<MTLBuffer>>& in,
-               const std::vector<id<MTLBuffer>>& out) {
+               const std::vector<id<MTLBuffer>>& out, id<MTLBuffer> gemvWorkspace) {
   const bool f16 = w.dtype == Dtype::F16;
   if (w.kind == Kind::VjpLinearMap) {
-    encodeGemv(cb, in[0], in[1], out[0], w.m, w.n, true, f16);
+    encodeGemv(cb, GemvArgs{in[0], in[1], out[0], gemvWorkspace, w.m, w.n, true, f16});
     return;
   }
   // dX = dY·Wᵀ (W stored inFeatures x outFeatures); dW = Xᵀ·dY (X stored batch x inFeatures).
