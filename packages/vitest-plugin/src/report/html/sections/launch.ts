@@ -72,7 +72,7 @@ export function launchSection(inputs: ReportInputs, published: Published): Secti
         { device: m.deviceId, launch: 'follow-up', ms: timeOf(m).ns / 1e6 },
       ]),
       category: { field: 'device', title: 'device' },
-      value: { field: 'ms', title: 'time per launch (ms)', format: '~g' },
+      value: { field: 'ms', title: 'time per launch (ms)', format: '~r' },
       group: { field: 'launch', title: 'launch' },
     }),
     table(
@@ -92,7 +92,7 @@ export function launchSection(inputs: ReportInputs, published: Published): Secti
         { device: r.device, launch: 'follow-up', ms: r.followUpMs },
       ]),
       category: { field: 'device', title: 'device (published)' },
-      value: { field: 'ms', title: 'time per launch (ms)', format: '~g' },
+      value: { field: 'ms', title: 'time per launch (ms)', format: '~r' },
       group: { field: 'launch', title: 'launch' },
       published: true,
     }),

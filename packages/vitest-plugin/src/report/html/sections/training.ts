@@ -47,7 +47,7 @@ export function trainingSection(inputs: ReportInputs, published: Published): Sec
       caption: 'Per device and benchmark, ms.',
       values: steps.map((m) => ({ benchmark: m.key, device: m.deviceId, ms: timeOf(m).ns / 1e6 })),
       category: { field: 'benchmark', title: 'benchmark' },
-      value: { field: 'ms', title: 'time per step (ms)', format: '~g' },
+      value: { field: 'ms', title: 'time per step (ms)', format: '~r' },
       group: { field: 'device', title: 'device' },
     }),
     table(
