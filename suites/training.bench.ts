@@ -15,9 +15,10 @@
  * energy or why it is unavailable. A longer run then gives the per-step series of the paper's
  * Fig. 4 (step time, loss, RSS, page faults), attached to the test as JSON.
  *
- * Backends: the CPU (f32). f16 (mixed precision) is listed and reported as skipped with the
- * backend's reason until a backend implements it; WebGPU, CUDA and Metal training are not
- * implemented yet (they implement core's TrainingSession).
+ * Backends: the CPU, in f32 and in f16 as mixed precision (the paper's AMP rows: f16 operands of
+ * every product, f32 master weights and AdamW state, a loss scale with overflow skip). A backend
+ * without f16 reports it skipped with its reason. WebGPU, CUDA and Metal training are not
+ * implemented yet: each would implement core's TrainingSession and add its target here.
  */
 import {
   DTYPES,

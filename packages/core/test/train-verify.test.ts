@@ -107,6 +107,8 @@ function referenceSession(w: TrainWorkload, mistakes: Mistakes = {}): TrainingSe
           rssBytes: 0,
           minorFaults: 0,
           majorFaults: 0,
+          lossScale: 1,
+          skipped: false,
           energyJoules: null,
         })
       }

@@ -1,7 +1,8 @@
 /**
  * The CPU backend's training: core's TrainingSession over the addon's TrainSession (the step in
- * src/cpu/train.cpp), and the Runnable core builds from it. f32 only: mixed precision is not
- * implemented on the CPU, and `cpuTrainSupport` says so.
+ * src/cpu/train.cpp), and the Runnable core builds from it. f32, and f16 as mixed precision (f16
+ * operands of every product on the own f16 GEMM, f32 master weights and AdamW state, a loss scale
+ * with overflow skip).
  *
  * Energy per step comes from RAPL (Linux's powercap, package 0) when its counter is readable:
  * read around each call of `steps(n)` and divided evenly among its steps, and it covers the whole
@@ -21,12 +22,9 @@ import type { NativeCpuOptions, NativeTrainSession } from './addon-types.ts'
 import { loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
 
-/** True when the CPU backend can train this workload, else the reason. */
+/** True when the CPU backend can train this workload, else the reason (both dtypes are implemented; kept as the one place to say otherwise). */
 export function cpuTrainSupport(w: TrainWorkload): true | string {
-  if (w.dtype !== 'f32') {
-    return 'the CPU backend trains in f32 only: mixed precision (f16 operands, f32 master weights, loss scale) is not implemented for it'
-  }
-  return true
+  return w.dtype === 'f32' || w.dtype === 'f16' ? true : `the CPU backend does not train in ${String(w.dtype)}`
 }
 
 /** RAPL's package-0 energy counter, or why it cannot be read. */
@@ -117,7 +115,7 @@ class CpuTrainingSession implements TrainingSession {
     }
     const out: TrainStepRecord[] = []
     for (let i = 0; i < n; i++) {
-      const r = rows.subarray(i * 8, i * 8 + 8)
+      const r = rows.subarray(i * 10, i * 10 + 10)
       out.push({
         stepNs: r[0]!,
         forwardNs: r[1]!,
@@ -127,6 +125,8 @@ class CpuTrainingSession implements TrainingSession {
         rssBytes: r[5]!,
         minorFaults: r[6]!,
         majorFaults: r[7]!,
+        lossScale: r[8]!,
+        skipped: r[9] === 1,
         energyJoules: joules,
       })
     }

@@ -57,6 +57,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
       c.beta2 = real(w, "beta2");
       c.epsilon = real(w, "epsilon");
       c.weightDecay = real(w, "weightDecay");
+      c.initialLossScale = real(w, "initialLossScale");
       if (info.Length() > 3 && info[3].IsString()) c.fault = info[3].As<Napi::String>().Utf8Value();
       impl_ = cpu::prepareTraining(c, parser_(info.Length() > 2 ? info[2] : info.Env().Undefined()));
       return 0;
@@ -166,17 +167,21 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
     });
   }
 
-  /** steps(n): a Float64Array of n rows of 8: step, forward, backward, optimizer (ns), loss, RSS, minor and major faults. */
+  /**
+   * steps(n): a Float64Array of n rows of 10: step, forward, backward, optimizer (ns), loss, RSS,
+   * minor and major faults, loss scale, skipped (1 when the update was skipped for an overflow).
+   */
   Napi::Value Steps(const Napi::CallbackInfo& info) {
     return run(info.Env(), [&] {
       const double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
       if (!(n >= 1) || n > 1e6 || n != (double)(int)n) throw NativeError("steps(n): n must be a positive integer");
       const auto steps = impl().steps((int)n);
-      Napi::Float64Array out = Napi::Float64Array::New(info.Env(), steps.size() * 8);
+      Napi::Float64Array out = Napi::Float64Array::New(info.Env(), steps.size() * 10);
       for (size_t i = 0; i < steps.size(); i++) {
         const auto& s = steps[i];
-        const double row[8] = {s.stepNs, s.forwardNs, s.backwardNs, s.optimizerNs, s.loss, s.rssBytes, s.minorFaults, s.majorFaults};
-        for (size_t j = 0; j < 8; j++) out[i * 8 + j] = row[j];
+        const double row[10] = {s.stepNs,   s.forwardNs,   s.backwardNs,  s.optimizerNs, s.loss,
+                                s.rssBytes, s.minorFaults, s.majorFaults, s.lossScale,   s.skipped ? 1.0 : 0.0};
+        for (size_t j = 0; j < 10; j++) out[i * 10 + j] = row[j];
       }
       return out;
     });

@@ -1,14 +1,18 @@
 /**
  * The CPU backend's training step against core's float64 reference (core's verifyTraining): the
- * quick preset through the backend as a benchmark prepares it, every kernel's backward shown to be
- * checked (a sign flipped in any one fails), and what is refused before anything is allocated.
+ * quick preset in f32 and f16 (mixed precision) through the backend as a benchmark prepares it,
+ * every kernel's backward shown to be checked (a sign flipped in any one fails), the loss scale's
+ * overflow skip, and what is refused before anything is allocated.
  */
 import {
+  initParameters,
   parameterCount,
   TRAIN_FAULTS,
   type TrainingRunnable,
+  toleranceFor,
   train,
   trainData,
+  trainReductionDepth,
   trainTarget,
   verifyTraining,
 } from '@gpubench/core'
@@ -86,10 +90,43 @@ describe('CPU training step', () => {
     }
   })
 
-  test('f16 is refused with the reason: mixed precision is not implemented on the CPU', async () => {
-    const target = trainTarget(train({ model: 'quick', batch: 8, seq: 64, dtype: 'f16' }), 'cpu')
-    expect(cpuBackend.supports(target)).toMatch(/trains in f32 only/)
-    await expect(cpuBackend.prepare(target)).rejects.toThrow(/trains in f32 only/)
+  test('f16 (mixed precision): one step within the f16 tolerance of the float64 reference, and the loss falls', async () => {
+    const w = train({ model: 'quick', batch: 8, seq: 64, dtype: 'f16' })
+    const target = trainTarget(w, 'cpu')
+    expect(cpuBackend.supports(target)).toBe(true)
+    const runnable = (await cpuBackend.prepare(target)) as TrainingRunnable
+    prepared.push(runnable)
+    const report = await runnable.verify()
+    expect(report.failure).toBeUndefined()
+    // Not as close as f32: the products' operands and results are rounded to f16.
+    expect(report.maxScaledError).toBeGreaterThan(toleranceFor('f32', trainReductionDepth(w)))
+    expect(report.maxScaledError).toBeLessThan(report.tolerance)
+    await runnable.run(3)
+    expect(runnable.records.every((r) => r.lossScale === 4096 && !r.skipped)).toBe(true)
+    expect(runnable.notes.join('\n')).toMatch(/mixed precision: f16 operands/)
+  }, 60_000)
+
+  test('f16: a step whose scaled gradients overflow is skipped, parameters untouched, and the scale halves', async () => {
+    const w = train({ ...small, dtype: 'f16', initialLossScale: 2 ** 40 })
+    const session = await cpuTrainingSession(w, { blas: 'auto', isa: 'auto' })
+    try {
+      const start = initParameters(w.model, w.initSeed)
+      await session.setParameters(start)
+      await session.setTokens(trainData(w))
+      const [first, second] = await session.steps(2)
+      expect(first).toMatchObject({ lossScale: 2 ** 40, skipped: true })
+      expect(second).toMatchObject({ lossScale: 2 ** 39, skipped: true })
+      const after = new Float32Array(start.length)
+      await session.readParameters(after)
+      expect(after).toEqual(start)
+      // It recovers: once the scale is small enough the updates go through and the loss falls.
+      const later = await session.steps(40)
+      const applied = later.filter((r) => !r.skipped)
+      expect(applied.length).toBeGreaterThan(10)
+      expect(later.at(-1)!.loss).toBeLessThan(first!.loss)
+    } finally {
+      await session.dispose()
+    }
   })
 
   test('the paper preset is refused with its estimate when it does not fit, before allocating', async () => {

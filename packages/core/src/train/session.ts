@@ -30,6 +30,10 @@ export interface TrainStepRecord {
   /** Page faults of the process during the step (getrusage), NaN where unknown. */
   readonly minorFaults: number
   readonly majorFaults: number
+  /** The loss scale the step ran with (1 without mixed precision). */
+  readonly lossScale: number
+  /** True when the update was skipped because the scaled gradients overflowed (mixed precision). */
+  readonly skipped: boolean
   /** Energy of the step in joules, null where the device does not report it (see `energy` of the session). */
   readonly energyJoules: number | null
 }
@@ -115,6 +119,9 @@ export interface TrainFigures {
   readonly minorFaultsPerStep: number
   readonly majorFaultsPerStep: number
   readonly lastRssBytes: number
+  /** Steps whose update was skipped for an overflow (mixed precision), and the last loss scale. */
+  readonly skippedSteps: number
+  readonly lastLossScale: number
   /** Mean energy per step in joules, null where not reported. */
   readonly joulesPerStep: number | null
 }
@@ -143,6 +150,8 @@ export function trainFigures(w: TrainWorkload, records: readonly TrainStepRecord
     minorFaultsPerStep: records.reduce((s, r) => s + r.minorFaults, 0) / records.length,
     majorFaultsPerStep: records.reduce((s, r) => s + r.majorFaults, 0) / records.length,
     lastRssBytes: records[records.length - 1]!.rssBytes,
+    skippedSteps: records.filter((r) => r.skipped).length,
+    lastLossScale: records[records.length - 1]!.lossScale,
     joulesPerStep: joules,
   }
 }
@@ -156,7 +165,7 @@ export function trainFigureNotes(w: TrainWorkload, f: TrainFigures, session: Tra
     `throughput: ${rate(f.samplesPerSecond)} samples/s, ${rate(f.tokensPerSecond)} tokens/s, ${formatFlops(f.flopPerSecond)} (model ${formatFlops(f.modelFlopPerSecond)})`,
     `model: ${parameterCount(w.model)} parameters; memory estimate ${formatBytes(mem.totalBytes)} (weights ${formatBytes(mem.weightsBytes)}, gradients ${formatBytes(mem.gradientsBytes)}, AdamW state ${formatBytes(mem.optimizerBytes)}, activations ${formatBytes(mem.activationsBytes)})`,
     `process memory: RSS ${formatBytes(f.lastRssBytes)} after the last step, peak ${formatBytes(session.peakRssBytes())}; page faults per step: ${f.minorFaultsPerStep.toFixed(1)} minor, ${f.majorFaultsPerStep.toFixed(1)} major (getrusage)`,
-    `loss: ${f.firstLoss.toFixed(4)} at the first step measured, ${f.lastLoss.toFixed(4)} at the last`,
+    `loss: ${f.firstLoss.toFixed(4)} at the first step measured, ${f.lastLoss.toFixed(4)} at the last${w.dtype === 'f16' ? `; loss scale ${f.lastLossScale}, ${f.skippedSteps} of ${f.steps} steps skipped for overflow` : ''}`,
     f.joulesPerStep === null ? `energy: ${session.energy}` : `energy: ${f.joulesPerStep.toPrecision(4)} J per step`,
   ]
 }

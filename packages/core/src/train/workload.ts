@@ -44,6 +44,8 @@ export interface TrainWorkload {
   readonly beta2: number
   readonly epsilon: number
   readonly weightDecay: number
+  /** Mixed precision's initial loss scale (PyTorch GradScaler's init_scale is 2^16; 4096 here); unused with f32. */
+  readonly initialLossScale: number
   /** Seed of the initial parameters (shared by every backend and the reference). */
   readonly initSeed: number
   /** Seed of the token data (trainData in data.ts). */
@@ -109,6 +111,7 @@ export interface TrainSpec {
   beta2?: number
   epsilon?: number
   weightDecay?: number
+  initialLossScale?: number
   initSeed?: number
   dataSeed?: number
 }
@@ -119,6 +122,7 @@ export const TRAIN_DEFAULTS = Object.freeze({
   beta2: 0.999,
   epsilon: 1e-8,
   weightDecay: 0.01,
+  initialLossScale: 4096,
   initSeed: 1234,
   dataSeed: 5678,
 })
@@ -201,6 +205,7 @@ export function train(spec: TrainSpec): TrainWorkload {
     beta2: real('beta2', s.beta2, d.beta2, (x) => x >= 0 && x < 1, 'in [0, 1)'),
     epsilon: real('epsilon', s.epsilon, d.epsilon, (x) => x > 0, 'a positive number'),
     weightDecay: real('weightDecay', s.weightDecay, d.weightDecay, (x) => x >= 0, 'zero or positive'),
+    initialLossScale: real('initialLossScale', s.initialLossScale, d.initialLossScale, (x) => x >= 1, 'at least 1'),
     initSeed: seed('initSeed', s.initSeed, d.initSeed),
     dataSeed: seed('dataSeed', s.dataSeed, d.dataSeed),
   }

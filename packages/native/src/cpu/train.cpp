@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "../common/f16.h"
 #include "cpu_features.h"
 #include "timer.h"
 
@@ -74,9 +75,7 @@ double currentRssBytes() {
 
 class CpuTrainSession final : public TrainSession {
  public:
-  CpuTrainSession(const TrainConfig& c, const CpuOptions& options) : c_(c), fault_(faultFrom(c.fault)) {
-    if (c.f16)
-      throw NativeError("the CPU backend trains in f32 only: mixed precision (f16) is not implemented for it");
+  CpuTrainSession(const TrainConfig& c, const CpuOptions& options) : c_(c), fault_(faultFrom(c.fault)), f16_(c.f16), lossScale_((float)c.initialLossScale) {
     if (c.dModel % c.heads != 0) throw NativeError("dModel must be a multiple of heads");
     if (c.seq > c.positions) throw NativeError("seq exceeds the model's positions");
     ctx_.kernels = &selectKernels(options.isa);
@@ -130,6 +129,15 @@ class CpuTrainSession final : public TrainSession {
     const int workers = ctx_.pool->size();
     partials_.assign((size_t)workers * 2 * (size_t)d, 0.0f);
     rows_.assign((size_t)workers * (size_t)T, 0.0f);
+    if (f16_) {
+      // f16 copies of the weights, and of one product's operands and result at a time.
+      const int64_t wide = std::max({c.vocab, 3 * d, c.mlp});
+      const int64_t largest = std::max({N * wide, c.vocab * d, 3 * d * d, d * c.mlp});
+      w16_.assign((size_t)count_, 0);
+      a16_.assign((size_t)largest, 0);
+      b16_.assign((size_t)largest, 0);
+      c16_.assign((size_t)largest, 0);
+    }
   }
 
   int64_t parameterCount() const override { return count_; }
@@ -141,6 +149,8 @@ class CpuTrainSession final : public TrainSession {
     std::fill(m_.begin(), m_.end(), 0.0f);
     std::fill(v_.begin(), v_.end(), 0.0f);
     step_ = 0;
+    lossScale_ = (float)c_.initialLossScale;
+    goodSteps_ = 0;
   }
 
   void setTokens(const int32_t* data, int64_t count) override {
@@ -182,7 +192,20 @@ class CpuTrainSession final : public TrainSession {
       const double t1 = nowNs();
       backward();
       const double t2 = nowNs();
-      adamw();
+      s.lossScale = f16_ ? lossScale_ : 1.0;
+      s.skipped = overflowed_;
+      if (overflowed_) {
+        // GradScaler's rule: skip the update, halve the scale; double it after a run of good steps.
+        lossScale_ = std::max(1.0f, lossScale_ * 0.5f);
+        goodSteps_ = 0;
+        skippedSteps_++;
+      } else {
+        adamw();
+        if (f16_ && ++goodSteps_ >= kGrowthInterval) {
+          lossScale_ *= 2.0f;
+          goodSteps_ = 0;
+        }
+      }
       const double t3 = nowNs();
       getrusage(RUSAGE_SELF, &after);
       s.forwardNs = t1 - t0;
@@ -207,9 +230,15 @@ class CpuTrainSession final : public TrainSession {
 
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;
-    out.push_back(std::string("training kernels: f32, ") + ctx_.kernels->isa + " element-wise on " +
+    out.push_back(std::string("training kernels: ") + (f16_ ? "f16 mixed precision, " : "f32, ") + ctx_.kernels->isa + " element-wise on " +
                   std::to_string(ctx_.pool->size()) + " threads; gemm: " +
-                  (ctx_.blas ? ctx_.blas->name + " (" + ctx_.blas->detail + ")" : std::string("own ") + ctx_.kernels->isa));
+                  (ctx_.blas && !f16_ ? ctx_.blas->name + " (" + ctx_.blas->detail + ")"
+                                      : std::string("own ") + ctx_.kernels->isa + (f16_ ? " f16" : "")));
+    if (f16_)
+      out.push_back("mixed precision: f16 operands and results of every product (own f16 GEMM, f32 accumulation), f32 master "
+                    "weights, AdamW state, element-wise kernels and attention; loss scale now " +
+                    std::to_string((int64_t)lossScale_) + ", " + std::to_string(skippedSteps_) +
+                    " steps skipped for overflow so far");
     if (fault_ != Fault::None) out.push_back("fault injected: " + c_.fault + " (tests only)");
     return out;
   }
@@ -217,16 +246,59 @@ class CpuTrainSession final : public TrainSession {
  private:
   // ------------------------------------------------------------ products
 
+  /** One product; with f16, operands and result are the f16 buffers given (f32 accumulation inside). */
+  void product(const GemmProblem& p) { gemmBatch(ctx_, {p}); }
+
+  /** f16 copy of an f32 buffer, split over the pool. */
+  void toHalf(uint16_t* out, const float* in, int64_t n) {
+    parallelRange(*ctx_.pool, n, 1 << 14, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t i = lo; i < hi; i++) out[i] = f32ToF16(in[i]);
+    });
+  }
+
+  void toFloat(float* out, const uint16_t* in, int64_t n) {
+    parallelRange(*ctx_.pool, n, 1 << 14, [&](int64_t lo, int64_t hi, int) {
+      for (int64_t i = lo; i < hi; i++) out[i] = f16ToF32(in[i]);
+    });
+  }
+
+  /** A weight's f16 copy (refreshed at the start of each forward). */
+  const uint16_t* half(const float* W) const { return w16_.data() + (W - params_.data()); }
+
+  /**
+   * C (f32) = op(A) · op(B) with A and B f32 (B a weight when bIsWeight); f32 products directly,
+   * f16 through the f16 buffers: A converted into a16_, B into b16_ unless it is a weight.
+   */
+  void mixed(GemmProblem p, int64_t aElements, int64_t bElements, bool bIsWeight, float* C, int64_t cElements) {
+    if (!f16_) {
+      p.C = C;
+      product(p);
+      return;
+    }
+    toHalf(a16_.data(), static_cast<const float*>(p.A), aElements);
+    if (bIsWeight) {
+      p.B = half(static_cast<const float*>(p.B));
+    } else {
+      toHalf(b16_.data(), static_cast<const float*>(p.B), bElements);
+      p.B = b16_.data();
+    }
+    p.A = a16_.data();
+    p.C = c16_.data();
+    p.f16 = true;
+    product(p);
+    toFloat(C, c16_.data(), cElements);
+  }
+
   /** out (N x O) = x (N x I) · W (I x O). */
   void matmul(float* out, const float* x, const float* W, int64_t N, int64_t I, int64_t O) {
-    gemmBatch(ctx_, {GemmProblem{N, O, I, x, I, 1, W, O, 1, out, O, false, false, false}});
+    mixed(GemmProblem{N, O, I, x, I, 1, W, O, 1, nullptr, O, false, false, false}, N * I, 0, true, out, N * O);
   }
 
   /** dx (N x I) = dout · Wᵀ; dW (I x O) = xᵀ · dout; db = column sums of dout (none when db is null). */
   void matmulBackward(float* dx, float* dW, float* db, const float* dout, const float* x, const float* W, int64_t N,
                       int64_t I, int64_t O) {
-    gemmBatch(ctx_, {GemmProblem{N, I, O, dout, O, 1, W, 1, O, dx, I, false, false, true}});
-    gemmBatch(ctx_, {GemmProblem{I, O, N, x, 1, I, dout, O, 1, dW, O, false, true, false}});
+    mixed(GemmProblem{N, I, O, dout, O, 1, W, 1, O, nullptr, I, false, false, true}, N * O, 0, true, dx, N * I);
+    mixed(GemmProblem{I, O, N, x, 1, I, dout, O, 1, nullptr, O, false, true, false}, N * I, N * O, false, dW, I * O);
     if (fault_ == Fault::LinearInput) negate(dx, N * I);
     if (fault_ == Fault::LinearWeight) negate(dW, I * O);
     if (db) columnSums(db, dout, N, O, fault_ == Fault::Bias ? -1.0f : 1.0f);
@@ -428,6 +500,7 @@ class CpuTrainSession final : public TrainSession {
   double forward() {
     if (!haveTokens_) throw NativeError("no tokens uploaded: call setTokens first");
     const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab, mlp = c_.mlp;
+    if (f16_) toHalf(w16_.data(), params_.data(), count_);  // autocast's cast of the master weights
     parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = lo; n < hi; n++) {
         const float* te = wte_ + (int64_t)inputs_[(size_t)n] * d;
@@ -455,7 +528,7 @@ class CpuTrainSession final : public TrainSession {
     }
     layerNorm(lnf_, lnfMean_, lnfRstd_, x, lnfw_, lnfb_);
     // Tied head: logits = lnf · wteᵀ (wte is V x d).
-    gemmBatch(ctx_, {GemmProblem{N, V, d, lnf_, d, 1, wte_, 1, d, logits_, V, false, false, true}});
+    mixed(GemmProblem{N, V, d, lnf_, d, 1, wte_, 1, d, nullptr, V, false, false, true}, N * d, 0, true, logits_, N * V);
     // Softmax in place (the probabilities are kept for backward) and the cross-entropy per position.
     parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = lo; n < hi; n++) {
@@ -483,7 +556,8 @@ class CpuTrainSession final : public TrainSession {
     auto grad = [this](const float* p) { return grads_.data() + (p - params_.data()); };
     // Cross-entropy: dlogits = (probs − onehot) / N, in place of the probabilities.
     const float sce = fault_ == Fault::CrossEntropy ? -1.0f : 1.0f;
-    const float invN = 1.0f / (float)N;
+    // With f16 the loss is scaled (and every activation gradient with it); the gradients are unscaled at the end.
+    const float invN = (f16_ ? lossScale_ : 1.0f) / (float)N;
     parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = lo; n < hi; n++) {
         float* row = logits_ + n * V;
@@ -492,8 +566,9 @@ class CpuTrainSession final : public TrainSession {
       }
     });
     // Head: dlnf = dlogits · wte; dwte = dlogitsᵀ · lnf (the embedding's scatter-add comes last).
-    gemmBatch(ctx_, {GemmProblem{N, d, V, logits_, V, 1, wte_, d, 1, dln_, d, false, false, false}});
-    gemmBatch(ctx_, {GemmProblem{V, d, N, logits_, 1, V, lnf_, d, 1, grad(wte_), d, false, true, false}});
+    mixed(GemmProblem{N, d, V, logits_, V, 1, wte_, d, 1, nullptr, d, false, false, false}, N * V, 0, true, dln_, N * d);
+    mixed(GemmProblem{V, d, N, logits_, 1, V, lnf_, d, 1, nullptr, d, false, true, false}, N * V, N * d, false, grad(wte_),
+          V * d);
     if (fault_ == Fault::Head) {
       negate(dln_, N * d);
       negate(grad(wte_), V * d);
@@ -532,6 +607,21 @@ class CpuTrainSession final : public TrainSession {
         }
       }
     });
+    if (f16_) unscale();
+  }
+
+  /** f16: checks the scaled gradients for overflow (then the step is skipped) and divides them by the scale. */
+  void unscale() {
+    float* g = grads_.data();
+    const float inv = 1.0f / lossScale_;
+    std::vector<char> bad((size_t)ctx_.pool->size(), 0);
+    parallelRange(*ctx_.pool, count_, 1 << 14, [&](int64_t lo, int64_t hi, int worker) {
+      for (int64_t i = lo; i < hi; i++) {
+        if (!std::isfinite(g[i])) bad[(size_t)worker] = 1;
+        g[i] *= inv;
+      }
+    });
+    overflowed_ = std::find(bad.begin(), bad.end(), 1) != bad.end();
   }
 
   /** AdamW as core's referenceAdamW, over every parameter. */
@@ -557,8 +647,18 @@ class CpuTrainSession final : public TrainSession {
     });
   }
 
+  /** Good steps after which the loss scale doubles (PyTorch's GradScaler: 2000). */
+  static constexpr int kGrowthInterval = 2000;
+
   TrainConfig c_;
   Fault fault_;
+  bool f16_;
+  float lossScale_;
+  int goodSteps_ = 0;
+  int64_t skippedSteps_ = 0;
+  /** f16: the scaled gradients of the last backward overflowed; its update must be skipped. */
+  bool overflowed_ = false;
+  std::vector<uint16_t> w16_, a16_, b16_, c16_;
   CpuContext ctx_{};
   int64_t count_ = 0;
   int64_t step_ = 0;

@@ -1,8 +1,10 @@
 // A training step of a GPT-2-shaped model on the CPU backend's kernels: the model, its
 // conventions and its parameter layout are core's (packages/core/src/train/workload.ts); this is
 // the same step, in f32, on the CPU's GEMM (system BLAS or own) and thread pool, with the kernels
-// a step needs beyond GEMM in train.cpp. Mixed precision (f16) is not implemented here: prepare
-// refuses it, and the TypeScript side says so before getting here.
+// a step needs beyond GEMM in train.cpp. With f16, mixed precision as PyTorch's autocast with a
+// GradScaler: every product takes f16 operands (the own f16 GEMM, f32 accumulation, f16 result),
+// master weights, AdamW state and element-wise kernels stay f32, and the loss is scaled, with a
+// step whose gradients overflow skipped and the scale halved.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +22,8 @@ struct TrainConfig {
   bool f16 = false;
   /** Doubles, so that 1 − β is exact before it is rounded to f32 (1 − 0.999f is 1.3e-5 off). */
   double learningRate = 1e-3, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = 0.01;
+  /** Mixed precision's loss scale at the first step. */
+  double initialLossScale = 4096;
   /** Tests only: flips the sign of one kernel's backward output (core's TRAIN_FAULTS); empty for none. */
   std::string fault;
 };
@@ -29,6 +33,9 @@ struct TrainStepTimes {
   double stepNs = 0, forwardNs = 0, backwardNs = 0, optimizerNs = 0;
   double loss = 0;
   double rssBytes = 0, minorFaults = 0, majorFaults = 0;
+  /** The loss scale the step ran with (1 for f32), and whether its update was skipped for an overflow. */
+  double lossScale = 1;
+  bool skipped = false;
 };
 
 class TrainSession {
