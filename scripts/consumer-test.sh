@@ -13,6 +13,7 @@ keep=0; [ "${1:-}" = "--keep" ] && keep=1
 # The npm and Node a user starts with: the system's, not the workspace's (pnpm puts its own first).
 sys_node="$(PATH=/usr/local/bin:/usr/bin:/bin command -v node)"
 sys_npm="$(PATH=/usr/local/bin:/usr/bin:/bin command -v npm)"
+sys_npx="$(PATH=/usr/local/bin:/usr/bin:/bin command -v npx)"
 packs="$(mktemp -d "${TMPDIR:-/tmp}/gpubench-packs-XXXXXX")"
 project="$(mktemp -d "${TMPDIR:-/tmp}/gpubench-consumer-XXXXXX")"
 tools="$(mktemp -d "${TMPDIR:-/tmp}/gpubench-consumer-bin-XXXXXX")"
@@ -28,7 +29,7 @@ step "build and pack"
 for tool in sh bash env cat ls rm mkdir cp mv ln chmod dirname basename uname sed grep tr head tail tee wc date sleep git; do
   p="$(command -v "$tool" || true)"; [ -n "$p" ] && ln -s "$p" "$tools/$tool"
 done
-ln -s "$sys_node" "$tools/node"; ln -s "$sys_npm" "$tools/npm"
+ln -s "$sys_node" "$tools/node"; ln -s "$sys_npm" "$tools/npm"; ln -s "$sys_npx" "$tools/npx"
 export PATH="$tools"
 for cc in c++ g++ gcc cc clang clang++ make python3 nvcc; do
   if command -v "$cc" >/dev/null; then fail "$cc is on the consumer PATH"; fi
