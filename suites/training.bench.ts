@@ -66,8 +66,10 @@ describe('training', () => {
           .gpu(benchName('training', describeTrain(w)), trainTarget(w, 'cpu'), {
             backend: 'cpu',
             stoppingRule: rule,
-            // A backend without mixed precision skips f16 with its reason instead of failing.
-            required: dtype === 'f32',
+            // A backend without mixed precision skips f16 with its reason instead of failing, and on
+            // the paper preset a backend that refuses the step (memory, or a verification that
+            // would take hours) is listed as skipped with its estimate.
+            required: preset === 'quick' && dtype === 'f32',
           })
           .run()
         expectThroughput(result).toMatchBaseline()

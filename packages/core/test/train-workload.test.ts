@@ -13,6 +13,7 @@ import {
   trainFlopsOf,
   trainMemoryEstimateOf,
   trainMemoryRefusal,
+  trainReferenceRefusal,
   trainTarget,
   trainWorkloadOf,
 } from '../src/train/index.ts'
@@ -115,6 +116,13 @@ describe('counts', () => {
     expect(
       trainMemoryRefusal(train({ model: 'quick', batch: 8, seq: 64 }), { verify: true, availableBytes: 1e9 }),
     ).toBeNull()
+  })
+
+  test('verification is refused when its float64 reference would take hours; the quick preset is checked in seconds', () => {
+    expect(trainReferenceRefusal(train({ model: 'paper', batch: 2, seq: 512 }))).toMatch(
+      /would take about [\d.]+ h \(\d+ GFLOP at about 0\.5 GFLOP\/s in JavaScript\)/,
+    )
+    expect(trainReferenceRefusal(train({ model: 'quick', batch: 8, seq: 64 }))).toBeNull()
   })
 
   test('bytes: 40 per parameter, saved activations written and read, the tokens', () => {

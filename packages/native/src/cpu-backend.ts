@@ -22,6 +22,7 @@ import {
   type TrainTarget,
   type TrainWorkload,
   trainMemoryRefusal,
+  trainReferenceRefusal,
   trainWorkloadOf,
   type Workload,
   workloadFrom,
@@ -109,8 +110,19 @@ class CpuBackend implements Backend {
 
   supports(target: Target): true | string {
     const training = trainingOf(target)
-    if (training) return training.error ?? cpuTrainSupport(training.workload)
+    if (training) return training.error ?? this.trainingRefusal(training.workload) ?? true
     return nativeSupports('cpu', target)
+  }
+
+  /**
+   * Why the CPU will not train this workload, or null: a dtype it lacks, memory (verification's
+   * float64 copies included), or the time verification's reference would take. Decided before
+   * anything is allocated, so a suite can list the configuration as skipped with the reason.
+   */
+  private trainingRefusal(w: TrainWorkload): string | null {
+    const support = cpuTrainSupport(w)
+    if (support !== true) return support
+    return trainMemoryRefusal(w, { verify: true, availableBytes: this.availableMemory() }) ?? trainReferenceRefusal(w)
   }
 
   async prepare(target: Target): Promise<Runnable> {
@@ -121,10 +133,7 @@ class CpuBackend implements Backend {
       const name = (target as TrainTarget).name
       if (!probe.available) throw new BackendError(`cpu backend unavailable: ${probe.reason}`, 'cpu')
       if (training.error !== undefined) throw workloadError(name, 'cpu', probe.device.id, training.error)
-      const support = cpuTrainSupport(training.workload)
-      if (support !== true) throw workloadError(name, 'cpu', probe.device.id, support)
-      // Refused with the estimate before anything is allocated (verification's float64 copies included).
-      const refusal = trainMemoryRefusal(training.workload, { verify: true, availableBytes: this.availableMemory() })
+      const refusal = this.trainingRefusal(training.workload)
       if (refusal !== null) throw workloadError(name, 'cpu', probe.device.id, refusal)
       try {
         return await prepareCpuTraining(target as TrainTarget, training.workload, probe.device, options)

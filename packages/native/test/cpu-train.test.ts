@@ -137,6 +137,11 @@ describe('CPU training step', () => {
       /train L36 d1280 h20 mlp5120 V50257 P1024 8x512 f32 on cpu-.*: needs [\d.]+ GB for 774030080 parameters \(weights 3\.1 GB.*refused before allocating anything/,
     )
     expect(process.memoryUsage().rss - rss).toBeLessThan(100e6)
+    // Where memory suffices, the float64 reference of verification would take hours: refused too.
+    const large = createCpuBackend({}, { availableMemoryBytes: () => 1e12 })
+    await expect(large.prepare(trainTarget(train({ model: 'paper', batch: 2, seq: 512 }), 'cpu'))).rejects.toThrow(
+      /verification's float64 reference of this step would take about [\d.]+ h \(\d+ GFLOP/,
+    )
   })
 
   test('tokens outside the vocabulary and buffers of the wrong size are refused, naming them', async () => {

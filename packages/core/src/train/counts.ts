@@ -192,3 +192,28 @@ export function trainMemoryRefusal(
   const percent = Math.round(MEMORY_SAFETY_FRACTION * 100)
   return `needs ${formatBytes(need)} for ${m.parameters} parameters (${parts.join(', ')}), more than ${percent}% of the ${formatBytes(options.availableBytes)} of memory available (${formatBytes(budget)}); refused before allocating anything: use a smaller model, batch or sequence`
 }
+
+/**
+ * The float64 reference's speed in JavaScript, as measured on the quick preset (0.4-0.5 GFLOP/s
+ * on one core of an AMD EPYC, 2026-12-03): the basis of `trainReferenceRefusal`'s estimate.
+ */
+export const REFERENCE_FLOP_PER_SECOND = 5e8
+
+/** The longest a verification's float64 reference may take before a step is refused (2 minutes). */
+export const REFERENCE_BUDGET_NS = 120e9
+
+/**
+ * Null when verifying `w` against the float64 reference (verify.ts: one forward and backward,
+ * then the AdamW check) fits in REFERENCE_BUDGET_NS, else the reason with the estimate. A backend
+ * refuses such a step before allocating, as for memory: without the check no figure counts, and
+ * the paper's GPT2-large would keep the reference busy for hours.
+ */
+export function trainReferenceRefusal(w: TrainWorkload): string | null {
+  const flops = trainFlopsOf(w)
+  const referenceFlops = flops.forward + flops.backward + 2 * flops.optimizer
+  const ns = (referenceFlops / REFERENCE_FLOP_PER_SECOND) * 1e9
+  if (ns <= REFERENCE_BUDGET_NS) return null
+  const hours = ns / 3.6e12
+  const time = hours >= 1 ? `${hours.toFixed(1)} h` : `${(ns / 60e9).toFixed(0)} min`
+  return `verification's float64 reference of this step would take about ${time} (${(referenceFlops / 1e9).toFixed(0)} GFLOP at about ${REFERENCE_FLOP_PER_SECOND / 1e9} GFLOP/s in JavaScript), over the budget of ${REFERENCE_BUDGET_NS / 60e9} min; refused before allocating anything: use the quick preset or a smaller model`
+}
