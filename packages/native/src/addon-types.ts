@@ -37,6 +37,11 @@ export interface NativeCpuDescription {
 export interface NativeCudaOptions {
   /** 'auto' (cuBLAS when it loads), 'cublas' (required) or 'own'. */
   readonly gemm?: 'auto' | 'cublas' | 'own'
+  /**
+   * Back-to-back runs per timed sample (event pair): planned from the warm-up when absent (many for
+   * runs under 100 µs); an integer 1..1000 fixes it, e.g. to compare one run per pair with several.
+   */
+  readonly runsPerSample?: number
 }
 
 export type NativeCudaProbe =

@@ -163,6 +163,8 @@ class Runnable : public Napi::ObjectWrap<Runnable> {
       } else if (backend == "cuda") {
         cuda::CudaOptions o;
         if (options.IsObject()) o.gemm = text(options.As<Napi::Object>(), "gemm", "auto");
+        if (options.IsObject() && options.As<Napi::Object>().Get("runsPerSample").IsNumber())
+          o.runsPerSample = options.As<Napi::Object>().Get("runsPerSample").As<Napi::Number>().Int32Value();
         impl_ = cuda::prepare(w, o);
 #endif
 #if GPUBENCH_WITH_METAL

@@ -4,8 +4,8 @@
  * there the backend is unavailable with the runtime's own reason. GEMM runs on cuBLAS when its
  * library loads at run time, else on the own kernels (WMMA tensor cores for f16); which one ran is
  * in the description (`details.gemm`) and the runnable's notes. Durations come from CUDA events.
- * A fallback from cuBLAS to the own kernels under `gemm: 'auto'` is a process warning as well as a
- * note. Energy per run comes from NVML where present, summed over the measurement (runnable notes
+ * A fallback from cuBLAS to the own kernels under `gemm: 'auto'` is a process warning (once, when a
+ * GEMM workload is prepared) as well as a note. Energy per run comes from NVML where present, summed over the measurement (runnable notes
  * and `energyJoulesPerRun`). Peak rates: cuda-peaks.ts.
  */
 import {
@@ -116,10 +116,6 @@ class CudaBackend implements Backend {
       if (wantsCublas === 'cublas' && !cublasLoaded)
         return { available: false, reason: `gemm: 'cublas' asked for, but cuBLAS is ${p.cublas}` }
       const gemm = wantsCublas !== 'own' && cublasLoaded ? 'cublas' : 'own'
-      if (wantsCublas === 'auto' && !cublasLoaded)
-        warnOnce(
-          `gpubench cuda: GEMM falls back to the own kernels, several times slower than cuBLAS, and baselines recorded now measure them: cuBLAS ${p.cublas}`,
-        )
       return { available: true, device: cudaDeviceDescription(p, gemm) }
     } catch (error) {
       return { available: false, reason: `the CUDA part of the addon failed: ${messageOf(error)}` }
@@ -139,11 +135,20 @@ class CudaBackend implements Backend {
 }
 
 const GEMM_CHOICES = ['auto', 'cublas', 'own'] as const
+/** kMaxRunsPerSample in common/timing_plan.h. */
+const MAX_RUNS_PER_SAMPLE = 1000
 
 export function createCudaBackend(options: CudaBackendOptions = {}): Backend {
   if (options.gemm !== undefined && !(GEMM_CHOICES as readonly string[]).includes(options.gemm)) {
     throw new BackendError(
       `cuda option 'gemm' must be one of ${GEMM_CHOICES.join(', ')}, got ${JSON.stringify(options.gemm)}`,
+      'cuda',
+    )
+  }
+  const runs = options.runsPerSample
+  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1 && runs <= MAX_RUNS_PER_SAMPLE)) {
+    throw new BackendError(
+      `cuda option 'runsPerSample' must be an integer from 1 to ${MAX_RUNS_PER_SAMPLE}, got ${JSON.stringify(runs)}`,
       'cuda',
     )
   }

@@ -34,6 +34,11 @@ test.skipIf(!builtWithoutDevice)('the native layer refuses CUDA work with the sa
 
 test('bad options are refused by name', () => {
   expect(() => createCudaBackend({ gemm: 'cutlass' as 'own' })).toThrow(/'gemm'/)
+  for (const runs of [0, 1001, 2.5, Number.NaN])
+    expect(() => createCudaBackend({ runsPerSample: runs })).toThrow(
+      /'runsPerSample' must be an integer from 1 to 1000/,
+    )
+  expect(() => createCudaBackend({ runsPerSample: 1 })).not.toThrow()
 })
 
 // GPU-only: runs where a CUDA device is present, skipped (with the reason) elsewhere.
@@ -124,6 +129,18 @@ describe.skipIf(!probe.available)(
         expect(notes).toMatch(/cache: cache-resident/)
         const warm = /warm-up: \d+ runs in (\d+) ms/.exec(notes)
         expect(Number(warm?.[1])).toBeGreaterThanOrEqual(100)
+      } finally {
+        await r.dispose()
+      }
+    })
+
+    test('the option runsPerSample fixes the runs per event pair', async () => {
+      const r = await createCudaBackend({ runsPerSample: 1 }).prepare(gemv({ m: 512, n: 512 }))
+      try {
+        await r.run(3)
+        expect(r.notes.join('\n')).toMatch(
+          /around 1 back-to-back run\(s\) per sample, .*\(fixed by the option runsPerSample\)/,
+        )
       } finally {
         await r.dispose()
       }

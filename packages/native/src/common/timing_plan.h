@@ -45,12 +45,12 @@ struct TimingPlan {
 };
 
 /**
- * The plan for runs of about `estimatedNsPerRun` touching `workingSetBytes`, on a device whose last
- * level cache holds `cacheBytes` (0: unknown), where a flush is possible when `canFlush`.
+ * The plan for samples of `runs` back-to-back runs touching `workingSetBytes`, on a device whose
+ * last level cache holds `cacheBytes` (0: unknown), where a flush is possible when `canFlush`.
  */
-inline TimingPlan planTiming(double estimatedNsPerRun, double workingSetBytes, double cacheBytes, bool canFlush) {
+inline TimingPlan planTimingFor(int64_t runs, double workingSetBytes, double cacheBytes, bool canFlush) {
   TimingPlan p;
-  p.runsPerSample = runsPerSample(estimatedNsPerRun);
+  p.runsPerSample = std::clamp<int64_t>(runs, 1, kMaxRunsPerSample);
   const std::string ws = formatBytes(workingSetBytes);
   const std::string cache = cacheBytes > 0 ? "the " + formatBytes(cacheBytes) + " L2" : "the caches (size unknown)";
   if (p.runsPerSample == 1) {
@@ -67,6 +67,11 @@ inline TimingPlan planTiming(double estimatedNsPerRun, double workingSetBytes, d
                         (cacheBytes > 0 ? " exceeds " + cache : " vs " + cache);
   }
   return p;
+}
+
+/** The plan for runs of about `estimatedNsPerRun` (runsPerSample decides how many per sample). */
+inline TimingPlan planTiming(double estimatedNsPerRun, double workingSetBytes, double cacheBytes, bool canFlush) {
+  return planTimingFor(runsPerSample(estimatedNsPerRun), workingSetBytes, cacheBytes, canFlush);
 }
 
 }  // namespace gpubench

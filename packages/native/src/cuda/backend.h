@@ -11,6 +11,8 @@ namespace gpubench::cuda {
 struct CudaOptions {
   /** "auto" (cuBLAS when it loads), "cublas" (required) or "own". */
   std::string gemm = "auto";
+  /** Runs per timed sample: 0 plans it from the warm-up (common/timing_plan.h); 1..1000 fixes it, to compare timings. */
+  int runsPerSample = 0;
 };
 
 struct CudaProbe {

@@ -41,7 +41,10 @@ struct DeviceBuffer {
 
 class CudaRunnable final : public DeviceRunnable {
  public:
-  CudaRunnable(const WorkloadSpec& w, const CudaOptions& options) : w_(w) {
+  CudaRunnable(const WorkloadSpec& w, const CudaOptions& options) : w_(w), fixedRunsPerSample_(options.runsPerSample) {
+    if (options.runsPerSample < 0 || options.runsPerSample > kMaxRunsPerSample)
+      throw NativeError("cuda option 'runsPerSample' must be 0 (planned) or 1.." + std::to_string(kMaxRunsPerSample) +
+                        ", got " + std::to_string(options.runsPerSample));
     device_ = selectedDevice();
     check(cudaSetDevice(device_), "cudaSetDevice");
     cudaDeviceProp prop{};
@@ -155,7 +158,8 @@ class CudaRunnable final : public DeviceRunnable {
         out.push_back("host clock: " + std::to_string((long long)hostNsPerLaunch_) + " ns per launch over the last run");
     } else {
       out.push_back(warmedUp_ ? "timing: CUDA events around " + std::to_string(plan_.runsPerSample) +
-                                    " back-to-back run(s) per sample, the time per run reported"
+                                    " back-to-back run(s) per sample, the time per run reported" +
+                                    (fixedRunsPerSample_ > 0 ? " (fixed by the option runsPerSample)" : "")
                               : "timing: CUDA events; planned at the first run (none yet)");
       if (warmedUp_) out.push_back("cache: " + plan_.cache);
     }
@@ -252,13 +256,14 @@ class CudaRunnable final : public DeviceRunnable {
     const double tookNs = hostNowNs() - t0;
     if (!warmedUp_ && w_.kind != Kind::Launch) {
       const double workingSet = (double)w_.totalBytes();
-      plan_ = planTiming(estimate, workingSet, l2Bytes_, true);
+      const int64_t runs = fixedRunsPerSample_ > 0 ? fixedRunsPerSample_ : runsPerSample(estimate);
+      plan_ = planTimingFor(runs, workingSet, l2Bytes_, true);
       if (plan_.flushL2) {
         flush_.bytes = (size_t)(2 * l2Bytes_);
         if (cudaMalloc(&flush_.data, flush_.bytes) != cudaSuccess) {
           cudaGetLastError();
           flush_ = DeviceBuffer{};
-          plan_ = planTiming(estimate, workingSet, l2Bytes_, false);
+          plan_ = planTimingFor(runs, workingSet, l2Bytes_, false);
           plan_.cache += " (allocating the flush buffer failed)";
         }
       }
@@ -329,6 +334,7 @@ class CudaRunnable final : public DeviceRunnable {
   }
 
   WorkloadSpec w_;
+  int fixedRunsPerSample_ = 0;
   int device_ = 0;
   std::string deviceName_;
   double l2Bytes_ = 0;
