@@ -84,7 +84,7 @@ std::string checkF16Accumulation() {
 }  // namespace
 
 std::string mpsF16AccumulationNote() {
-  static const std::string note = [] {
+  static const std::string note = []() -> std::string {
     @autoreleasepool {
       try {
         return "MPS f16 accumulation: " + checkF16Accumulation();
