@@ -39,12 +39,14 @@ function tableById(model: ReportModel, id: string): TableBlock {
 describe('inputs', () => {
   test('a folder of baseline files reads every device and entry, figures unchanged', async () => {
     const inputs = await readInputs([FIXTURES])
+    // The folder also holds a JSON report (run-report.json) of two more devices.
+    expect(inputs.files.map((f) => f.slice(FIXTURES.length))).toContain('run-report.json')
     const files = [
       'cpu-intel-xeon-f6-m167-2c.json',
       'host-node24-intel-xeon-f6-m167-2c.json',
       'webgpu-vulkan-llvmpipe-intel-xeon-f6-m167-2c.json',
     ]
-    expect(inputs.devices.map((d) => d.id)).toEqual(files.map((f) => f.replace(/\.json$/, '')))
+    expect(inputs.devices.map((d) => d.id)).toEqual(expect.arrayContaining(files.map((f) => f.replace(/\.json$/, ''))))
     let entries = 0
     for (const file of files) {
       const raw = rawBaseline(file)
@@ -55,7 +57,26 @@ describe('inputs', () => {
         expect(m?.flopPerSecond).toBe(entry.flopPerSecond)
       }
     }
-    expect(inputs.measurements).toHaveLength(entries)
+    const run = JSON.parse(readFileSync(join(FIXTURES, 'run-report.json'), 'utf8')) as {
+      benchmarks: Array<{
+        record: {
+          status: string
+          key: string
+          device?: { id: string }
+          notes?: string[]
+          entry?: { stats: { medianNs: number } }
+        }
+      }>
+    }
+    const measured = run.benchmarks.map((b) => b.record).filter((r) => r.status === 'measured')
+    expect(run.benchmarks.length).toBeGreaterThan(measured.length) // skipped backends carry no figures
+    for (const r of measured) {
+      const m = inputs.measurements.find((x) => x.deviceId === r.device?.id && x.key === r.key)
+      expect(m?.stats.medianNs).toBe(r.entry?.stats.medianNs)
+      expect(m?.notes).toEqual(r.notes)
+    }
+    expect(inputs.measurements).toHaveLength(entries + measured.length)
+    expect(inputs.devices).toHaveLength(3 + new Set(measured.map((r) => r.device?.id)).size)
   })
 
   test('a JSON report is read; the later recording of one device and benchmark wins', async () => {
@@ -170,6 +191,14 @@ describe('the model', () => {
     const what = launch.columns.indexOf('what was timed')
     expect(launch.rows.find((r) => r[1] === 'webgpu')?.[what]).toMatch(/dispatches .* one compute pass/)
     expect(launch.rows.find((r) => r[1] === 'cpu')?.[what]).toMatch(/helper thread/)
+    // Where the record carries the backend's own note on its launch (JSON reports), the row quotes it.
+    for (const m of launches.filter((x) => x.notes.some((n) => n.startsWith('launch:')))) {
+      const note = m.notes
+        .find((n) => n.startsWith('launch:'))!
+        .slice('launch:'.length)
+        .trim()
+      expect(launch.rows.find((r) => r[0] === m.deviceId)?.[what]).toBe(note)
+    }
   })
 
   test('the blog charts compare the headline benchmark, speed-ups against the CPU run, from the data', () => {
