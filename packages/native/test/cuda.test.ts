@@ -1,6 +1,6 @@
 import { BackendUnavailableError, gemm, gemv, launch, vjp, type Workload } from '@gpubench/core'
 import { describe, expect, test } from 'vitest'
-import { createCudaBackend, cudaBackend, loadAddon } from '../src/index.ts'
+import { createCudaBackend, cudaBackend, cudaDeviceDescription, loadAddon } from '../src/index.ts'
 
 const load = await loadAddon()
 const probe = await cudaBackend.probe()
@@ -39,6 +39,33 @@ test('bad options are refused by name', () => {
       /'runsPerSample' must be an integer from 1 to 1000/,
     )
   expect(() => createCudaBackend({ runsPerSample: 1 })).not.toThrow()
+})
+
+test('the device description: driver release, CUDA API version apart, peaks with their source', () => {
+  const facts = {
+    available: true as const,
+    name: 'NVIDIA H100 80GB HBM3',
+    computeCapability: '9.0',
+    smCount: 132,
+    memoryBytes: 85e9,
+    l2CacheBytes: 52428800,
+    clockKHz: 1_980_000,
+    memoryClockKHz: 2_619_000,
+    memoryBusWidthBits: 5120,
+    driverApiVersion: 13000,
+    driverRelease: '580.65.06',
+    runtimeVersion: 13000,
+    cublas: '/usr/local/cuda/lib64/libcublas.so.13',
+    nvml: 'libnvidia-ml.so.1 (total energy counter)',
+  }
+  const d = cudaDeviceDescription(facts, 'cublas')
+  expect(d.driver).toBe('580.65.06')
+  expect(d.details).toMatchObject({ driverApiVersion: 13000, peakF16ClockKHz: 1_830_000, gemm: 'cublas' })
+  expect(d.details.peakF16Source).toMatch(/^table: H100 SXM5/)
+  expect(d.peak?.flopPerSecond?.f16).toBeLessThan(1e15)
+  expect(cudaDeviceDescription({ ...facts, driverRelease: '' }, 'own').driver).toBe(
+    'unknown release (CUDA 13.0 driver API)',
+  )
 })
 
 // GPU-only: runs where a CUDA device is present, skipped (with the reason) elsewhere.
