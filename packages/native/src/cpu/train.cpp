@@ -43,6 +43,17 @@ Fault faultFrom(const std::string& name) {
   throw NativeError("unknown training fault '" + name + "'");
 }
 
+/**
+ * tanh through one expf: sign(x)·(1 − e^(−2|x|))/(1 + e^(−2|x|)). libm's tanhf (through expm1f)
+ * took a quarter of a quick-preset step in GELU; this is within a few ulps in absolute terms,
+ * which is what GELU's 1 + tanh and 1 − tanh² use.
+ */
+inline float fastTanh(float x) {
+  const float t = std::exp(-2.0f * std::fabs(x));
+  const float r = (1.0f - t) / (1.0f + t);
+  return x < 0 ? -r : r;
+}
+
 /** Runs f(begin, end, worker) over [0, n) in chunks of at least `grain`, on the pool. */
 template <class F>
 void parallelRange(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
@@ -446,23 +457,25 @@ class CpuTrainSession final : public TrainSession {
         const float* row = att + ((b * H + h) * T + t) * T;
         const float* dy = dout + (b * T + t) * d + h * hs;
         for (int64_t u = 0; u <= t; u++) {
-          const float* v = qkv + (b * T + u) * 3 * d + 2 * d + h * hs;
-          float* dv = dqkv + (b * T + u) * 3 * d + 2 * d + h * hs;
+          // qkv is read, dqkv written: never the same memory, which the compiler is told so it vectorises.
+          const float* __restrict v = qkv + (b * T + u) * 3 * d + 2 * d + h * hs;
+          float* __restrict dv = dqkv + (b * T + u) * 3 * d + 2 * d + h * hs;
+          const float pu = sa * row[u];
           float dot = 0;
           for (int64_t i = 0; i < hs; i++) {
             dot += dy[i] * v[i];
-            dv[i] += sa * row[u] * dy[i];
+            dv[i] += pu * dy[i];
           }
           dp[u] = sa * dot;
         }
         float inner = 0;
         for (int64_t u = 0; u <= t; u++) inner += row[u] * dp[u];
-        const float* q = qkv + (b * T + t) * 3 * d + h * hs;
-        float* dq = dqkv + (b * T + t) * 3 * d + h * hs;
+        const float* __restrict q = qkv + (b * T + t) * 3 * d + h * hs;
+        float* __restrict dq = dqkv + (b * T + t) * 3 * d + h * hs;
         for (int64_t u = 0; u <= t; u++) {
           const float ds = ss * row[u] * (dp[u] - inner) * scale;
-          const float* k = qkv + (b * T + u) * 3 * d + d + h * hs;
-          float* dk = dqkv + (b * T + u) * 3 * d + d + h * hs;
+          const float* __restrict k = qkv + (b * T + u) * 3 * d + d + h * hs;
+          float* __restrict dk = dqkv + (b * T + u) * 3 * d + d + h * hs;
           for (int64_t i = 0; i < hs; i++) {
             dq[i] += ds * k[i];
             dk[i] += ds * q[i];
@@ -478,7 +491,7 @@ class CpuTrainSession final : public TrainSession {
     parallelRange(*ctx_.pool, n, 4096, [&](int64_t lo, int64_t hi, int) {
       for (int64_t i = lo; i < hi; i++) {
         const float v = x[i];
-        out[i] = 0.5f * v * (1.0f + std::tanh(kGeluC * (v + 0.044715f * v * v * v)));
+        out[i] = 0.5f * v * (1.0f + fastTanh(kGeluC * (v + 0.044715f * v * v * v)));
       }
     });
   }
@@ -488,7 +501,7 @@ class CpuTrainSession final : public TrainSession {
     parallelRange(*ctx_.pool, n, 4096, [&](int64_t lo, int64_t hi, int) {
       for (int64_t i = lo; i < hi; i++) {
         const float v = x[i];
-        const float th = std::tanh(kGeluC * (v + 0.044715f * v * v * v));
+        const float th = fastTanh(kGeluC * (v + 0.044715f * v * v * v));
         const float grad = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * kGeluC * (1.0f + 3.0f * 0.044715f * v * v);
         dx[i] = sign * grad * dout[i];
       }
