@@ -2,6 +2,15 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import {
+  describeTrain,
+  QUICK_MODEL,
+  type TrainingSession,
+  type TrainStepRecord,
+  train,
+  trainFigureNotes,
+  trainFigures,
+} from '@gpubench/core'
 import { afterAll, describe, expect, test } from 'vitest'
 import { parseReportArgs } from '../src/cli/report.ts'
 import { CliError } from '../src/cli/vitest-process.ts'
@@ -15,6 +24,7 @@ import type { ReportModel, TableBlock } from '../src/report/html/model.ts'
 import { loadPublished, PUBLISHED_PATH, validatePublished } from '../src/report/html/published.ts'
 import { writeRunReport } from '../src/report/html/run-report.ts'
 import { chooseHeadline } from '../src/report/html/sections/blog.ts'
+import { trainingNotes } from '../src/report/html/training-notes.ts'
 import { jsonReport } from '../src/report/json.ts'
 import { markdownTables, modelTables } from './html-report-tables.ts'
 import { collected, measuredRecord } from './records.ts'
@@ -231,25 +241,89 @@ describe('the model', () => {
     expect(new Set(t.rows.map((r) => r[1]))).toEqual(new Set(['compute-bound', 'memory-bound']))
   })
 
-  test('training records get their section, with the published Table 4 apart', async () => {
+  test('training records get their section: time per step, the phases, memory and energy from core’s notes', async () => {
     const base = inputs.measurements[0]!
-    const step: Measurement = {
+    const w = train({ model: QUICK_MODEL, batch: 8, seq: 64, dtype: 'f32' })
+    const step = (i: number): TrainStepRecord => ({
+      stepNs: 9e6 + i,
+      forwardNs: 3e6,
+      backwardNs: 5e6 + i,
+      optimizerNs: 1e6,
+      loss: 5 - i / 10,
+      rssBytes: 2e8,
+      minorFaults: 12,
+      majorFaults: 0,
+      lossScale: 1,
+      skipped: false,
+      energyJoules: 0.5,
+    })
+    const figures = trainFigures(w, [step(0), step(1), step(2)])
+    const session = { energy: 'reported', peakRssBytes: () => 2.5e8 } as unknown as TrainingSession
+    const key = `training/quick/${describeTrain(w)}`
+    const record: Measurement = {
       ...base,
-      key: 'training/quick/gpt step f32',
-      target: 'gpt step',
-      workload: { kind: 'training', batch: 4, dtype: 'f32' },
+      key,
+      target: describeTrain(w),
+      workload: null,
+      notes: trainFigureNotes(w, figures, session),
     }
     const withTraining = mergeContents(
-      [{ devices: [...inputs.devices], measurements: [...inputs.measurements, step] }],
+      [{ devices: [...inputs.devices], measurements: [...inputs.measurements, record] }],
       [],
     )
     const m = buildModel(withTraining, await loadPublished())
-    const training = m.sections.find((s) => s.id === 'training')
-    expect(training).toBeDefined()
+    expect(m.sections.map((s) => s.id)).toContain('training')
     expect(tableById(m, 'training-measured').rows).toEqual([
-      expect.arrayContaining([base.deviceId, 'training/quick/gpt step f32', '4', 'f32']),
+      expect.arrayContaining([base.deviceId, key, '8', '64', 'f32']),
     ])
+    const phases = m.sections.flatMap((s) => s.blocks).find((b) => b.id === 'training-phases')
+    const values = (phases as { spec: { data: { values: Array<{ phase: string; ms: number }> } } }).spec.data.values
+    // The notes print three significant digits.
+    expect(values.map((v) => v.phase)).toEqual(['forward', 'backward', 'optimizer'])
+    const medians = [figures.medianForwardNs, figures.medianBackwardNs, figures.medianOptimizerNs]
+    values.forEach((v, i) => expect(Math.abs(v.ms / (medians[i]! / 1e6) - 1)).toBeLessThan(0.005))
+    const [row] = tableById(m, 'training-memory-energy').rows
+    const columns = tableById(m, 'training-memory-energy').columns
+    const cell = (name: string) => row![columns.indexOf(name)]
+    expect(Number(cell('J per step'))).toBeCloseTo(figures.joulesPerStep!, 3)
+    // Cells print three significant digits.
+    const near = (text: string | undefined, value: number) =>
+      expect(Math.abs(Number(text) / value - 1)).toBeLessThan(0.005)
+    near(cell('tokens per J'), (8 * 64) / figures.joulesPerStep!)
+    expect(Number(cell('minor faults/step'))).toBe(figures.minorFaultsPerStep)
+    near(cell('tokens/s'), figures.tokensPerSecond)
     expect(tableById(m, 'training-published').published).toBe(true)
+    // A training record read from a baseline file has no notes: the time table only.
+    const bare = buildModel(
+      mergeContents([{ devices: [...inputs.devices], measurements: [{ ...record, notes: [] }] }], []),
+      await loadPublished(),
+    )
+    expect(modelTables(bare).map((t) => t.id)).not.toContain('training-memory-energy')
+  })
+
+  test('energy a backend cannot measure is said with its reason', () => {
+    const w = train({ model: QUICK_MODEL, batch: 8, seq: 64, dtype: 'f16' })
+    const figures = trainFigures(w, [
+      {
+        stepNs: 1e6,
+        forwardNs: 4e5,
+        backwardNs: 5e5,
+        optimizerNs: 1e5,
+        loss: 1,
+        rssBytes: 1e8,
+        minorFaults: 1,
+        majorFaults: 0,
+        lossScale: 4096,
+        skipped: false,
+        energyJoules: null,
+      },
+    ])
+    const session = { energy: 'unavailable: no RAPL counters', peakRssBytes: () => 1e8 } as unknown as TrainingSession
+    const notes = trainingNotes(trainFigureNotes(w, figures, session))
+    expect(notes.joulesPerStep).toBeNull()
+    expect(notes.energyUnavailable).toBe('unavailable: no RAPL counters')
+    expect(notes.forwardNs).toBeCloseTo(4e5, -3)
+    expect(trainingNotes([])).toMatchObject({ forwardNs: null, rss: null, energyUnavailable: null })
   })
 })
 

@@ -9,10 +9,17 @@ export { geometricMean } from '../derived.ts'
 
 export type Dtype = 'f32' | 'f16'
 
-/** The workload's dtype, when it has one. */
+/**
+ * The workload's dtype; for a target that is not one of core's workloads (a training step carries
+ * none in its entry), the `f32`/`f16` word of its name when it has exactly one.
+ */
 export function dtypeOf(m: Measurement): Dtype | null {
   const dtype = m.workload?.dtype
-  return dtype === 'f32' || dtype === 'f16' ? dtype : null
+  if (dtype === 'f32' || dtype === 'f16') return dtype
+  if (m.workload !== null) return null
+  const words = new Set([...m.key.matchAll(DTYPE_WORD)].map((match) => match[2]))
+  const [only] = words
+  return words.size === 1 && (only === 'f32' || only === 'f16') ? only : null
 }
 
 /** The workload's kind (`gemm`, `gemv`, `vjp`, `launch`, or a suite's own such as `training`), else null. */
