@@ -178,7 +178,15 @@ describe('the model', () => {
   test('sections appear where the fixtures have data; training is absent without training records', async () => {
     inputs = await readInputs([FIXTURES])
     model = buildModel(inputs, await loadPublished(), { createdAt: '2026-12-03T00:00:00.000Z' })
-    expect(model.sections.map((s) => s.id)).toEqual(['devices', 'throughput', 'launch', 'blog', 'sources'])
+    expect(model.sections.map((s) => s.id)).toEqual(['devices', 'throughput', 'launch', 'training', 'blog', 'sources'])
+    const untrained = { ...inputs, measurements: inputs.measurements.filter((m) => !m.key.startsWith('training/')) }
+    expect(buildModel(untrained, await loadPublished()).sections.map((s) => s.id)).toEqual([
+      'devices',
+      'throughput',
+      'launch',
+      'blog',
+      'sources',
+    ])
     // The sources' caveats are shown, from the data file.
     const sources = tableById(model, 'sources-published')
     const published = await loadPublished()
@@ -236,13 +244,29 @@ describe('the model', () => {
     }
   })
 
+  test('the real training records of the JSON report: phases, tokens/s and why energy is missing', () => {
+    const steps = inputs.measurements.filter((m) => m.key.startsWith('training/'))
+    expect(steps.length).toBeGreaterThan(0)
+    const t = tableById(model, 'training-memory-energy')
+    for (const m of steps) {
+      const row = t.rows.find((r) => r[1] === m.key && r[0] === m.deviceId)!
+      const tokens = /([\d.]+) tokens\/s/.exec(m.notes.join('\n'))![1]!
+      expect(Number(row[t.columns.indexOf('tokens/s')])).toBe(Math.round(Number(tokens)))
+      const energy = m.notes.find((n) => n.startsWith('energy:'))!.slice('energy: '.length)
+      if (energy.startsWith('unavailable')) expect(row[t.columns.indexOf('J per step')]).toBe(energy)
+    }
+    const phases = model.sections.flatMap((s) => s.blocks).find((b) => b.id === 'training-phases')
+    expect(phases?.kind === 'chart' && phases.marks).toBe(steps.length * 3)
+  })
+
   test('f16 speed-ups are split into compute-bound and memory-bound work', () => {
     const t = tableById(model, 'fp16-by-bound')
     expect(new Set(t.rows.map((r) => r[1]))).toEqual(new Set(['compute-bound', 'memory-bound']))
   })
 
   test('training records get their section: time per step, the phases, memory and energy from core’s notes', async () => {
-    const base = inputs.measurements[0]!
+    const measurements = inputs.measurements.filter((x) => !x.key.startsWith('training/'))
+    const base = measurements[0]!
     const w = train({ model: QUICK_MODEL, batch: 8, seq: 64, dtype: 'f32' })
     const step = (i: number): TrainStepRecord => ({
       stepNs: 9e6 + i,
@@ -268,7 +292,7 @@ describe('the model', () => {
       notes: trainFigureNotes(w, figures, session),
     }
     const withTraining = mergeContents(
-      [{ devices: [...inputs.devices], measurements: [...inputs.measurements, record] }],
+      [{ devices: [...inputs.devices], measurements: [...measurements, record] }],
       [],
     )
     const m = buildModel(withTraining, await loadPublished())

@@ -82,6 +82,11 @@ export function bandwidthText(perSecond: number | null): string {
   return perSecond === null ? NONE : formatBandwidth(perSecond)
 }
 
+/** A rate or count: whole numbers from 100 up (18577), three significant digits below (0.156). */
+export function amountText(value: number): string {
+  return Math.abs(value) >= 100 ? String(Math.round(value)) : ratioText(value)
+}
+
 /** Three significant digits: ratios, gains. */
 export function ratioText(value: number): string {
   return Number.isFinite(value) ? value.toPrecision(3) : String(value)

@@ -2,8 +2,9 @@
  * The blog's four charts, computed from the report's own records: (1) time per device, (2)
  * speed-up against the report's CPU run, (3) f16 against f32 time, (4) the f16 "relative gain"
  * 1 - t16/t32 beside the ratio t32/t16. The blog timed one training script; here one benchmark
- * stands for it: a training step when the inputs have one, else the chosen benchmark (`headline`),
- * else the f32 benchmark with an f16 twin that the most devices measured (the most work on ties).
+ * stands for it: the chosen benchmark (`headline`), else the f32 benchmark with an f16 twin that
+ * the most devices measured, a training step first among equals, then the one with the most work
+ * (a training step measured on one device only would make the speed-up chart a single bar).
  * Each measured chart is followed by the blog's published one.
  */
 import { dtypeOf, f16Twin, kindOf, ratioText, timeOf } from '../figures.ts'
@@ -50,7 +51,7 @@ export function chooseHeadline(measurements: readonly Measurement[]): string | n
     }
     const [, b] = best
     const better =
-      c.training !== b.training ? c.training : c.devices !== b.devices ? c.devices > b.devices : c.work > b.work
+      c.devices !== b.devices ? c.devices > b.devices : c.training !== b.training ? c.training : c.work > b.work
     if (better) best = entry
   }
   return best?.[0] ?? null

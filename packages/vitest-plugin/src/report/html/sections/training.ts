@@ -6,7 +6,7 @@
  * energy per step with tokens per joule (Table 5). The paper's Tables 4 and 5 follow as published
  * rows. Absent when no input has a training record.
  */
-import { dtypeOf, durationText, kindOf, NONE, ratioText, timeOf } from '../figures.ts'
+import { amountText, dtypeOf, durationText, kindOf, NONE, ratioText, timeOf } from '../figures.ts'
 import type { Measurement, ReportInputs } from '../inputs.ts'
 import { type Block, type Section, table } from '../model.ts'
 import { type Published, publishedLabel } from '../published.ts'
@@ -106,7 +106,7 @@ export function trainingSection(inputs: ReportInputs, published: Published): Sec
         withNotes.map(({ m, notes, batch, seq }) => [
           m.deviceId,
           m.key,
-          notes.tokensPerSecond === null ? NONE : ratioText(notes.tokensPerSecond),
+          notes.tokensPerSecond === null ? NONE : amountText(notes.tokensPerSecond),
           notes.rss ?? NONE,
           notes.peakRss ?? NONE,
           count(notes.minorFaultsPerStep),
@@ -114,7 +114,7 @@ export function trainingSection(inputs: ReportInputs, published: Published): Sec
           notes.joulesPerStep === null ? (notes.energyUnavailable ?? NONE) : ratioText(notes.joulesPerStep),
           notes.joulesPerStep === null || batch === null || seq === null
             ? NONE
-            : ratioText((batch * seq) / notes.joulesPerStep),
+            : amountText((batch * seq) / notes.joulesPerStep),
         ]),
       ),
     )
