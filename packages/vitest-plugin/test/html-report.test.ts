@@ -11,7 +11,8 @@ import {
   trainFigureNotes,
   trainFigures,
 } from '@gpubench/core'
-import { afterAll, describe, expect, test } from 'vitest'
+import { afterAll, describe, expect, test, vi } from 'vitest'
+import { main } from '../src/cli/commands.ts'
 import { parseReportArgs } from '../src/cli/report.ts'
 import { CliError } from '../src/cli/vitest-process.ts'
 import { writeReportFile } from '../src/node/report-files.ts'
@@ -291,10 +292,7 @@ describe('the model', () => {
       workload: null,
       notes: trainFigureNotes(w, figures, session),
     }
-    const withTraining = mergeContents(
-      [{ devices: [...inputs.devices], measurements: [...measurements, record] }],
-      [],
-    )
+    const withTraining = mergeContents([{ devices: [...inputs.devices], measurements: [...measurements, record] }], [])
     const m = buildModel(withTraining, await loadPublished())
     expect(m.sections.map((s) => s.id)).toContain('training')
     expect(tableById(m, 'training-measured').rows).toEqual([
@@ -389,6 +387,25 @@ describe('gpubench report arguments', () => {
       out: '/w/o.html',
       headline: 'k f32',
     })
+  })
+
+  test('gpubench report writes both files; an unknown benchmark or input is one line and exit 2', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    try {
+      const out = join(scratch, 'cli', 'r.html')
+      expect(await main(['report', FIXTURES, '--out', out, '--cpu-device', 'cpu-intel-xeon-f6-m167-2c'])).toBe(0)
+      expect(readFileSync(out, 'utf8')).toMatch(/Speed-up against cpu-intel-xeon-f6-m167-2c/)
+      expect(readFileSync(join(scratch, 'cli', 'r.md'), 'utf8')).toMatch(/^# gpubench report/)
+      expect(log.mock.calls.at(-1)?.[0]).toMatch(/^gpubench report: wrote .*r\.html and .*r\.md/)
+      expect(await main(['report', FIXTURES, '--out', out, '--headline', 'no such f32'])).toBe(2)
+      expect(error.mock.calls.at(-1)?.[0]).toMatch(/^gpubench report: no input measured the benchmark "no such f32"$/)
+      expect(await main(['report', join(scratch, 'nothing-here')])).toBe(2)
+      expect(error.mock.calls.at(-1)?.[0]).toMatch(/nothing-here: no such file or folder/)
+    } finally {
+      log.mockRestore()
+      error.mockRestore()
+    }
   })
 
   test('mistakes are CliErrors naming them', () => {
