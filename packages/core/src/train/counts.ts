@@ -5,8 +5,9 @@
  *
  * FLOP counts are exact for the products (a multiply-add is 2) and, for element-wise kernels,
  * exact under the costs per element stated in ELEMENT_FLOP (a convention every backend shares: an
- * exp or a tanh counts as one operation). Attention is causal: only the T(T+1)/2 pairs a row may
- * see are computed and counted. Backward of a product is two products (input and weight
+ * exp or a tanh counts as one operation). Attention is causal: the T(T+1)/2 pairs a row may see
+ * are counted, the useful work (a backend may compute the full square and discard the rest, as the
+ * CPU's per-head products do; that waste is not counted as work done). Backward of a product is two products (input and weight
  * gradients), so 2x the forward.
  *
  * Model FLOPs are the conventional figure for model FLOP utilisation (PaLM, appendix B): 6 per
@@ -108,8 +109,9 @@ export function activationElementsOf(w: TrainWorkload): ActivationElements {
   const att = w.batch * H * w.seq * w.seq
   const perLayer = N * (8 * d + 2 * mlp + 4) + att
   const saved = L * perLayer + N * d + (N * d + 2 * N) + N * V + N
-  // dResidual, dLn, dAttY (N·d each), dQkv (N·3d), dFc and dGelu (N·mlp each); the logits' gradient replaces the probabilities.
-  const scratch = N * (6 * d + 2 * mlp)
+  // dResidual, dLn, dAttY (N·d each), dQkv (N·3d), dFc and dGelu (N·mlp each), one layer's attention
+  // gradient (batch·heads·seq²); the logits' gradient replaces the probabilities.
+  const scratch = N * (6 * d + 2 * mlp) + att
   return { saved, scratch }
 }
 
