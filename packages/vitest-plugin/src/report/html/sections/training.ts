@@ -31,6 +31,13 @@ function count(value: number | null): string {
   return value === null ? NONE : String(value)
 }
 
+/** A short chart label that keeps what tells steps apart: dtype, batch x sequence (`f16 8x64`). */
+function stepLabel(m: Measurement): string {
+  const { batch, seq } = batchAndSeq(m)
+  const shape = batch === null ? m.target : `${batch}x${seq ?? '?'}`
+  return `${dtypeOf(m) ?? ''} ${shape}${m.key.includes('(paper method)') ? ' (paper method)' : ''}`.trim()
+}
+
 export function trainingSection(inputs: ReportInputs, published: Published): Section | null {
   const steps = inputs.measurements.filter(isTraining)
   if (steps.length === 0) return null
@@ -58,9 +65,9 @@ export function trainingSection(inputs: ReportInputs, published: Published): Sec
     bars({
       id: 'training-chart',
       title: 'Time per training step, measured',
-      caption: 'Per device and benchmark, ms.',
-      values: steps.map((m) => ({ benchmark: m.key, device: m.deviceId, ms: timeOf(m).ns / 1e6 })),
-      category: { field: 'benchmark', title: 'benchmark' },
+      caption: 'Per device, dtype and batch x sequence (the table above names each benchmark), ms.',
+      values: steps.map((m) => ({ step: stepLabel(m), device: m.deviceId, ms: timeOf(m).ns / 1e6 })),
+      category: { field: 'step', title: 'dtype, batch x sequence' },
       value: { field: 'ms', title: 'time per step (ms)', format: '~r' },
       group: { field: 'device', title: 'device' },
     }),
@@ -73,13 +80,13 @@ export function trainingSection(inputs: ReportInputs, published: Published): Sec
         title: 'Forward, backward and optimizer per step (as Fig. 3)',
         caption: 'Medians of each phase over the measured steps, ms, from the backends’ own notes.',
         values: split.flatMap(({ m, notes }) => [
-          { step: `${m.key} · ${m.deviceId}`, phase: 'forward', ms: notes.forwardNs! / 1e6 },
-          { step: `${m.key} · ${m.deviceId}`, phase: 'backward', ms: notes.backwardNs! / 1e6 },
+          { step: `${stepLabel(m)} · ${m.deviceId}`, phase: 'forward', ms: notes.forwardNs! / 1e6 },
+          { step: `${stepLabel(m)} · ${m.deviceId}`, phase: 'backward', ms: notes.backwardNs! / 1e6 },
           ...(notes.optimizerNs === null
             ? []
-            : [{ step: `${m.key} · ${m.deviceId}`, phase: 'optimizer', ms: notes.optimizerNs / 1e6 }]),
+            : [{ step: `${stepLabel(m)} · ${m.deviceId}`, phase: 'optimizer', ms: notes.optimizerNs / 1e6 }]),
         ]),
-        category: { field: 'step', title: 'benchmark · device' },
+        category: { field: 'step', title: 'dtype, batch x sequence · device' },
         value: { field: 'ms', title: 'time (ms)', format: '~r' },
         group: { field: 'phase', title: 'phase' },
       }),
