@@ -79,8 +79,12 @@ const METRIC = {
 function groupBlocks(group: Group, measurements: readonly Measurement[]): Block[] {
   const rows = measurements.filter((m) => group.matches(m) && dtypeOf(m) !== null && m[group.metric] !== null)
   if (rows.length === 0) return []
-  // Shapes in the order first seen, f32 before f16.
-  const sorted = [...rows].sort((a, b) => (dtypeOf(a) === dtypeOf(b) ? 0 : dtypeOf(a) === 'f32' ? -1 : 1))
+  // f32 before f16, then smaller shapes first: by the work of one run (rate x median duration,
+  // the same on every device), so the axis reads from cache-resident to memory-bound.
+  const work = (m: Measurement) => (m[group.metric]! * m.stats.medianNs) / 1e9
+  const sorted = [...rows].sort((a, b) =>
+    dtypeOf(a) !== dtypeOf(b) ? (dtypeOf(a) === 'f32' ? -1 : 1) : work(a) - work(b),
+  )
   const metric = METRIC[group.metric]
   const shapes = group.ownShapes
     ? 'The paper prints no shapes for this figure: these shapes are this project’s own choice.'
