@@ -224,18 +224,28 @@ describe('the model', () => {
     const headline = chooseHeadline(inputs.measurements)!
     expect(headline).toMatch(/f32/)
     const f32 = inputs.measurements.filter((m) => m.key === headline)
-    const cpu = f32.find((m) => m.backend === 'cpu')!
     const blog = model.sections.find((s) => s.id === 'blog')!
     const speedup = blog.blocks.find((b) => b.id === 'blog-speedup')
     expect(speedup?.kind).toBe('chart')
     const values = (speedup as { spec: { data: { values: Array<{ device: string; speedup: number }> } } }).spec.data
       .values
+    // A device of a JSON report is compared with the CPU run of that report (same machine, same
+    // run); one from a baseline file with the first CPU device.
+    const firstCpu = f32.find((m) => m.backend === 'cpu')!
+    const reference = (m: Measurement) =>
+      (m.sourceKind === 'report' ? f32.find((x) => x.backend === 'cpu' && x.source === m.source) : undefined) ??
+      firstCpu
     for (const m of f32) {
       expect(values.find((v) => v.device === m.deviceId)?.speedup).toBeCloseTo(
-        cpu.stats.medianNs / m.stats.medianNs,
+        reference(m).stats.medianNs / m.stats.medianNs,
         12,
       )
     }
+    const table = tableById(model, 'blog-speedup-table')
+    const lavapipeOfRun = f32.find((m) => m.sourceKind === 'report' && m.backend === 'webgpu')!
+    const cpuOfRun = f32.find((m) => m.sourceKind === 'report' && m.backend === 'cpu')!
+    expect(cpuOfRun.deviceId).not.toBe(firstCpu.deviceId)
+    expect(table.rows.find((r) => r[0] === lavapipeOfRun.deviceId)?.[1]).toBe(cpuOfRun.deviceId)
     const gains = tableById(model, 'blog-f16-table')
     for (const row of gains.rows) {
       const m32 = f32.find((m) => m.deviceId === row[0])!
@@ -395,7 +405,7 @@ describe('gpubench report arguments', () => {
     try {
       const out = join(scratch, 'cli', 'r.html')
       expect(await main(['report', FIXTURES, '--out', out, '--cpu-device', 'cpu-intel-xeon-f6-m167-2c'])).toBe(0)
-      expect(readFileSync(out, 'utf8')).toMatch(/Speed-up against cpu-intel-xeon-f6-m167-2c/)
+      expect(readFileSync(out, 'utf8')).toMatch(/Speed-up against the CPU run \(cpu-intel-xeon-f6-m167-2c\)/)
       expect(readFileSync(join(scratch, 'cli', 'r.md'), 'utf8')).toMatch(/^# gpubench report/)
       expect(log.mock.calls.at(-1)?.[0]).toMatch(/^gpubench report: wrote .*r\.html and .*r\.md/)
       expect(await main(['report', FIXTURES, '--out', out, '--headline', 'no such f32'])).toBe(2)

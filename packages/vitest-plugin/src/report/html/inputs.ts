@@ -42,6 +42,8 @@ export interface Measurement {
   readonly notes: readonly string[]
   /** The file it was read from, as given. */
   readonly source: string
+  /** A JSON report holds one run on one machine; a baseline file one device's entries, of any runs. */
+  readonly sourceKind: 'report' | 'baseline'
 }
 
 export interface DeviceFacts {
@@ -147,7 +149,7 @@ function measurementOf(
   deviceId: string,
   key: string,
   entry: unknown,
-  extra: { stoppedBy: string | null; notes: readonly string[] },
+  extra: { stoppedBy: string | null; notes: readonly string[]; sourceKind: Measurement['sourceKind'] },
 ): Measurement {
   if (!isObject(entry)) problem(file, pointer, 'expected a baseline entry object')
   return {
@@ -165,6 +167,7 @@ function measurementOf(
     stoppedBy: extra.stoppedBy,
     notes: extra.notes,
     source: file,
+    sourceKind: extra.sourceKind,
   }
 }
 
@@ -192,6 +195,7 @@ export function readJsonReport(file: string, value: Json): FileContents {
       measurementOf(file, `${pointer}/entry`, device.id, str(file, `${pointer}/key`, record.key), record.entry, {
         stoppedBy: optionalStr(record.stoppedBy),
         notes,
+        sourceKind: 'report',
       }),
     )
   })
@@ -213,6 +217,7 @@ async function readBaselineFile(file: string): Promise<FileContents> {
     measurementOf(file, `/entries/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`, device.id, key, entry, {
       stoppedBy: null,
       notes: [],
+      sourceKind: 'baseline',
     }),
   )
   return { devices: [device], measurements }

@@ -94,25 +94,47 @@ export function blogSection(inputs: ReportInputs, published: Published, options:
     }),
   )
 
-  // (2) Speed-up against the CPU run.
-  const cpu =
+  // (2) Speed-up against the CPU run: of the same report (one JSON report is one run on one
+  // machine), else the chosen or first CPU device.
+  const fallback =
     options.cpuDevice === undefined
       ? f32s.find((m) => m.backend === 'cpu')
       : f32s.find((m) => m.deviceId === options.cpuDevice)
-  if (options.cpuDevice !== undefined && cpu === undefined) {
+  if (options.cpuDevice !== undefined && fallback === undefined) {
     throw new BlogOptionError(`device ${JSON.stringify(options.cpuDevice)} did not measure ${JSON.stringify(headline)}`)
   }
-  const speedups = cpu === undefined ? [] : f32s.map((m) => ({ m, speedup: timeOf(cpu).ns / timeOf(m).ns }))
-  if (cpu !== undefined) {
+  const cpuOf = (m: Measurement): Measurement | undefined => {
+    if (options.cpuDevice !== undefined || m.sourceKind !== 'report') return fallback
+    return f32s.find((x) => x.backend === 'cpu' && x.source === m.source) ?? fallback
+  }
+  const speedups = f32s.flatMap((m) => {
+    const cpu = cpuOf(m)
+    return cpu === undefined ? [] : [{ m, cpu, speedup: timeOf(cpu).ns / timeOf(m).ns }]
+  })
+  const cpus = [...new Set(speedups.map((s) => s.cpu.deviceId))]
+  if (speedups.length > 0) {
     blocks.push(
       bars({
         id: 'blog-speedup',
-        title: `Speed-up against ${cpu.deviceId}`,
-        caption: `${what}: the CPU run’s time / each device’s time (> 1: faster than the CPU run).`,
+        title: `Speed-up against the CPU run${cpus.length === 1 ? ` (${cpus[0]})` : ''}`,
+        caption: `${what}: the CPU run’s time / each device’s time (> 1: faster than the CPU run). ${options.cpuDevice === undefined ? `The CPU run is the one of the device’s own JSON report where it has one, else ${fallback?.deviceId ?? 'none'}.` : `The CPU run is ${options.cpuDevice}, as chosen.`}`,
         values: speedups.map(({ m, speedup }) => ({ device: m.deviceId, speedup })),
         category: { field: 'device', title: 'device' },
         value: { field: 'speedup', title: 'speed-up (x)', format: '~r' },
       }),
+      table(
+        'blog-speedup-table',
+        'Speed-up against the CPU run, measured',
+        `${what}: each device against the CPU run it is compared with.`,
+        ['device', 'CPU run', 'time (ms)', 'CPU run time (ms)', 'speed-up'],
+        speedups.map(({ m, cpu, speedup }) => [
+          m.deviceId,
+          cpu.deviceId,
+          ratioText(timeOf(m).ns / 1e6),
+          ratioText(timeOf(cpu).ns / 1e6),
+          ratioText(speedup),
+        ]),
+      ),
     )
   }
   blocks.push(
@@ -200,7 +222,7 @@ export function blogSection(inputs: ReportInputs, published: Published, options:
     id: 'blog',
     title: 'The blog’s four charts',
     intro: [
-      `The blog timed one training script; here ${JSON.stringify(headline)} stands for it (${statistic} time). ${cpu === undefined ? 'No CPU device measured it, so no speed-up against a CPU run is drawn.' : `Speed-ups divide the time of ${cpu.deviceId}.`}`,
+      `The blog timed one training script; here ${JSON.stringify(headline)} stands for it (${statistic} time). ${speedups.length === 0 ? 'No CPU device measured it, so no speed-up against a CPU run is drawn.' : `Speed-ups divide the time of a CPU run: ${cpus.join(', ')}.`}`,
     ],
     blocks,
   }
