@@ -195,6 +195,17 @@ describe('the model', () => {
       published.sources.paper.caveats.join(' '),
       published.sources.blog.caveats.join(' '),
     ])
+    // Published bars never share a chart with measured ones: a measured chart's devices are the
+    // inputs' devices, a published chart's are the sources' own.
+    const ids = new Set(inputs.devices.map((d) => d.id))
+    const charts = model.sections.flatMap((s) => s.blocks).filter((b) => b.kind === 'chart')
+    expect(charts.filter((c) => c.published).length).toBeGreaterThan(0)
+    for (const chart of charts) {
+      const devices = (chart.spec as { data: { values: Array<{ device?: string }> } }).data.values
+        .map((v) => v.device)
+        .filter((d): d is string => d !== undefined)
+      for (const device of devices) expect(ids.has(device), `${chart.id}: ${device}`).toBe(!chart.published)
+    }
     // Published rows never share a table with measured ones.
     for (const t of modelTables(model).filter((x) => x.published)) expect(t.columns[0]).toMatch(/\(published\)/)
     for (const t of modelTables(model).filter((x) => !x.published)) {
