@@ -95,6 +95,7 @@ export function validatePublished(value: unknown): Published {
   checkRows(value.table4, '/table4', { ...device, framework: 'string', batch: 'number', secondsPerPass: 'number' })
   checkRows(value.table5, '/table5', { ...device, joulesPerIteration: 'number' })
   checkRows(value.table6, '/table6', { ...device, framework: 'string', coldMs: 'number', followUpMs: 'number' })
+  if (typeof (value.table6 as Json).definition !== 'string') fail('/table6/definition', 'expected a string')
   if (!isObject(value.blog)) fail('/blog', 'expected an object')
   const framework = { ...device, framework: 'string' } as const
   checkRows(value.blog.timeFp32, '/blog/timeFp32', { ...framework, seconds: 'number' })

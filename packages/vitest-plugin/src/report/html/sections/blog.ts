@@ -17,7 +17,10 @@ import { isTraining } from './training.ts'
 export interface BlogOptions {
   /** The f32 benchmark (key) the charts compare; default: chosen as above. */
   readonly headline?: string
-  /** The device whose time the speed-ups divide; default: the first `cpu` device that measured the headline. */
+  /**
+   * The device whose time every speed-up divides. Default: for a device of a JSON report, the CPU
+   * run of that report; otherwise the first `cpu` device that measured the headline.
+   */
   readonly cpuDevice?: string
 }
 
