@@ -17,6 +17,7 @@ import {
   hostInfo,
   isWorkload,
   type Target,
+  type TrainTarget,
 } from '@gpubench/core'
 import { describeAdapter } from './describe.ts'
 import { releaseInstances } from './instance.ts'
@@ -25,6 +26,8 @@ import type { Plan } from './plan.ts'
 import { PlanRunnable } from './runnable.ts'
 import { destroyAllSessions, messageOf, requestAdapter, Session } from './session.ts'
 import { ProbeOnce } from './support.ts'
+import { trainingOf } from './train/support.ts'
+import { WebgpuTrainingRunnable } from './train/training-runnable.ts'
 import { isWebgpuKernel, kernelVerifier, planOfKernel } from './user-kernel.ts'
 import type { Verifier, WebgpuRunnable } from './webgpu-runnable.ts'
 import { planOf } from './workload-plan.ts'
@@ -39,7 +42,8 @@ export interface WebgpuBackend extends Backend {
 }
 
 export interface InProcessBackend extends WebgpuBackend {
-  prepare(target: Target): Promise<PlanRunnable>
+  /** A plan's runnable, or for a training target (core's trainTarget) the training step's. */
+  prepare(target: Target): Promise<PlanRunnable | WebgpuTrainingRunnable>
   /** Prepares a plan made elsewhere (a user kernel's, made where its `init` functions live). */
   preparePlan(plan: Plan, target: Target, verifier: Verifier): Promise<PlanRunnable>
 }
@@ -86,8 +90,12 @@ export function createInProcessBackend(options: WebgpuOptions = {}): InProcessBa
     return PlanRunnable.create(session, plan, target, device, verifier, timingNote)
   }
 
-  async function prepare(target: Target): Promise<PlanRunnable> {
+  async function prepare(target: Target): Promise<PlanRunnable | WebgpuTrainingRunnable> {
     const { device, settings } = await ready(target)
+    const training = trainingOf(target)
+    if (training && 'workload' in training) {
+      return WebgpuTrainingRunnable.create(target as TrainTarget, training.workload, device, settings)
+    }
     let plan: ReturnType<typeof planOf>
     let verifier: ReturnType<typeof workloadVerifier>
     if (isWebgpuKernel(target)) {

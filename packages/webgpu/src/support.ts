@@ -14,6 +14,7 @@ import {
   type Target,
   type Workload,
 } from '@gpubench/core'
+import { trainingOf, trainSupport } from './train/support.ts'
 import { isWebgpuKernel, kernelNeedsF16 } from './user-kernel.ts'
 import { workloadLimitReason } from './workload-plan.ts'
 
@@ -55,6 +56,12 @@ export function targetSupport(target: Target, probed: Probe | undefined): true |
   }
   if (target.kind === 'custom' && target.backend !== 'webgpu') {
     return `target '${target.name}' belongs to the ${target.backend} backend`
+  }
+  const training = trainingOf(target)
+  if (training && 'error' in training) return training.error
+  if (training) {
+    if (probed && !probed.available) return probed.reason
+    return trainSupport(training.workload, probed?.available ? probed.device : undefined)
   }
   if (target.kind === 'custom' && !isWebgpuKernel(target)) {
     return `target '${target.name}' is not a webgpuKernel(...) target`

@@ -14,8 +14,8 @@
  */
 import { BackendError, type Target } from '@gpubench/core'
 import { createInProcessBackend } from '../in-process-backend.ts'
-import type { PlanRunnable } from '../runnable.ts'
 import { setTimeoutHandler } from '../session.ts'
+import type { WebgpuRunnable } from '../webgpu-runnable.ts'
 import { HEARTBEAT_MS, type Operation, type ProcessMessage, type Request, type StartOptions } from './protocol.ts'
 
 function send(message: ProcessMessage): void {
@@ -41,10 +41,10 @@ setTimeoutHandler(() => {
   hung = true
 })
 
-const runnables = new Map<number, PlanRunnable>()
+const runnables = new Map<number, WebgpuRunnable>()
 let nextHandle = 1
 
-function runnableOf(handle: number): PlanRunnable {
+function runnableOf(handle: number): WebgpuRunnable {
   const runnable = runnables.get(handle)
   if (!runnable) throw new BackendError(`device process: no runnable ${handle}`, 'webgpu')
   return runnable
@@ -60,9 +60,11 @@ async function perform(request: Operation): Promise<unknown> {
       return backend.probe()
     case 'prepare': {
       const { job } = request
-      let runnable: PlanRunnable
+      let runnable: WebgpuRunnable
       if (job.kind === 'workload') {
         runnable = await backend.prepare(job.workload)
+      } else if (job.kind === 'train') {
+        runnable = await backend.prepare(job.target)
       } else {
         // The target stands in for the caller's webgpuKernel(): the plan already holds everything.
         const target: Target = {

@@ -7,11 +7,12 @@
  * A user kernel's plan is made here, where its `init` functions live, and its check() runs here
  * on the buffers read back; a core workload is planned and verified in the process.
  */
-import { BackendError, describeWorkload, isWorkload, type Probe, type Target } from '@gpubench/core'
+import { BackendError, describeWorkload, isWorkload, type Probe, type Target, type TrainTarget } from '@gpubench/core'
 import type { WebgpuBackend } from '../in-process-backend.ts'
 import { type ResolvedOptions, resolveOptions, type WebgpuOptions } from '../options.ts'
 import { messageOf } from '../session.ts'
 import { ProbeOnce } from '../support.ts'
+import { trainingOf } from '../train/support.ts'
 import { isWebgpuKernel, kernelVerifier, planOfKernel } from '../user-kernel.ts'
 import { DeviceProcess } from './client.ts'
 import type { PrepareJob, StartOptions } from './protocol.ts'
@@ -74,6 +75,9 @@ export function createIsolatedBackend(options: WebgpuOptions = {}): IsolatedWebg
     if (isWebgpuKernel(target)) {
       job = { kind: 'kernel', name: target.name, plan: planOfKernel(target.spec) }
       label = target.name
+    } else if (trainingOf(target)) {
+      job = { kind: 'train', target: target as TrainTarget }
+      label = (target as TrainTarget).name
     } else if (isWorkload(target)) {
       job = { kind: 'workload', workload: target }
       label = describeWorkload(target)

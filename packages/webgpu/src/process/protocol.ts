@@ -6,7 +6,7 @@
  * process sends `ready` once its modules are loaded and a heartbeat every HEARTBEAT_MS, so the
  * backend can tell a process blocked in native code (silent) from one waiting on a slow kernel.
  */
-import type { DurationNs, Probe, VerifyReport, Workload } from '@gpubench/core'
+import type { DurationNs, Probe, TrainTarget, VerifyReport, Workload } from '@gpubench/core'
 import type { ResolvedOptions } from '../options.ts'
 import type { Plan } from '../plan.ts'
 
@@ -17,6 +17,8 @@ export const HEARTBEAT_MS = 250
 export type PrepareJob =
   | { readonly kind: 'workload'; readonly workload: Workload }
   | { readonly kind: 'kernel'; readonly name: string; readonly plan: Plan }
+  /** A training step (core's trainTarget): built, run and verified in the process like a core workload. */
+  | { readonly kind: 'train'; readonly target: TrainTarget }
 
 export type Operation =
   | { readonly op: 'probe' }

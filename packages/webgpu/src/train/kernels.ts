@@ -1,0 +1,491 @@
+/**
+ * The WGSL of the WebGPU training step (f32): one compute shader per kernel of the model, with
+ * the session's shapes baked in as constants (a session has one shape, so no uniforms are
+ * needed), written to be read against core's float64 reference (core/src/train/reference.ts),
+ * whose conventions they share (workload.ts).
+ *
+ * No float atomics (WGSL has atomics on i32/u32 only): every gradient element is written by the
+ * one thread that owns it, summing its contributions in a fixed order, so a step is
+ * deterministic. The scatter-add of the embedding's gradient walks, per vocabulary row, the
+ * positions holding that token (a CSR index the session builds when the tokens are uploaded).
+ *
+ * `fault` flips the sign of one kernel's backward output, as core's TRAIN_FAULTS, for the test
+ * that shows a wrong gradient is caught.
+ */
+import type { TrainFault, TrainWorkload } from '@gpubench/core'
+
+/** A storage binding of a kernel: its WGSL name, element type and access. */
+export interface KernelBinding {
+  readonly name: string
+  readonly type: 'f32' | 'i32' | 'u32'
+  readonly access: 'read' | 'read_write'
+}
+
+export interface Kernel {
+  readonly label: string
+  readonly wgsl: string
+  /** Bindings in @binding order. */
+  readonly bindings: readonly KernelBinding[]
+  readonly workgroups: readonly [number, number, number]
+}
+
+/** Workgroups per dimension WebGPU guarantees (maxComputeWorkgroupsPerDimension's default). */
+const MAX_GROUPS = 65535
+const WG = 64
+
+const r = (name: string, type: KernelBinding['type'] = 'f32'): KernelBinding => ({ name, type, access: 'read' })
+const w = (name: string, type: KernelBinding['type'] = 'f32'): KernelBinding => ({ name, type, access: 'read_write' })
+
+/** A WGSL f32 literal of a float64 value (shortest round-trip form, so the literal rounds to the nearest f32). */
+export function f32Literal(x: number): string {
+  if (!Number.isFinite(x)) throw new Error(`f32Literal: ${x} is not finite`)
+  const s = String(x)
+  return /[.eE]/.test(s) ? s : `${s}.0`
+}
+
+function declare(bindings: readonly KernelBinding[]): string {
+  return bindings
+    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`)
+    .join('\n')
+}
+
+/** One thread per element of `count`, over a 2-D grid when one dimension cannot hold them. */
+function elementwise(label: string, count: number, bindings: KernelBinding[], body: string, consts = ''): Kernel {
+  const groups = Math.ceil(count / WG)
+  const x = Math.min(groups, MAX_GROUPS)
+  const y = Math.ceil(groups / x)
+  const wgsl = `${declare(bindings)}
+${consts}
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x + gid.y * ${x * WG}u;
+  if (i >= ${count}u) { return; }
+${body}
+}
+`
+  return { label, wgsl, bindings, workgroups: [x, y, 1] }
+}
+
+/** The element strides of a GEMM operand: element (row, k) at row·rowStride + k·colStride. */
+export interface Strides {
+  readonly row: number
+  readonly col: number
+}
+
+export interface GemmSpec {
+  readonly label: string
+  /** C is M x N (row-major), K the reduction. */
+  readonly M: number
+  readonly N: number
+  readonly K: number
+  readonly a: Strides
+  readonly b: Strides
+  /** Scales the product (a fault's sign). */
+  readonly alpha?: number
+  readonly bias?: boolean
+  /** Adds R (M x N, row-major): the residual stream. */
+  readonly residual?: boolean
+}
+
+const TILE = 16
+
+/**
+ * C = alpha·op(A)·op(B) (+ bias per column) (+ R), op given by strides, so one kernel serves the
+ * forward products and both products of each backward (Xᵀ·dY and dY·Wᵀ) without transposing.
+ * 16 x 16 tiles through workgroup memory; C is written, never accumulated.
+ */
+export function gemm(s: GemmSpec): Kernel {
+  const bindings = [r('A'), r('B')]
+  if (s.bias) bindings.push(r('bias'))
+  if (s.residual) bindings.push(r('R'))
+  bindings.push(w('C'))
+  const alpha = s.alpha ?? 1
+  const wgsl = `${declare(bindings)}
+const M = ${s.M}u;
+const N = ${s.N}u;
+const K = ${s.K}u;
+var<workgroup> As: array<f32, ${TILE * TILE}>;
+var<workgroup> Bs: array<f32, ${TILE * TILE}>;
+@compute @workgroup_size(${TILE}, ${TILE})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let row = wg.y * ${TILE}u + l.y;
+  let col = wg.x * ${TILE}u + l.x;
+  var acc = 0.0;
+  for (var k0 = 0u; k0 < K; k0 += ${TILE}u) {
+    let ka = k0 + l.x;
+    var a = 0.0;
+    if (row < M && ka < K) { a = A[row * ${s.a.row}u + ka * ${s.a.col}u]; }
+    As[l.y * ${TILE}u + l.x] = a;
+    let kb = k0 + l.y;
+    var b = 0.0;
+    if (kb < K && col < N) { b = B[kb * ${s.b.row}u + col * ${s.b.col}u]; }
+    Bs[l.y * ${TILE}u + l.x] = b;
+    workgroupBarrier();
+    for (var k = 0u; k < ${TILE}u; k++) { acc += As[l.y * ${TILE}u + k] * Bs[k * ${TILE}u + l.x]; }
+    workgroupBarrier();
+  }
+  if (row < M && col < N) {
+    var c = ${f32Literal(alpha)} * acc;
+${s.bias ? '    c += bias[col];' : ''}
+${s.residual ? '    c += R[row * N + col];' : ''}
+    C[row * N + col] = c;
+  }
+}
+`
+  return { label: s.label, wgsl, bindings, workgroups: [Math.ceil(s.N / TILE), Math.ceil(s.M / TILE), 1] }
+}
+
+/** The step's dimensions, as the kernels use them. */
+export interface Dims {
+  readonly B: number
+  readonly T: number
+  readonly N: number
+  readonly D: number
+  readonly H: number
+  readonly HS: number
+  readonly MLP: number
+  readonly V: number
+  readonly P: number
+}
+
+export function dimsOf(wl: TrainWorkload): Dims {
+  const m = wl.model
+  return {
+    B: wl.batch,
+    T: wl.seq,
+    N: wl.batch * wl.seq,
+    D: m.dModel,
+    H: m.heads,
+    HS: m.dModel / m.heads,
+    MLP: m.mlp,
+    V: m.vocab,
+    P: m.positions,
+  }
+}
+
+const sign = (fault: TrainFault | undefined, kind: TrainFault) => (fault === kind ? '-1.0' : '1.0')
+
+/** x0 = wte[token] + wpe[position]. */
+export function embedForward(d: Dims): Kernel {
+  return elementwise(
+    'embedding',
+    d.N * d.D,
+    [r('tokens', 'i32'), r('wte'), r('wpe'), w('x')],
+    `  let n = i / ${d.D}u; let c = i % ${d.D}u; let t = n % ${d.T}u; let b = n / ${d.T}u;
+  let tok = u32(tokens[b * ${d.T + 1}u + t]);
+  x[i] = wte[tok * ${d.D}u + c] + wpe[t * ${d.D}u + c];`,
+  )
+}
+
+/** LayerNorm of each row: out, and the row's mean and 1/σ for the backward. */
+export function layerNormForward(d: Dims, label: string): Kernel {
+  return elementwise(
+    label,
+    d.N,
+    [r('x'), r('gamma'), r('beta'), w('out'), w('mean'), w('rstd')],
+    `  let base = i * D;
+  var mu = 0.0;
+  for (var c = 0u; c < D; c++) { mu += x[base + c]; }
+  mu /= f32(D);
+  var v = 0.0;
+  for (var c = 0u; c < D; c++) { let e = x[base + c] - mu; v += e * e; }
+  v /= f32(D);
+  let rs = 1.0 / sqrt(v + 1e-5);
+  mean[i] = mu;
+  rstd[i] = rs;
+  for (var c = 0u; c < D; c++) { out[base + c] = (x[base + c] - mu) * rs * gamma[c] + beta[c]; }`,
+    `const D = ${d.D}u;`,
+  )
+}
+
+/** LayerNorm's input gradient per row, added to `resid` when given (the residual stream's gradient). */
+export function layerNormBackwardRows(d: Dims, label: string, resid: boolean, fault?: TrainFault): Kernel {
+  const bindings = [r('dout'), r('x'), r('mean'), r('rstd'), r('gamma')]
+  if (resid) bindings.push(r('resid'))
+  bindings.push(w('dx'))
+  return elementwise(
+    label,
+    d.N,
+    bindings,
+    `  let base = i * D;
+  let mu = mean[i];
+  let rs = rstd[i];
+  var s1 = 0.0;
+  var s2 = 0.0;
+  for (var c = 0u; c < D; c++) {
+    let xhat = (x[base + c] - mu) * rs;
+    let dxhat = dout[base + c] * gamma[c];
+    s1 += dxhat;
+    s2 += dxhat * xhat;
+  }
+  s1 /= f32(D);
+  s2 /= f32(D);
+  for (var c = 0u; c < D; c++) {
+    let xhat = (x[base + c] - mu) * rs;
+    let dxhat = dout[base + c] * gamma[c];
+    dx[base + c] = ${resid ? 'resid[base + c] + ' : ''}${sign(fault, 'layernorm')} * rs * (dxhat - s1 - xhat * s2);
+  }`,
+    `const D = ${d.D}u;`,
+  )
+}
+
+/** LayerNorm's scale and shift gradients: one thread per column, summing over the rows in order. */
+export function layerNormBackwardParams(d: Dims, label: string): Kernel {
+  return elementwise(
+    label,
+    d.D,
+    [r('dout'), r('x'), r('mean'), r('rstd'), w('dgamma'), w('dbeta')],
+    `  var sg = 0.0;
+  var sb = 0.0;
+  for (var n = 0u; n < ${d.N}u; n++) {
+    let at = n * ${d.D}u + i;
+    let g = dout[at];
+    sg += g * (x[at] - mean[n]) * rstd[n];
+    sb += g;
+  }
+  dgamma[i] = sg;
+  dbeta[i] = sb;`,
+  )
+}
+
+/** A bias's gradient: the column sums of dY (rows x cols). */
+export function columnSums(label: string, rows: number, cols: number, fault?: TrainFault): Kernel {
+  return elementwise(
+    label,
+    cols,
+    [r('dy'), w('db')],
+    `  var s = 0.0;
+  for (var n = 0u; n < ${rows}u; n++) { s += dy[n * ${cols}u + i]; }
+  db[i] = ${sign(fault, 'bias')} * s;`,
+  )
+}
+
+/** Causal attention per (batch, head, query): scores, softmax into att (B·H·T·T, zero above the diagonal), then y = att·v. */
+export function attentionForward(d: Dims): Kernel {
+  return elementwise(
+    'attention',
+    d.B * d.H * d.T,
+    [r('qkv'), w('att'), w('y')],
+    `  let t = i % T;
+  let h = (i / T) % H;
+  let b = i / (T * H);
+  let row = i * T;
+  let q = (b * T + t) * D3 + h * HS;
+  var mx = -3.4e38;
+  for (var u = 0u; u <= t; u++) {
+    let k = (b * T + u) * D3 + D + h * HS;
+    var dot = 0.0;
+    for (var c = 0u; c < HS; c++) { dot += qkv[q + c] * qkv[k + c]; }
+    let s = dot * SCALE;
+    att[row + u] = s;
+    mx = max(mx, s);
+  }
+  var sum = 0.0;
+  for (var u = 0u; u <= t; u++) { let e = exp(att[row + u] - mx); att[row + u] = e; sum += e; }
+  for (var u = 0u; u < T; u++) {
+    if (u <= t) { att[row + u] = att[row + u] / sum; } else { att[row + u] = 0.0; }
+  }
+  for (var c = 0u; c < HS; c++) {
+    var acc = 0.0;
+    for (var u = 0u; u <= t; u++) { acc += att[row + u] * qkv[(b * T + u) * D3 + 2u * D + h * HS + c]; }
+    y[(b * T + t) * D + h * HS + c] = acc;
+  }`,
+    attentionConsts(d),
+  )
+}
+
+function attentionConsts(d: Dims): string {
+  return `const T = ${d.T}u;
+const H = ${d.H}u;
+const D = ${d.D}u;
+const D3 = ${3 * d.D}u;
+const HS = ${d.HS}u;
+const SCALE = ${f32Literal(1 / Math.sqrt(d.HS))};`
+}
+
+/**
+ * Attention's backward, first half, per (batch, head, query): dp_u = dy·v_u, then the softmax's
+ * ds_u = p_u·(dp_u − Σ_j p_j·dp_j)·scale, written to ds (zero above the diagonal).
+ */
+export function attentionBackwardScores(d: Dims, fault?: TrainFault): Kernel {
+  return elementwise(
+    'attention backward (scores)',
+    d.B * d.H * d.T,
+    [r('dy'), r('qkv'), r('att'), w('ds')],
+    `  let t = i % T;
+  let h = (i / T) % H;
+  let b = i / (T * H);
+  let row = i * T;
+  let g = (b * T + t) * D + h * HS;
+  var inner = 0.0;
+  for (var u = 0u; u <= t; u++) {
+    let v = (b * T + u) * D3 + 2u * D + h * HS;
+    var dot = 0.0;
+    for (var c = 0u; c < HS; c++) { dot += dy[g + c] * qkv[v + c]; }
+    let dp = ${sign(fault, 'attention')} * dot;
+    ds[row + u] = dp;
+    inner += att[row + u] * dp;
+  }
+  for (var u = 0u; u < T; u++) {
+    if (u <= t) { ds[row + u] = ${sign(fault, 'softmax')} * att[row + u] * (ds[row + u] - inner) * SCALE; } else { ds[row + u] = 0.0; }
+  }`,
+    attentionConsts(d),
+  )
+}
+
+/**
+ * Attention's backward, second half: one thread per element of dqkv, each summing its own
+ * contributions (dq_t = Σ_{u≤t} ds_tu·k_u, dk_u = Σ_{t≥u} ds_tu·q_t, dv_u = Σ_{t≥u} p_tu·dy_t).
+ */
+export function attentionBackwardQkv(d: Dims, fault?: TrainFault): Kernel {
+  return elementwise(
+    'attention backward (q, k, v)',
+    d.N * 3 * d.D,
+    [r('ds'), r('att'), r('qkv'), r('dy'), w('dqkv')],
+    `  let n = i / D3;
+  let col = i % D3;
+  let b = n / T;
+  let t = n % T;
+  let part = col / D;
+  let h = (col % D) / HS;
+  let c = col % HS;
+  let head = (b * H + h) * T;
+  var acc = 0.0;
+  if (part == 0u) {
+    for (var u = 0u; u <= t; u++) { acc += ds[(head + t) * T + u] * qkv[(b * T + u) * D3 + D + h * HS + c]; }
+  } else if (part == 1u) {
+    for (var s = t; s < T; s++) { acc += ds[(head + s) * T + t] * qkv[(b * T + s) * D3 + h * HS + c]; }
+  } else {
+    for (var s = t; s < T; s++) { acc += att[(head + s) * T + t] * dy[(b * T + s) * D + h * HS + c]; }
+    acc *= ${sign(fault, 'attention')};
+  }
+  dqkv[i] = acc;`,
+    attentionConsts(d),
+  )
+}
+
+const GELU = `const GELU_C = ${f32Literal(Math.sqrt(2 / Math.PI))};
+fn tanh_of(x: f32) -> f32 {
+  // The argument clamped where tanh is ±1 in f32 already, so no implementation overflows exp().
+  return tanh(clamp(GELU_C * (x + 0.044715 * x * x * x), -15.0, 15.0));
+}`
+
+/** GPT-2's tanh GELU. */
+export function geluForward(d: Dims): Kernel {
+  return elementwise(
+    'gelu',
+    d.N * d.MLP,
+    [r('x'), w('y')],
+    `  let v = x[i];
+  y[i] = 0.5 * v * (1.0 + tanh_of(v));`,
+    GELU,
+  )
+}
+
+export function geluBackward(d: Dims, fault?: TrainFault): Kernel {
+  return elementwise(
+    'gelu backward',
+    d.N * d.MLP,
+    [r('x'), r('dy'), w('dx')],
+    `  let v = x[i];
+  let th = tanh_of(v);
+  let grad = 0.5 * (1.0 + th) + 0.5 * v * (1.0 - th * th) * GELU_C * (1.0 + 3.0 * 0.044715 * v * v);
+  dx[i] = ${sign(fault, 'gelu')} * grad * dy[i];`,
+    GELU,
+  )
+}
+
+/** Softmax of each row of logits in place (they become probabilities) and each row's cross-entropy. */
+export function crossEntropyForward(d: Dims): Kernel {
+  return elementwise(
+    'cross-entropy',
+    d.N,
+    [r('tokens', 'i32'), w('logits'), w('losses')],
+    `  let label = u32(tokens[(i / ${d.T}u) * ${d.T + 1}u + i % ${d.T}u + 1u]);
+  let base = i * V;
+  var mx = -3.4e38;
+  for (var v = 0u; v < V; v++) { mx = max(mx, logits[base + v]); }
+  var sum = 0.0;
+  for (var v = 0u; v < V; v++) { sum += exp(logits[base + v] - mx); }
+  losses[i] = log(sum) + mx - logits[base + label];
+  for (var v = 0u; v < V; v++) { logits[base + v] = exp(logits[base + v] - mx) / sum; }`,
+    `const V = ${d.V}u;`,
+  )
+}
+
+/** The mean of the rows' losses, summed in order by one thread. */
+export function lossMean(d: Dims): Kernel {
+  return elementwise(
+    'loss',
+    1,
+    [r('losses'), w('loss')],
+    `  var s = 0.0;
+  for (var n = 0u; n < ${d.N}u; n++) { s += losses[n]; }
+  loss[0] = s / f32(${d.N}u);`,
+  )
+}
+
+/** dlogits = (probs − onehot(target)) / N, in place over the probabilities. */
+export function crossEntropyBackward(d: Dims, fault?: TrainFault): Kernel {
+  return elementwise(
+    'cross-entropy backward',
+    d.N * d.V,
+    [r('tokens', 'i32'), w('logits')],
+    `  let n = i / ${d.V}u;
+  let v = i % ${d.V}u;
+  let label = u32(tokens[(n / ${d.T}u) * ${d.T + 1}u + n % ${d.T}u + 1u]);
+  var onehot = 0.0;
+  if (v == label) { onehot = 1.0; }
+  logits[i] = ${sign(fault, 'cross-entropy')} * (logits[i] - onehot) / f32(${d.N}u);`,
+  )
+}
+
+/** Adds the embedding's gradient to wte's (the head wrote it first): row v sums dx over the positions holding token v, in order. */
+export function embedBackwardTokens(d: Dims, fault?: TrainFault): Kernel {
+  return elementwise(
+    'embedding backward (tokens)',
+    d.V * d.D,
+    [r('dx'), r('rowStart', 'u32'), r('rowIndex', 'u32'), w('dwte')],
+    `  let v = i / ${d.D}u;
+  let c = i % ${d.D}u;
+  var s = 0.0;
+  for (var j = rowStart[v]; j < rowStart[v + 1u]; j++) { s += dx[rowIndex[j] * ${d.D}u + c]; }
+  dwte[i] = dwte[i] + ${sign(fault, 'embedding')} * s;`,
+  )
+}
+
+/** Writes wpe's gradient: position p sums dx over the batch (zero for positions beyond the sequence). */
+export function embedBackwardPositions(d: Dims, fault?: TrainFault): Kernel {
+  return elementwise(
+    'embedding backward (positions)',
+    d.P * d.D,
+    [r('dx'), w('dwpe')],
+    `  let p = i / ${d.D}u;
+  let c = i % ${d.D}u;
+  var s = 0.0;
+  if (p < ${d.T}u) {
+    for (var b = 0u; b < ${d.B}u; b++) { s += dx[(b * ${d.T}u + p) * ${d.D}u + c]; }
+  }
+  dwpe[i] = ${sign(fault, 'embedding')} * s;`,
+  )
+}
+
+/**
+ * AdamW over `count` parameters (see workload.ts); the bias corrections 1 − β^t come from the
+ * `corrections` buffer (computed in float64 on the host per step, so t never needs a power in f32).
+ */
+export function adamW(wl: TrainWorkload, count: number): Kernel {
+  return elementwise(
+    'adamw',
+    count,
+    [r('corrections'), w('p'), r('g'), w('m'), w('v')],
+    `  let c1 = corrections[0];
+  let c2 = corrections[1];
+  let gi = g[i];
+  let mi = ${f32Literal(wl.beta1)} * m[i] + ${f32Literal(1 - wl.beta1)} * gi;
+  let vi = ${f32Literal(wl.beta2)} * v[i] + ${f32Literal(1 - wl.beta2)} * gi * gi;
+  m[i] = mi;
+  v[i] = vi;
+  p[i] = p[i] - ${f32Literal(wl.learningRate)} * (mi / c1 / (sqrt(vi / c2) + ${f32Literal(wl.epsilon)}) + ${f32Literal(wl.weightDecay)} * p[i]);`,
+  )
+}
