@@ -324,7 +324,7 @@ describe('the model', () => {
     // The notes print three significant digits.
     expect(values.map((v) => v.phase)).toEqual(['forward', 'backward', 'optimizer'])
     const medians = [figures.medianForwardNs, figures.medianBackwardNs, figures.medianOptimizerNs]
-    values.forEach((v, i) => expect(Math.abs(v.ms / (medians[i]! / 1e6) - 1)).toBeLessThan(0.005))
+    for (const [i, v] of values.entries()) expect(Math.abs(v.ms / (medians[i]! / 1e6) - 1)).toBeLessThan(0.005)
     const [row] = tableById(m, 'training-memory-energy').rows
     const columns = tableById(m, 'training-memory-energy').columns
     const cell = (name: string) => row![columns.indexOf(name)]
