@@ -21,12 +21,56 @@ export interface KernelBinding {
   readonly access: 'read' | 'read_write'
 }
 
+/**
+ * The shape every kernel reads from its uniform (binding 0): the model's dimensions, and a
+ * product's or a column sum's own. Read at run time rather than baked in as constants, so the
+ * shader compiler does not unroll loops hundreds of iterations long (on lavapipe that took
+ * LLVM over 20 s for the quick preset's step), and kernels of different sizes share pipelines.
+ */
+export const SHAPE_FIELDS = [
+  'B',
+  'T',
+  'N',
+  'D',
+  'H',
+  'HS',
+  'MLP',
+  'V',
+  'P',
+  'D3',
+  'gM',
+  'gN',
+  'gK',
+  'aRow',
+  'aCol',
+  'bRow',
+  'bCol',
+] as const
+export type ShapeField = (typeof SHAPE_FIELDS)[number]
+
+const SHAPE_STRUCT = `struct Shape {\n${SHAPE_FIELDS.map((f) => `  ${f}: u32,`).join('\n')}\n}`
+const DIM_LETS = SHAPE_FIELDS.slice(0, 10)
+  .map((f) => `  let ${f} = S.${f};`)
+  .join('\n')
+
+/** The uniform's contents for a kernel: the model's dimensions and the kernel's own fields. */
+export function shapeUniform(d: Dims, own: Partial<Record<ShapeField, number>> = {}): Uint32Array {
+  const out = new Uint32Array(4 * Math.ceil(SHAPE_FIELDS.length / 4))
+  const dims: Partial<Record<ShapeField, number>> = { ...d, D3: 3 * d.D, ...own }
+  SHAPE_FIELDS.forEach((f, i) => {
+    out[i] = dims[f] ?? 0
+  })
+  return out
+}
+
 export interface Kernel {
   readonly label: string
   readonly wgsl: string
-  /** Bindings in @binding order. */
+  /** Storage bindings in @binding order, from 1 (binding 0 is the Shape uniform). */
   readonly bindings: readonly KernelBinding[]
   readonly workgroups: readonly [number, number, number]
+  /** The kernel's own fields of the Shape uniform (a product's sizes and strides). */
+  readonly shape: Partial<Record<ShapeField, number>>
 }
 
 /** Workgroups per dimension WebGPU guarantees (maxComputeWorkgroupsPerDimension's default). */
@@ -44,13 +88,22 @@ export function f32Literal(x: number): string {
 }
 
 function declare(bindings: readonly KernelBinding[]): string {
-  return bindings
-    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`)
-    .join('\n')
+  return [
+    SHAPE_STRUCT,
+    '@group(0) @binding(0) var<uniform> S: Shape;',
+    ...bindings.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`),
+  ].join('\n')
 }
 
 /** One thread per element of `count`, over a 2-D grid when one dimension cannot hold them. */
-function elementwise(label: string, count: number, bindings: KernelBinding[], body: string, consts = ''): Kernel {
+function elementwise(
+  label: string,
+  count: number,
+  bindings: KernelBinding[],
+  body: string,
+  consts = '',
+  shape: Partial<Record<ShapeField, number>> = {},
+): Kernel {
   const groups = Math.ceil(count / WG)
   const x = Math.min(groups, MAX_GROUPS)
   const y = Math.ceil(groups / x)
@@ -60,10 +113,11 @@ ${consts}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let i = gid.x + gid.y * ${x * WG}u;
   if (i >= ${count}u) { return; }
+${DIM_LETS}
 ${body}
 }
 `
-  return { label, wgsl, bindings, workgroups: [x, y, 1] }
+  return { label, wgsl, bindings, workgroups: [x, y, 1], shape }
 }
 
 /** The element strides of a GEMM operand: element (row, k) at row·rowStride + k·colStride. */
@@ -101,24 +155,24 @@ export function gemm(s: GemmSpec): Kernel {
   bindings.push(w('C'))
   const alpha = s.alpha ?? 1
   const wgsl = `${declare(bindings)}
-const M = ${s.M}u;
-const N = ${s.N}u;
-const K = ${s.K}u;
 var<workgroup> As: array<f32, ${TILE * TILE}>;
 var<workgroup> Bs: array<f32, ${TILE * TILE}>;
 @compute @workgroup_size(${TILE}, ${TILE})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
+  let M = S.gM;
+  let N = S.gN;
+  let K = S.gK;
   let row = wg.y * ${TILE}u + l.y;
   let col = wg.x * ${TILE}u + l.x;
   var acc = 0.0;
   for (var k0 = 0u; k0 < K; k0 += ${TILE}u) {
     let ka = k0 + l.x;
     var a = 0.0;
-    if (row < M && ka < K) { a = A[row * ${s.a.row}u + ka * ${s.a.col}u]; }
+    if (row < M && ka < K) { a = A[row * S.aRow + ka * S.aCol]; }
     As[l.y * ${TILE}u + l.x] = a;
     let kb = k0 + l.y;
     var b = 0.0;
-    if (kb < K && col < N) { b = B[kb * ${s.b.row}u + col * ${s.b.col}u]; }
+    if (kb < K && col < N) { b = B[kb * S.bRow + col * S.bCol]; }
     Bs[l.y * ${TILE}u + l.x] = b;
     workgroupBarrier();
     for (var k = 0u; k < ${TILE}u; k++) { acc += As[l.y * ${TILE}u + k] * Bs[k * ${TILE}u + l.x]; }
@@ -132,7 +186,13 @@ ${s.residual ? '    c += R[row * N + col];' : ''}
   }
 }
 `
-  return { label: s.label, wgsl, bindings, workgroups: [Math.ceil(s.N / TILE), Math.ceil(s.M / TILE), 1] }
+  return {
+    label: s.label,
+    wgsl,
+    bindings,
+    workgroups: [Math.ceil(s.N / TILE), Math.ceil(s.M / TILE), 1],
+    shape: { gM: s.M, gN: s.N, gK: s.K, aRow: s.a.row, aCol: s.a.col, bRow: s.b.row, bCol: s.b.col },
+  }
 }
 
 /** The step's dimensions, as the kernels use them. */
@@ -171,9 +231,9 @@ export function embedForward(d: Dims): Kernel {
     'embedding',
     d.N * d.D,
     [r('tokens', 'i32'), r('wte'), r('wpe'), w('x')],
-    `  let n = i / ${d.D}u; let c = i % ${d.D}u; let t = n % ${d.T}u; let b = n / ${d.T}u;
-  let tok = u32(tokens[b * ${d.T + 1}u + t]);
-  x[i] = wte[tok * ${d.D}u + c] + wpe[t * ${d.D}u + c];`,
+    `  let n = i / D; let c = i % D; let t = n % T; let b = n / T;
+  let tok = u32(tokens[b * (T + 1u) + t]);
+  x[i] = wte[tok * D + c] + wpe[t * D + c];`,
   )
 }
 
@@ -194,7 +254,6 @@ export function layerNormForward(d: Dims, label: string): Kernel {
   mean[i] = mu;
   rstd[i] = rs;
   for (var c = 0u; c < D; c++) { out[base + c] = (x[base + c] - mu) * rs * gamma[c] + beta[c]; }`,
-    `const D = ${d.D}u;`,
   )
 }
 
@@ -225,7 +284,6 @@ export function layerNormBackwardRows(d: Dims, label: string, resid: boolean, fa
     let dxhat = dout[base + c] * gamma[c];
     dx[base + c] = ${resid ? 'resid[base + c] + ' : ''}${sign(fault, 'layernorm')} * rs * (dxhat - s1 - xhat * s2);
   }`,
-    `const D = ${d.D}u;`,
   )
 }
 
@@ -237,8 +295,8 @@ export function layerNormBackwardParams(d: Dims, label: string): Kernel {
     [r('dout'), r('x'), r('mean'), r('rstd'), w('dgamma'), w('dbeta')],
     `  var sg = 0.0;
   var sb = 0.0;
-  for (var n = 0u; n < ${d.N}u; n++) {
-    let at = n * ${d.D}u + i;
+  for (var n = 0u; n < N; n++) {
+    let at = n * D + i;
     let g = dout[at];
     sg += g * (x[at] - mean[n]) * rstd[n];
     sb += g;
@@ -255,8 +313,10 @@ export function columnSums(label: string, rows: number, cols: number, fault?: Tr
     cols,
     [r('dy'), w('db')],
     `  var s = 0.0;
-  for (var n = 0u; n < ${rows}u; n++) { s += dy[n * ${cols}u + i]; }
+  for (var n = 0u; n < S.gM; n++) { s += dy[n * S.gN + i]; }
   db[i] = ${sign(fault, 'bias')} * s;`,
+    '',
+    { gM: rows, gN: cols },
   )
 }
 
@@ -295,12 +355,7 @@ export function attentionForward(d: Dims): Kernel {
 }
 
 function attentionConsts(d: Dims): string {
-  return `const T = ${d.T}u;
-const H = ${d.H}u;
-const D = ${d.D}u;
-const D3 = ${3 * d.D}u;
-const HS = ${d.HS}u;
-const SCALE = ${f32Literal(1 / Math.sqrt(d.HS))};`
+  return `const SCALE = ${f32Literal(1 / Math.sqrt(d.HS))};`
 }
 
 /**
@@ -401,7 +456,7 @@ export function crossEntropyForward(d: Dims): Kernel {
     'cross-entropy',
     d.N,
     [r('tokens', 'i32'), w('logits'), w('losses')],
-    `  let label = u32(tokens[(i / ${d.T}u) * ${d.T + 1}u + i % ${d.T}u + 1u]);
+    `  let label = u32(tokens[(i / T) * (T + 1u) + i % T + 1u]);
   let base = i * V;
   var mx = -3.4e38;
   for (var v = 0u; v < V; v++) { mx = max(mx, logits[base + v]); }
@@ -409,7 +464,6 @@ export function crossEntropyForward(d: Dims): Kernel {
   for (var v = 0u; v < V; v++) { sum += exp(logits[base + v] - mx); }
   losses[i] = log(sum) + mx - logits[base + label];
   for (var v = 0u; v < V; v++) { logits[base + v] = exp(logits[base + v] - mx) / sum; }`,
-    `const V = ${d.V}u;`,
   )
 }
 
@@ -420,8 +474,8 @@ export function lossMean(d: Dims): Kernel {
     1,
     [r('losses'), w('loss')],
     `  var s = 0.0;
-  for (var n = 0u; n < ${d.N}u; n++) { s += losses[n]; }
-  loss[0] = s / f32(${d.N}u);`,
+  for (var n = 0u; n < N; n++) { s += losses[n]; }
+  loss[0] = s / f32(N);`,
   )
 }
 
@@ -431,12 +485,12 @@ export function crossEntropyBackward(d: Dims, fault?: TrainFault): Kernel {
     'cross-entropy backward',
     d.N * d.V,
     [r('tokens', 'i32'), w('logits')],
-    `  let n = i / ${d.V}u;
-  let v = i % ${d.V}u;
-  let label = u32(tokens[(n / ${d.T}u) * ${d.T + 1}u + n % ${d.T}u + 1u]);
+    `  let n = i / V;
+  let v = i % V;
+  let label = u32(tokens[(n / T) * (T + 1u) + n % T + 1u]);
   var onehot = 0.0;
   if (v == label) { onehot = 1.0; }
-  logits[i] = ${sign(fault, 'cross-entropy')} * (logits[i] - onehot) / f32(${d.N}u);`,
+  logits[i] = ${sign(fault, 'cross-entropy')} * (logits[i] - onehot) / f32(N);`,
   )
 }
 
@@ -446,10 +500,10 @@ export function embedBackwardTokens(d: Dims, fault?: TrainFault): Kernel {
     'embedding backward (tokens)',
     d.V * d.D,
     [r('dx'), r('rowStart', 'u32'), r('rowIndex', 'u32'), w('dwte')],
-    `  let v = i / ${d.D}u;
-  let c = i % ${d.D}u;
+    `  let v = i / D;
+  let c = i % D;
   var s = 0.0;
-  for (var j = rowStart[v]; j < rowStart[v + 1u]; j++) { s += dx[rowIndex[j] * ${d.D}u + c]; }
+  for (var j = rowStart[v]; j < rowStart[v + 1u]; j++) { s += dx[rowIndex[j] * D + c]; }
   dwte[i] = dwte[i] + ${sign(fault, 'embedding')} * s;`,
   )
 }
@@ -460,11 +514,11 @@ export function embedBackwardPositions(d: Dims, fault?: TrainFault): Kernel {
     'embedding backward (positions)',
     d.P * d.D,
     [r('dx'), w('dwpe')],
-    `  let p = i / ${d.D}u;
-  let c = i % ${d.D}u;
+    `  let p = i / D;
+  let c = i % D;
   var s = 0.0;
-  if (p < ${d.T}u) {
-    for (var b = 0u; b < ${d.B}u; b++) { s += dx[(b * ${d.T}u + p) * ${d.D}u + c]; }
+  if (p < T) {
+    for (var b = 0u; b < B; b++) { s += dx[(b * T + p) * D + c]; }
   }
   dwpe[i] = ${sign(fault, 'embedding')} * s;`,
   )

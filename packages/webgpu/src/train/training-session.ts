@@ -149,10 +149,21 @@ export class WebgpuTrainingSession implements TrainingSession {
         })
         pipelines.set(kernel.wgsl, pipeline)
       }
+      const shape = K.shapeUniform(d, kernel.shape)
+      const uniform = device.createBuffer({
+        label: `${kernel.label} shape`,
+        size: shape.byteLength,
+        usage: BufferUsage.UNIFORM | BufferUsage.COPY_DST,
+      })
+      this.#buffers.push(uniform)
+      device.queue.writeBuffer(uniform, 0, shape)
       const bindGroup = device.createBindGroup({
         label: kernel.label,
         layout: pipeline.getBindGroupLayout(0),
-        entries: refs.map((ref, binding) => ({ binding, resource: { ...ref } })),
+        entries: [
+          { binding: 0, resource: { buffer: uniform } },
+          ...refs.map((ref, i) => ({ binding: i + 1, resource: { ...ref } })),
+        ],
       })
       list.push({ pipeline, bindGroup, workgroups: kernel.workgroups })
     }
