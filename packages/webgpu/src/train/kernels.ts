@@ -468,7 +468,7 @@ export function crossEntropyForward(d: Dims): Kernel {
 }
 
 /** The mean of the rows' losses, summed in order by one thread. */
-export function lossMean(d: Dims): Kernel {
+export function lossMean(): Kernel {
   return elementwise(
     'loss',
     1,

@@ -273,7 +273,7 @@ export class WebgpuTrainingSession implements TrainingSession {
       logits,
     ])
     add(fwd, K.crossEntropyForward(d), [whole(this.#tokens), logits, losses])
-    add(fwd, K.lossMean(d), [losses, whole(this.#loss)])
+    add(fwd, K.lossMean(), [losses, whole(this.#loss)])
 
     // Backward. Signs of the products come from the fault (tests only).
     const sx = fault === 'linear-input' ? -1 : 1
