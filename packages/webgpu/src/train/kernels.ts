@@ -141,12 +141,22 @@ export interface GemmSpec {
   readonly residual?: boolean
 }
 
-const TILE = 16
+/** Rows and columns of C per invocation, and invocations per workgroup along each (an 8 x 8 workgroup covers 32 x 32). */
+const BLOCK = 4
+const WIDTH = 8
+const TILE = BLOCK * WIDTH
 
 /**
  * C = alpha·op(A)·op(B) (+ bias per column) (+ R), op given by strides, so one kernel serves the
  * forward products and both products of each backward (Xᵀ·dY and dY·Wᵀ) without transposing.
- * 16 x 16 tiles through workgroup memory; C is written, never accumulated.
+ * C is written, never accumulated.
+ *
+ * Register-blocked without workgroup memory, as the package's 'registers' GEMM
+ * (kernels/gemm-registers.ts), whose layout (row-major operands with transpose flags, sizes baked
+ * in) does not fit strided operands with a bias and a residual: each invocation owns 4 rows and
+ * 4 columns interleaved with its neighbours' (column l.x + 8j), 16 FMAs per 8 loads, with no
+ * barrier (on lavapipe, where invocations are SIMD lanes of CPU threads, barriers and staging
+ * cost more than they save). Rows and columns outside C are clamped for loading and never stored.
  */
 export function gemm(s: GemmSpec): Kernel {
   const bindings = [r('A'), r('B')]
@@ -154,36 +164,44 @@ export function gemm(s: GemmSpec): Kernel {
   if (s.residual) bindings.push(r('R'))
   bindings.push(w('C'))
   const alpha = s.alpha ?? 1
+  const idx = Array.from({ length: BLOCK }, (_, i) => i)
   const wgsl = `${declare(bindings)}
-var<workgroup> As: array<f32, ${TILE * TILE}>;
-var<workgroup> Bs: array<f32, ${TILE * TILE}>;
-@compute @workgroup_size(${TILE}, ${TILE})
+@compute @workgroup_size(${WIDTH}, ${WIDTH})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
   let M = S.gM;
   let N = S.gN;
   let K = S.gK;
-  let row = wg.y * ${TILE}u + l.y;
-  let col = wg.x * ${TILE}u + l.x;
-  var acc = 0.0;
-  for (var k0 = 0u; k0 < K; k0 += ${TILE}u) {
-    let ka = k0 + l.x;
-    var a = 0.0;
-    if (row < M && ka < K) { a = A[row * S.aRow + ka * S.aCol]; }
-    As[l.y * ${TILE}u + l.x] = a;
-    let kb = k0 + l.y;
-    var b = 0.0;
-    if (kb < K && col < N) { b = B[kb * S.bRow + col * S.bCol]; }
-    Bs[l.y * ${TILE}u + l.x] = b;
-    workgroupBarrier();
-    for (var k = 0u; k < ${TILE}u; k++) { acc += As[l.y * ${TILE}u + k] * Bs[k * ${TILE}u + l.x]; }
-    workgroupBarrier();
+  let row0 = wg.y * ${TILE}u + l.y * ${BLOCK}u;
+  let col0 = wg.x * ${TILE}u + l.x;
+${idx.map((i) => `  let ra${i} = min(row0 + ${i}u, M - 1u) * S.aRow;`).join('\n')}
+${idx.map((j) => `  let cb${j} = min(col0 + ${WIDTH * j}u, N - 1u) * S.bCol;`).join('\n')}
+${idx.flatMap((i) => idx.map((j) => `  var acc${i}_${j} = 0.0;`)).join('\n')}
+  for (var k = 0u; k < K; k++) {
+    let ka = k * S.aCol;
+    let kb = k * S.bRow;
+${idx.map((j) => `    let b${j} = B[kb + cb${j}];`).join('\n')}
+${idx
+  .flatMap((i) => [
+    `    let a${i} = A[ra${i} + ka];`,
+    ...idx.map((j) => `    acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`),
+  ])
+  .join('\n')}
   }
-  if (row < M && col < N) {
-    var c = ${f32Literal(alpha)} * acc;
-${s.bias ? '    c += bias[col];' : ''}
-${s.residual ? '    c += R[row * N + col];' : ''}
-    C[row * N + col] = c;
-  }
+${idx
+  .flatMap((i) => [
+    `  if (row0 + ${i}u < M) {`,
+    ...idx.flatMap((j) => [
+      `    if (col0 + ${WIDTH * j}u < N) {`,
+      `      let at = (row0 + ${i}u) * N + col0 + ${WIDTH * j}u;`,
+      `      var c = ${f32Literal(alpha)} * acc${i}_${j};`,
+      ...(s.bias ? [`      c += bias[col0 + ${WIDTH * j}u];`] : []),
+      ...(s.residual ? ['      c += R[at];'] : []),
+      '      C[at] = c;',
+      '    }',
+    ]),
+    '  }',
+  ])
+  .join('\n')}
 }
 `
   return {

@@ -509,7 +509,7 @@ export class WebgpuTrainingSession implements TrainingSession {
       )
     }
     this.notes = [
-      `WebGPU training (WGSL, f32): ${this.#forward.length} forward, ${this.#backward.length} backward and ${this.#optimizer.length} optimizer dispatches per step, ${pipelines.size} pipelines; GEMMs as 16x16 tiles through workgroup memory; every gradient written by the one thread that owns it (no atomics)`,
+      `WebGPU training (WGSL, f32): ${this.#forward.length} forward, ${this.#backward.length} backward and ${this.#optimizer.length} optimizer dispatches per step, ${pipelines.size} pipelines; GEMMs register-blocked (4 x 4 per invocation, 32 x 32 per workgroup, no workgroup memory); every gradient written by the one thread that owns it (no atomics)`,
       this.timestamps
         ? 'phases timed with timestamp queries at the start and end of each phase pass'
         : "phases timed on the host, submit to onSubmittedWorkDone (the adapter lacks 'timestamp-query' or timestamps are disabled)",
