@@ -16,6 +16,7 @@ import {
 } from '@gpubench/core'
 import { afterAll, describe, expect, it } from 'vitest'
 import { createWebgpuBackend, resolveOptions, shutdownWebgpu, webgpuBackend } from '../src/index.ts'
+import { largestTrainBindingBytes, trainSupport } from '../src/train/support.ts'
 import { WebgpuTrainingSession } from '../src/train/training-session.ts'
 import { probe, unavailable } from './adapter.ts'
 
@@ -34,6 +35,28 @@ async function session(w: TrainWorkload, fault?: TrainFault): Promise<WebgpuTrai
 }
 
 afterAll(() => shutdownWebgpu())
+
+describe('what the WebGPU backend trains (no adapter needed)', () => {
+  const device = (limit: number) =>
+    ({ details: { maxStorageBufferBindingSize: limit, maxBufferSize: 2 * limit } }) as unknown as Parameters<
+      typeof trainSupport
+    >[1]
+
+  it('refuses a step whose largest binding exceeds the adapter limit, naming the buffer and the limit', () => {
+    const largest = largestTrainBindingBytes(TINY)
+    expect(trainSupport(TINY, device(largest.bytes))).toBe(true)
+    expect(trainSupport(TINY, device(largest.bytes - 4))).toMatch(
+      new RegExp(
+        `buffer '${largest.name}' needs ${largest.bytes} bytes, over this adapter's maxStorageBufferBindingSize`,
+      ),
+    )
+  })
+
+  it("refuses the paper preset with the reference's time estimate, and f16 with its reason", () => {
+    expect(trainSupport(train({ model: 'paper', batch: 8, seq: 512 }), undefined)).toMatch(/would take about .* h/)
+    expect(trainSupport(train({ model: TINY.model, batch: 3, seq: 7, dtype: 'f16' }), undefined)).toMatch(/f32 only/)
+  })
+})
 
 describe.skipIf(unavailable)('WebGPU training step', () => {
   it('matches the float64 reference: loss, every gradient, AdamW, and the loss falls', async () => {
