@@ -15,7 +15,13 @@ import {
   verifyTraining,
 } from '@gpubench/core'
 import { afterAll, describe, expect, it } from 'vitest'
-import { createWebgpuBackend, resolveOptions, shutdownWebgpu, webgpuBackend } from '../src/index.ts'
+import {
+  createWebgpuBackend,
+  type IsolatedWebgpuBackend,
+  resolveOptions,
+  shutdownWebgpu,
+  webgpuBackend,
+} from '../src/index.ts'
 import { largestTrainBindingBytes, trainSupport } from '../src/train/support.ts'
 import { WebgpuTrainingSession } from '../src/train/training-session.ts'
 import { probe, unavailable } from './adapter.ts'
@@ -137,6 +143,10 @@ describe.skipIf(unavailable)('WebGPU training step', () => {
         expect(samples).toHaveLength(4)
         for (const ns of samples) expect(ns).toBeGreaterThan(0)
         expect(runnable.notes.join('\n')).toMatch(/forward .*backward .*optimizer/)
+        // With isolation 'process' the step ran in the device process, not here.
+        const child = (backend as Partial<IsolatedWebgpuBackend>).deviceProcess?.()
+        if (isolation === 'process') expect(child?.pid).toBeGreaterThan(0)
+        if (isolation === 'process') expect(child?.pid).not.toBe(process.pid)
         if (isolation === 'none') expect((runnable as unknown as { records: unknown[] }).records.length).toBe(5)
       } finally {
         await runnable.dispose()
