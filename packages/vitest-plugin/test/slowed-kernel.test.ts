@@ -1,7 +1,7 @@
 /**
  * The gate, end to end, on the real suite: `vitest bench` over suites/matmul.bench.ts (first
- * quick shape, f32, CPU backend) exits 0 against a baseline it recorded, and exits 1 once the
- * kernel does twice the work, leaving the baseline file byte for byte as it was.
+ * quick shape, f32, CPU backend) exits 0 against a baseline it recorded (three runs, in separate
+ * processes), and exits 1 once the kernel does twice the work, leaving the baseline file byte for byte as it was.
  *
  * The slowing is a fixture (test/fixtures/slowed-kernel): Vite's `resolve.alias` swaps
  * `@gpubench/native` for a module that re-exports the real package with a CPU backend whose
@@ -58,12 +58,12 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   }
 }
 
-async function vitestBench(factor: 1 | 2, args: string[] = []): Promise<Run> {
+async function vitestBench(factor: 1 | 2, args: string[] = [], env: Record<string, string> = {}): Promise<Run> {
   const cli = join(WORKSPACE, 'node_modules', '.bin', 'vitest')
   const argv = ['bench', '--run', '--config', CONFIG, '-t', TEST_PATTERN, ...args]
   await rm(join(dir, 'report.json'), { force: true })
   const { code, output } = await new Promise<{ code: number | null; output: string }>((done, fail) => {
-    const child = spawn(cli, argv, { cwd: WORKSPACE, env: childEnv({ SLOWED_KERNEL_FACTOR: String(factor) }) })
+    const child = spawn(cli, argv, { cwd: WORKSPACE, env: childEnv({ SLOWED_KERNEL_FACTOR: String(factor), ...env }) })
     let text = ''
     child.stdout.on('data', (chunk) => {
       text += chunk
@@ -110,7 +110,13 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'gpubench-slowed-'))
   baselines = join(dir, 'baselines')
   recordRun = await vitestBench(1, ['-u'])
-}, RUN_TIMEOUT_MS)
+  // Two more runs, each in its own process, so the verdict has the spread between runs (a
+  // one-run baseline stands on its prior alone, see README "The gate").
+  for (let i = 0; i < 2; i++) {
+    const added = await vitestBench(1, ['-u'], { GPUBENCH_RECORD: 'add-run' })
+    if (added.code !== 0) throw new Error(`recording an added run failed (exit ${added.code}):\n${added.output}`)
+  }
+}, 3 * RUN_TIMEOUT_MS)
 
 afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
@@ -122,12 +128,14 @@ test('the fixture sums consecutive groups of real durations', () => {
   expect(() => sumGroups([1, 2, 3], 2)).toThrow(/3 durations cannot be grouped by 2/)
 })
 
-test('a. unslowed, -u: the real suite records the CPU baseline through the aliased package, exit 0', () => {
+test('a. unslowed, -u: the real suite records the CPU baseline through the aliased package, exit 0', async () => {
   expect(recordRun.code, recordRun.output).toBe(0)
   const record = cpuRecord(recordRun)
   // The note proves the registry's dynamic import of @gpubench/native reached the fixture module.
   expect(record.notes).toContain('slowed-kernel fixture: each sample is 1 execution(s) of the real kernel')
   expect(recordRun.report.benchmarks.find((b) => b.record.status === 'measured')?.baselineWrite.kind).toBe('written')
+  const { bytes } = await baselineFile()
+  expect(JSON.parse(bytes).entries[BENCH].runs).toHaveLength(3)
   // Only the CPU backend ran; the others are listed with the reason.
   const skipped = recordRun.report.benchmarks.filter((b) => b.record.status === 'skipped')
   expect(skipped.map((b) => b.record.backend).sort()).toEqual(['cuda', 'metal', 'webgpu'])
@@ -146,6 +154,14 @@ test('b. unslowed again, without -u: exit 0, baseline unchanged', {
   expect((await baselineFile()).bytes).toBe(before.bytes)
 })
 
+/**
+ * Whether a 2x slowdown is within what this run can resolve: the verdict's detectable slowdown
+ * (caught 80% of the time at the run's error level) at most 1.5x. On a machine busy with other
+ * work the run's own interval can widen until 2x is out of reach (seen: detects >= 10.9x while a
+ * benchmark run shared the two cores); then the gate must say `slower`, not fail the run.
+ */
+const RESOLVES_2X = 1.5
+
 test('c. slowed (twice the work per sample), without -u: exit 1 naming the benchmark, both figures and the device; baseline unchanged', {
   timeout: 3 * RUN_TIMEOUT_MS,
   retry: 2,
@@ -155,16 +171,29 @@ test('c. slowed (twice the work per sample), without -u: exit 1 naming the bench
   const run = await vitestBench(2)
   const record = cpuRecord(run)
   expect(record.notes, run.output).toContain('slowed-kernel fixture: each sample is 2 execution(s) of the real kernel')
+  // Twice the work: about twice the time, whatever the load of the machine within reason.
+  expect(record.verdict!.ratio, run.output).toBeGreaterThan(1.4)
+  expect(record.verdict!.ratio).toBeLessThan(3.5)
+  expect((await baselineFile()).bytes).toBe(before.bytes)
+  const detectable = record.verdict!.detectableRatio
+  expect(detectable, run.output).toBeGreaterThan(1)
+  if (record.verdict?.kind !== 'regressed') {
+    // Missed only where the run could not resolve 2x at its error rate; then never a failure, and
+    // never 'same' or 'faster'.
+    console.log(
+      `slowed-kernel: the run detects only >= ${detectable!.toFixed(2)}x here; 2x read '${record.verdict?.kind}'`,
+    )
+    expect(detectable, run.output).toBeGreaterThan(RESOLVES_2X)
+    expect(run.code, run.output).toBe(0)
+    expect(['slower', 'inconclusive']).toContain(record.verdict?.kind)
+    return
+  }
   expect(run.code, run.output).toBe(1)
   expect(record.verdict?.kind).toBe('regressed')
-  // Twice the work: about twice the time, whatever the load of the machine within reason.
-  expect(record.verdict!.ratio).toBeGreaterThan(1.4)
-  expect(record.verdict!.ratio).toBeLessThan(3.5)
   expect(run.output).toContain(`'${BENCH}' on ${record.device.id} (cpu,`)
   expect(run.output).toContain('regressed against its baseline')
   expect(run.output).toMatch(/now: +median [\d.]+ ms \[95% CI [\d.]+ ms – [\d.]+ ms\], n = \d+/)
   expect(run.output).toMatch(/baseline: +median [\d.]+ ms \[95% CI [\d.]+ ms – [\d.]+ ms\], n = \d+/)
   expect(run.output).toContain(`recorded ${baselineEntry.recordedAt}`)
   expect(run.output).toContain(before.file)
-  expect((await baselineFile()).bytes).toBe(before.bytes)
 })
