@@ -7,6 +7,7 @@
  */
 import {
   initParameters,
+  TRAIN_FAULTS,
   type TrainFault,
   type TrainWorkload,
   train,
@@ -78,18 +79,7 @@ describe.skipIf(unavailable)('WebGPU training step', () => {
   }, 120_000)
 
   // Every kernel's backward: a sign flipped in any one of them must be caught.
-  for (const fault of [
-    'cross-entropy',
-    'head',
-    'layernorm',
-    'linear-input',
-    'linear-weight',
-    'bias',
-    'attention',
-    'softmax',
-    'gelu',
-    'embedding',
-  ] as const) {
+  for (const fault of TRAIN_FAULTS) {
     it(`fails verification when ${fault}'s backward is wrong`, async () => {
       const s = await session(TINY, fault)
       try {
