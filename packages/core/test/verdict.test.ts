@@ -11,8 +11,11 @@ import {
   detectableRatio,
   deviceRunNoisePrior,
   MIN_VERDICT_SAMPLES,
+  type RunStats,
   regressionPValue,
+  sittingsOf,
   studentTUpperTail,
+  UNSEEN_SHIFT_SD,
 } from '../src/measure/verdict.ts'
 
 /** Summary with a median and a symmetric relative half-width of its 95% interval. */
@@ -289,6 +292,41 @@ describe('the regressed test: a stated error rate on a model of whole runs', () 
     expect(v.kind).toBe('regressed')
     expect(regressionPValue(v, Math.log(1.6))).toBeGreaterThan(0.5)
     expect(regressionPValue(v, -1)).toBeCloseTo(v.pValue, 15) // a faster run is not credited
+  })
+
+  test('sittings: runs of one sitting add the unseen shift between sittings to the test, not to the interval', () => {
+    const at = (medianNs: number, iso: string) => ({ ...run(medianNs), recordedAt: iso })
+    const oneSitting = [
+      at(1e6, '2026-12-03T21:00:00Z'),
+      at(1.01e6, '2026-12-03T21:10:00Z'),
+      at(0.99e6, '2026-12-03T21:39:59Z'),
+    ]
+    const twoSittings = [...oneSitting.slice(0, 2), at(0.99e6, '2026-12-03T21:40:01Z')]
+    expect(sittingsOf(oneSitting)).toBe(1)
+    expect(sittingsOf(twoSittings)).toBe(2)
+    expect(sittingsOf([...oneSitting, { ...run(1e6) } as RunStats])).toBeNull() // a run without its time: not known
+    expect(sittingsOf([at(1e6, 'yesterday')])).toBeNull()
+    const current = run(1.4e6)
+    const one = compareToBaseline(current, oneSitting[2]!, { baselineRuns: oneSitting })
+    const two = compareToBaseline(current, twoSittings[2]!, { baselineRuns: twoSittings })
+    const unknown = compareToBaseline(current, oneSitting[2]!, { baselineRuns: oneSitting, sittings: null })
+    expect(one.sittings).toBe(1)
+    expect(two.sittings).toBe(2)
+    expect(unknown.sittings).toBeNull()
+    expect(one.logSe ** 2).toBeCloseTo(two.logSe ** 2 + UNSEEN_SHIFT_SD ** 2, 12)
+    expect(unknown.logSe).toBeCloseTo(two.logSe, 12)
+    expect([one.ratioLow, one.ratioHigh]).toEqual([two.ratioLow, two.ratioHigh])
+    expect(two.kind).toBe('regressed')
+    expect(one.kind).toBe('slower')
+    expect(one.reason).toMatch(/runs of one sitting, so a 12% shift between sittings is allowed for/)
+    // the caller may count the device's sittings (its whole file) instead of the entry's
+    expect(compareToBaseline(current, oneSitting[2]!, { baselineRuns: oneSitting, sittings: 3 }).logSe).toBeCloseTo(
+      two.logSe,
+      12,
+    )
+    expect(() => compareToBaseline(current, oneSitting[2]!, { sittings: 0 })).toThrow(
+      /option 'sittings' must be an integer >= 1 or null, got 0/,
+    )
   })
 
   test("the device prior pools every entry's runs with the default prior", () => {

@@ -34,6 +34,8 @@ export type BaselineLookup =
       readonly bytesPerSecond: number | null
       /** The spread between runs of every entry of the file, as the prior of this entry's (core's deviceRunNoisePrior). */
       readonly devicePrior?: RunNoisePrior
+      /** Separate sittings the file's runs span (core's sittingsOf over every entry's runs); null: not known. */
+      readonly deviceSittings?: number | null
     }
   | { readonly state: 'missing'; readonly file: string }
   /** The file exists but cannot be read, parsed or validated: `message` names the file and the JSON pointer. */
@@ -57,6 +59,8 @@ export interface RecordedVerdict {
   /** The log ratio's standard error and the t's degrees of freedom under that model. */
   readonly logSe?: number
   readonly df?: number
+  /** Separate sittings the device's baseline runs span (core's step 9b); 1 adds the unseen shift between sittings to the model. */
+  readonly sittings?: number | null
   /**
    * Set by the reporter, which sees the whole run: the smallest slowdown this comparison catches
    * (80% of the time) at the run-level error rate, as a ratio (1.34: a slowdown of 34%).

@@ -18,7 +18,7 @@ const DEVICE = { id: 'cpu-test-2c', backend: 'cpu' as const, name: 'Test CPU (2 
  * A stand-in for `vitest bench --run -u`: each call records one run of 12 benchmarks, each
  * benchmark's median the nominal times `factor(run, benchmark)`, as the plugin's reporter would.
  */
-function fakeVitest(dir: string, factor: (run: number, benchmark: number) => number) {
+function fakeVitest(dir: string, factor: (run: number, benchmark: number) => number, gapMs = 1) {
   let run = 0
   const calls: Array<{ args: readonly string[]; mode: string | undefined }> = []
   const runVitest = async (args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => {
@@ -28,7 +28,7 @@ function fakeVitest(dir: string, factor: (run: number, benchmark: number) => num
     for (let b = 0; b < 12; b++) {
       const entry = measuredRecord({ key: `b${b}` }).entry
       const stats = statsAround(1e6 * (1 + b / 10) * factor(index, b), 0.005, 200)
-      entries[`b${b}`] = { ...entry, stats, recordedAt: new Date(Date.now() + index).toISOString() }
+      entries[`b${b}`] = { ...entry, stats, recordedAt: new Date(Date.now() + index * gapMs).toISOString() }
     }
     pending = pending.then(() =>
       updateBaseline(dir, DEVICE, entries, { appendRuns: env.GPUBENCH_RECORD === 'add-run' }),
@@ -40,11 +40,11 @@ function fakeVitest(dir: string, factor: (run: number, benchmark: number) => num
   return { runVitest, calls }
 }
 
-async function calibrated(factor: (run: number, benchmark: number) => number, runs = 5) {
+async function calibrated(factor: (run: number, benchmark: number) => number, runs = 5, gapMs = 1) {
   const dir = await mkdtemp(join(tmpdir(), 'gpubench-calibrate-'))
   dirs.push(dir)
   const since = new Date(Date.now() - 1000).toISOString()
-  const fake = fakeVitest(dir, factor)
+  const fake = fakeVitest(dir, factor, gapMs)
   // record (step 1) through the fake, then the self-test over what it wrote
   for (let run = 0; run < runs; run++)
     await fake.runVitest(['bench'], { GPUBENCH_RECORD: run === 0 ? 'replace' : 'add-run' })
@@ -83,8 +83,9 @@ describe('gpubench calibrate', () => {
     expect(calibration?.runs).toBe(3)
   })
 
-  test('a quiet runner: no false failure, and small slowdowns detectable', async () => {
-    const { status, calibration, text } = await calibrated((run, b) => 1 + 0.01 * Math.sin(7 * run + b))
+  test('a quiet runner recorded on separate occasions: no false failure, and small slowdowns detectable', async () => {
+    const quiet = (run: number, b: number) => 1 + 0.01 * Math.sin(7 * run + b)
+    const { status, calibration, text } = await calibrated(quiet, 5, 3600_000)
     expect(status).toBe(0)
     expect(calibration!.heldOut).toBe(5)
     expect(calibration!.failedRuns).toBe(0)
@@ -97,6 +98,17 @@ describe('gpubench calibrate', () => {
       /A\/A self-test: 5 runs, each left out and judged against the other 4 .*: 0 would have failed\./,
     )
     expect(text).toMatch(/cpu-test-2c: detects a slowdown ≥ \d+% in one benchmark \(median of 12\)/)
+    expect(calibration!.oneSitting).toEqual([])
+    // the same runs minutes apart, one sitting: they cannot show how the machine shifts between sittings
+    const one = await calibrated(quiet, 5, 60_000)
+    expect(one.calibration!.oneSitting).toEqual(['cpu-test-2c'])
+    expect(one.calibration!.failedRuns).toBe(0)
+    for (const [i, b] of one.calibration!.benchmarks.entries()) {
+      expect(b.detectableRatio).toBeGreaterThan(calibration!.benchmarks[i]!.detectableRatio)
+    }
+    expect(one.text).toMatch(
+      /cpu-test-2c: the runs are of one sitting, so the gate allows for a 12(\.0)?% shift .*gpubench record --add/,
+    )
   })
 
   test('a runner with one 3x slow spell in one benchmark: the self-test shows the false failure', async () => {

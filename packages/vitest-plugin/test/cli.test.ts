@@ -10,13 +10,19 @@ const scratch = mkdtempSync(join(tmpdir(), 'gpubench-cli-'))
 afterAll(() => rmSync(scratch, { recursive: true, force: true }))
 afterEach(() => vi.restoreAllMocks())
 
-test('record: --runs and vitest arguments after --', () => {
-  expect(parseRecordArgs([])).toEqual({ runs: 5, vitestArgs: [] })
+test('record: --runs, --add and vitest arguments after --', () => {
+  expect(parseRecordArgs([])).toEqual({ runs: 5, add: false, vitestArgs: [] })
   expect(parseRecordArgs(['--runs', '3', '--', 'suites/matmul', '-t', 'f32'])).toEqual({
     runs: 3,
+    add: false,
     vitestArgs: ['suites/matmul', '-t', 'f32'],
   })
-  expect(parseRecordArgs(['--runs=7'])).toEqual({ runs: 7, vitestArgs: [] })
+  expect(parseRecordArgs(['--runs=7'])).toEqual({ runs: 7, add: false, vitestArgs: [] })
+  expect(parseRecordArgs(['--add', '--runs', '2', '--', '--add'])).toEqual({
+    runs: 2,
+    add: true,
+    vitestArgs: ['--add'],
+  })
 })
 
 test('record: a bad run count or an unknown argument is an error that names it', () => {

@@ -29,6 +29,8 @@ import {
   type RunSummary,
   runsOf,
   singleRegressionLevel,
+  sittingsOf,
+  UNSEEN_SHIFT_SD,
 } from '@gpubench/core'
 import { DEFAULT_RUN_ERROR_RATE } from '../options.ts'
 import { detectsText, percentText } from '../report/figures.ts'
@@ -81,6 +83,8 @@ export interface Calibration {
   readonly benchmarks: readonly CalibratedBenchmark[]
   /** Entries left out of the self-test (fewer than MIN_CALIBRATION_RUNS runs since the start). */
   readonly skipped: readonly string[]
+  /** Devices whose calibrated runs all fall in one sitting (core's verdict, step 9b). */
+  readonly oneSitting: readonly string[]
 }
 
 /** Records N runs, then the self-test; exit status 0, or the failing recording's. */
@@ -172,7 +176,8 @@ export function selfTest(
         tolerance: settings.tolerance,
         baselineRuns: others,
         alpha: level,
-        runNoisePrior: priors.get(c.device)!,
+        runNoisePrior: priors.get(c.device)!.prior,
+        sittings: priors.get(c.device)!.sittings,
       })
       return { verdict, group: c.device, enoughSamples: true }
     })
@@ -191,7 +196,8 @@ export function selfTest(
     const model = compareToBaseline(latest, latest, {
       tolerance: settings.tolerance,
       baselineRuns: c.runs,
-      runNoisePrior: priors.get(c.device)!,
+      runNoisePrior: priors.get(c.device)!.prior,
+      sittings: priors.get(c.device)!.sittings,
     })
     return {
       device: c.device,
@@ -202,10 +208,11 @@ export function selfTest(
       detectableRatio: detectableRatio(model, level),
     }
   })
-  return { runs: n, alpha: settings.alpha, heldOut: m === 0 ? 0 : n, failedRuns, benchmarks, skipped }
+  const oneSitting = [...priors].filter(([, p]) => p.sittings === 1).map(([device]) => device)
+  return { runs: n, alpha: settings.alpha, heldOut: m === 0 ? 0 : n, failedRuns, benchmarks, skipped, oneSitting }
 }
 
-/** Each file's pooled prior over the calibrated entries, without run `held` (-1: with every run). */
+/** Each file's pooled prior over the calibrated entries and the sittings they span, without run `held` (-1: with every run). */
 function priorsOf(calibrated: readonly Calibrated[], held: number) {
   const byDevice = new Map<string, RunSummary[][]>()
   for (const c of calibrated) {
@@ -213,7 +220,12 @@ function priorsOf(calibrated: readonly Calibrated[], held: number) {
     list.push(c.runs.filter((_, i) => i !== held))
     byDevice.set(c.device, list)
   }
-  return new Map([...byDevice].map(([device, runs]) => [device, deviceRunNoisePrior(runs)]))
+  return new Map(
+    [...byDevice].map(([device, runs]) => [
+      device,
+      { prior: deviceRunNoisePrior(runs), sittings: sittingsOf(runs.flat()) },
+    ]),
+  )
 }
 
 /** The report: one row per benchmark, then the self-test's verdict and each device's median detectable slowdown. */
@@ -248,6 +260,11 @@ export function calibrationText(c: Calibration): string[] {
   if (c.failedRuns > 0) {
     lines.push(
       'Some runs of unchanged code would have failed: this runner differs between runs more than its few runs show; record more runs (--runs 10), or raise the tolerance.',
+    )
+  }
+  if (c.oneSitting.length > 0) {
+    lines.push(
+      `${c.oneSitting.join(', ')}: the runs are of one sitting, so the gate allows for a ${percentText(UNSEEN_SHIFT_SD)} shift between sittings that they cannot show (the detects figures include it); record again on another occasion (gpubench record --add) and the gate learns how much this machine shifts.`,
     )
   }
   if (c.skipped.length > 0) lines.push(`Not in the self-test: ${c.skipped.join('; ')}`)

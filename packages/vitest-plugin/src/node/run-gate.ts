@@ -20,7 +20,7 @@
  *    the devices that do have baseline files, so a runner of a new machine type is never silently
  *    blind.
  */
-import { detectableRatio, judgeRun, MIN_VERDICT_SAMPLES } from '@gpubench/core'
+import { detectableRatio, judgeRun, MIN_VERDICT_SAMPLES, UNSEEN_SHIFT_SD } from '@gpubench/core'
 import type { CollectedRecord, MeasuredRecord, RecordedVerdict } from '../record.ts'
 import { detectsText } from '../report/figures.ts'
 
@@ -36,6 +36,8 @@ export interface DeviceGate {
   readonly worstDetectableRatio: number | null
   /** The run's common slowdown on this device, discounted before the test (a fraction, 0 when none). */
   readonly runShift: number
+  /** Its baseline runs are of one sitting: the model allows for a shift between sittings it has not seen. */
+  readonly oneSitting: boolean
 }
 
 export interface NotGated {
@@ -151,6 +153,7 @@ export function decideRun(collected: readonly CollectedRecord[], settings: GateS
       bestDetectableRatio: sorted[0] ?? null,
       worstDetectableRatio: sorted.at(-1) ?? null,
       runShift: Math.expm1(shiftOf.get(file) ?? 0),
+      oneSitting: compared.some((c) => c.file === file && c.verdict.sittings === 1),
     }
   })
   const notGated: NotGated[] = []
@@ -187,8 +190,11 @@ export function gateLines(gate: RunGate): string[] {
         ? ` (median of ${d.comparisons}; ${detectsText(d.bestDetectableRatio)} to ${detectsText(d.worstDetectableRatio)})`
         : ''
     const shift = d.runShift > 0 ? `; the whole run was ${percentOf(d.runShift)} slower there, discounted` : ''
+    const sitting = d.oneSitting
+      ? `; its baseline runs are of one sitting, so a ${percentOf(UNSEEN_SHIFT_SD)} shift between sittings is allowed for (gpubench record --add on another occasion lets the gate learn this machine's)`
+      : ''
     lines.push(
-      `  ${d.device}: detects a slowdown ${detectsText(d.medianDetectableRatio)} in one benchmark${range}${shift}`,
+      `  ${d.device}: detects a slowdown ${detectsText(d.medianDetectableRatio)} in one benchmark${range}${shift}${sitting}`,
     )
   }
   for (const n of gate.notGated) {

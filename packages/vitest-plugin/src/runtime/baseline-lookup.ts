@@ -14,6 +14,7 @@ import {
   loadBaseline,
   type RunNoisePrior,
   runsOf,
+  sittingsOf,
 } from '@gpubench/core'
 import { deviceAliasFrom } from '../options.ts'
 import type { BaselineLookup } from '../record.ts'
@@ -34,15 +35,16 @@ export function poolIdOf(
 
 /** Files read by this worker; they do not change during a run (writes happen after it). */
 const files = new Map<string, Promise<BaselineFile | null>>()
-/** Each file's spread between runs, pooled over its entries. */
-const priors = new WeakMap<BaselineFile, RunNoisePrior>()
+/** Each file's spread between runs, pooled over its entries, and the sittings its runs span. */
+const priors = new WeakMap<BaselineFile, { prior: RunNoisePrior; sittings: number | null }>()
 
-function priorOf(file: BaselineFile): RunNoisePrior {
+function priorOf(file: BaselineFile): { prior: RunNoisePrior; sittings: number | null } {
   const known = priors.get(file)
   if (known) return known
-  const prior = deviceRunNoisePrior(Object.values(file.entries).map((entry) => runsOf(entry)))
-  priors.set(file, prior)
-  return prior
+  const runs = Object.values(file.entries).map((entry) => runsOf(entry))
+  const device = { prior: deviceRunNoisePrior(runs), sittings: sittingsOf(runs.flat()) }
+  priors.set(file, device)
+  return device
 }
 
 function loadOnce(dir: string, deviceId: string): Promise<BaselineFile | null> {
@@ -78,6 +80,7 @@ export async function lookupBaseline(dir: string, deviceId: string, key: string)
     commit: entry.commit,
     flopPerSecond: entry.flopPerSecond,
     bytesPerSecond: entry.bytesPerSecond,
-    devicePrior: priorOf(baseline),
+    devicePrior: priorOf(baseline).prior,
+    deviceSittings: priorOf(baseline).sittings,
   }
 }

@@ -23,6 +23,7 @@ export function verdictFor(
     alpha,
     baselineRuns: baseline.runs,
     ...(baseline.devicePrior ? { runNoisePrior: baseline.devicePrior } : {}),
+    ...(baseline.deviceSittings !== undefined ? { sittings: baseline.deviceSittings } : {}),
   })
   return {
     kind: v.kind,
@@ -36,5 +37,6 @@ export function verdictFor(
     pValue: v.pValue,
     logSe: v.logSe,
     df: v.df,
+    sittings: v.sittings,
   }
 }
