@@ -7,6 +7,11 @@ import { linkResult } from '../src/runtime/result-link.ts'
 import { verdictFor } from '../src/runtime/verdict.ts'
 import { foundBaseline, measuredRecord, statsAround } from './records.ts'
 
+/** A baseline from a device file whose runs span two sittings, so no unseen shift between sittings is allowed for. */
+function settledBaseline(deviceId: string, medianNs: number): BaselineLookup {
+  return { ...foundBaseline(deviceId, medianNs), deviceSittings: 2 }
+}
+
 const workload = gemm({ m: 1000, n: 1000, k: 1000 }) // 2e9 FLOP, 12e6 bytes
 
 function result(options: { medianNs?: number; baseline?: BaselineLookup; peak?: boolean } = {}): GpuBenchResult {
@@ -100,7 +105,7 @@ describe('toMatchBaseline', () => {
 
   test('a regression names both medians, rates, the baseline date, commit and file, and the device', () => {
     // 2x against a one-run baseline: beyond what the prior lets runs differ by at 1%
-    const regressed = result({ medianNs: 80e6, baseline: foundBaseline('cpu-test-2c', 40e6) })
+    const regressed = result({ medianNs: 80e6, baseline: settledBaseline('cpu-test-2c', 40e6) })
     expect(regressed.verdict?.kind).toBe('regressed')
     const message = failure(() => expectThroughput(regressed).toMatchBaseline())
     expect(message).toContain("'gemm-1000' on cpu-test-2c (cpu, Test CPU (2 cores)) regressed against its baseline")
@@ -112,7 +117,7 @@ describe('toMatchBaseline', () => {
   })
 
   test('a one-run baseline does not call 30% a regression: how much runs differ is unknown', () => {
-    const slower = result({ medianNs: 52e6, baseline: foundBaseline('cpu-test-2c', 40e6) })
+    const slower = result({ medianNs: 52e6, baseline: settledBaseline('cpu-test-2c', 40e6) })
     expect(slower.verdict?.kind).toBe('slower')
     expect(slower.verdict?.reason).toMatch(/within what runs differ by/)
     expectThroughput(slower).toMatchBaseline()
@@ -120,7 +125,7 @@ describe('toMatchBaseline', () => {
 
   test("in a run of the plugin, a regression is left to the run's decision, with a notice", () => {
     const notices: string[] = []
-    const regressed = result({ medianNs: 80e6, baseline: foundBaseline('cpu-test-2c', 40e6) })
+    const regressed = result({ medianNs: 80e6, baseline: settledBaseline('cpu-test-2c', 40e6) })
     linkResult(regressed, {
       record: measuredRecord({ key: 'gemm-1000' }),
       context: {
@@ -137,7 +142,7 @@ describe('toMatchBaseline', () => {
   })
 
   test('a larger tolerance accepts the same slowdown', () => {
-    const slower = result({ medianNs: 80e6, baseline: foundBaseline('cpu-test-2c', 40e6) })
+    const slower = result({ medianNs: 80e6, baseline: settledBaseline('cpu-test-2c', 40e6) })
     expect(() => expectThroughput(slower).toMatchBaseline()).toThrow(/regressed/)
     expectThroughput(slower).toMatchBaseline({ tolerance: 0.4 })
     expect(() => expectThroughput(slower).toMatchBaseline({ tolerance: 2 })).toThrow(/tolerance/)
@@ -206,7 +211,7 @@ describe('toMatchBaseline', () => {
   test('with several results (backend: all), every failing one is listed', () => {
     const good = result({ baseline: foundBaseline('cpu-test-2c', 40e6) })
     const bad = {
-      ...result({ medianNs: 120e6, baseline: foundBaseline('cpu-test-2c', 40e6) }),
+      ...result({ medianNs: 120e6, baseline: settledBaseline('cpu-test-2c', 40e6) }),
       backend: 'webgpu' as const,
     }
     const message = failure(() => expectThroughput([good, bad]).toMatchBaseline())
