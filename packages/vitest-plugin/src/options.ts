@@ -292,7 +292,7 @@ export function resolveOptions(
   }
   const stoppingRule =
     options.stoppingRule === undefined ? {} : validateStoppingRuleShape('stoppingRule', options.stoppingRule)
-  return {
+  const resolved: ResolvedOptions = {
     backends: options.backends === undefined ? [...BACKEND_NAMES] : validateBackends('backends', options.backends),
     baselineDir: options.baselineDir === undefined ? 'baselines' : pathOption('baselineDir', options.baselineDir),
     tolerance: options.tolerance === undefined ? null : validateTolerance('tolerance', options.tolerance),
@@ -317,6 +317,33 @@ export function resolveOptions(
           : pathOption('$GPUBENCH_HTML_REPORT', env.GPUBENCH_HTML_REPORT),
     stepSummary: booleanOption('stepSummary', options.stepSummary, true),
     table: booleanOption('table', options.table, true),
+  }
+  const compareReport = compareReportFrom(env)
+  return compareReport === null ? resolved : compareWorkerOptions(resolved, compareReport)
+}
+
+/**
+ * `gpubench compare` runs each side's `vitest bench --run` with GPUBENCH_COMPARE_REPORT set to a
+ * temporary file: the run is then one measurement of a comparison between two commits, not a
+ * gated run. Its JSON report goes to that file (whatever `jsonReport` says), baselines are neither
+ * read (the folder looked in is one that does not exist) nor written (compare never passes -u),
+ * nothing is appended to the step summary, no HTML report is written, `strict` is off and no
+ * regression is re-measured, so the user's own settings cannot fail or lengthen the measurement.
+ */
+export function compareReportFrom(env: Readonly<Record<string, string | undefined>>): string | null {
+  const value = (env.GPUBENCH_COMPARE_REPORT ?? '').trim()
+  return value === '' ? null : pathOption('$GPUBENCH_COMPARE_REPORT', value)
+}
+
+function compareWorkerOptions(resolved: ResolvedOptions, report: string): ResolvedOptions {
+  return {
+    ...resolved,
+    baselineDir: `${report}.no-baselines`,
+    jsonReport: report,
+    htmlReport: null,
+    stepSummary: false,
+    strict: false,
+    confirmRegressions: 0,
   }
 }
 

@@ -1,4 +1,5 @@
 export { bootstrapMedianInterval, DEFAULT_RESAMPLES, DEFAULT_SEED } from './bootstrap.ts'
+export { studentTQuantile } from './distributions.ts'
 export {
   hostClockNs,
   type MeasureHooks,

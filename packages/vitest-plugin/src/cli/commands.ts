@@ -3,6 +3,7 @@
  * processes, in the current folder. A user's mistake prints one line and exits 2, no stack.
  */
 import { CALIBRATE_USAGE, calibrateCommand } from './calibrate.ts'
+import { COMPARE_USAGE, compare } from './compare.ts'
 import { RECORD_USAGE, record } from './record.ts'
 import { REPORT_USAGE, report } from './report.ts'
 import { CliError } from './vitest-process.ts'
@@ -20,6 +21,11 @@ const COMMANDS: Readonly<Record<string, Command>> = Object.assign(Object.create(
     summary: 'record runs, then an A/A self-test: false failures and the detectable slowdown',
     usage: CALIBRATE_USAGE,
     run: calibrateCommand,
+  },
+  compare: {
+    summary: 'measure the base commit and the working tree side by side: regressions of this change',
+    usage: COMPARE_USAGE,
+    run: compare,
   },
 })
 
