@@ -1,21 +1,32 @@
 /**
  * The WebGPU training step against core's float64 reference (verifyTraining: every gradient
- * poisoned first, loss and every gradient tensor within f32's tolerance, AdamW alone, the loss
- * falling), on a small model with odd sizes (not multiples of the 16 x 16 GEMM tiles); a sign
- * flipped in one kernel's backward must fail it; and the same step through the backend, in the
- * device process by default.
+ * poisoned first, loss and every gradient tensor within the dtype's tolerance, AdamW alone, the
+ * loss falling), on a small model with odd sizes (not multiples of the 16 x 16 GEMM tiles), in f32
+ * and in f16 mixed precision (fresh seeds each run); a sign flipped in one kernel's backward must
+ * fail it; and the same step through the backend, in the device process by default.
+ *
+ * f16 also on its own: the mixed-precision product (f16 operands, f32 accumulation, an f16
+ * result, overflow to infinity) against a float64 reference on fresh random inputs, and the loss
+ * scale's overflow skip (the update skipped, the scale halved, AdamW's step count not advanced).
  */
 import {
+  type Dtype,
+  fromF16Bits,
   initParameters,
   TRAIN_FAULTS,
   type TrainFault,
+  type TrainStepRecord,
   type TrainWorkload,
+  toF16Bits,
+  toleranceFor,
   train,
   trainData,
+  trainReductionDepth,
   trainTarget,
   verifyTraining,
 } from '@gpubench/core'
 import { afterAll, describe, expect, it } from 'vitest'
+import { BufferUsage, MapMode } from '../src/constants.ts'
 import {
   createWebgpuBackend,
   type IsolatedWebgpuBackend,
@@ -23,6 +34,8 @@ import {
   shutdownWebgpu,
   webgpuBackend,
 } from '../src/index.ts'
+import { Session } from '../src/session.ts'
+import * as K from '../src/train/kernels.ts'
 import { largestTrainBindingBytes, trainSupport } from '../src/train/support.ts'
 import { WebgpuTrainingSession } from '../src/train/training-session.ts'
 import { probe, unavailable } from './adapter.ts'
@@ -37,8 +50,25 @@ const TINY = train({
 
 const deviceId = probe.available ? probe.device.id : 'none'
 
-async function session(w: TrainWorkload, fault?: TrainFault): Promise<WebgpuTrainingSession> {
-  return WebgpuTrainingSession.open(w, resolveOptions({ isolation: 'none' }), deviceId, fault ? { fault } : {})
+/** Whether the adapter trains in f16 (it needs 'shader-f16'); where not, the f16 tests are skipped and the reason printed. */
+const noF16 = !probe.available || probe.device.details.shaderF16 !== true
+if (probe.available && noF16) {
+  console.warn(`[webgpu tests] f16 training skipped: adapter '${probe.device.name}' lacks 'shader-f16'`)
+}
+
+const freshSeed = () => Math.floor(Math.random() * 2 ** 31)
+
+/** TINY in `dtype`; f16 with fresh seeds for the parameters and the data (named in the test's failure). */
+function tiny(dtype: Dtype): TrainWorkload {
+  if (dtype === 'f32') return TINY
+  return train({ ...TINY, model: TINY.model, dtype, initSeed: freshSeed(), dataSeed: freshSeed() })
+}
+
+const seeds = (w: TrainWorkload) => `${w.dtype}, initSeed ${w.initSeed}, dataSeed ${w.dataSeed}`
+
+async function session(w: TrainWorkload, fault?: TrainFault, timestamps = true): Promise<WebgpuTrainingSession> {
+  const options = resolveOptions({ isolation: 'none', timestamps })
+  return WebgpuTrainingSession.open(w, options, deviceId, fault ? { fault } : {})
 }
 
 afterAll(() => shutdownWebgpu())
@@ -59,37 +89,60 @@ describe('what the WebGPU backend trains (no adapter needed)', () => {
     )
   })
 
-  it("refuses the paper preset with the reference's time estimate, and f16 with its reason", () => {
+  it("refuses the paper preset with the reference's time estimate, and f16 without 'shader-f16' with its reason", () => {
     expect(trainSupport(train({ model: 'paper', batch: 8, seq: 512 }), undefined)).toMatch(/would take about .* h/)
-    expect(trainSupport(train({ model: TINY.model, batch: 3, seq: 7, dtype: 'f16' }), undefined)).toMatch(/f32 only/)
+    const f16 = train({ model: TINY.model, batch: 3, seq: 7, dtype: 'f16' })
+    const adapter = (shaderF16: boolean) =>
+      ({
+        name: 'some adapter',
+        details: { shaderF16, maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 30 },
+      }) as unknown as Parameters<typeof trainSupport>[1]
+    expect(trainSupport(f16, undefined)).toMatch(/f16 training needs the 'shader-f16' feature; call probe\(\) first/)
+    expect(trainSupport(f16, adapter(false))).toMatch(
+      /f16 training needs the 'shader-f16' feature, which adapter 'some adapter' lacks/,
+    )
+    expect(trainSupport(f16, adapter(true))).toBe(true)
+    expect(trainSupport(TINY, adapter(false))).toBe(true)
   })
 })
 
 describe.skipIf(unavailable)('WebGPU training step', () => {
-  it('matches the float64 reference: loss, every gradient, AdamW, and the loss falls', async () => {
-    const s = await session(TINY)
-    try {
-      const report = await verifyTraining(s, { steps: 30 })
-      expect(report.failure).toBeUndefined()
-      expect(report.ok).toBe(true)
-      expect(report.checked).toBeGreaterThan(0)
-    } finally {
-      await s.dispose()
-    }
-  }, 120_000)
+  for (const dtype of ['f32', 'f16'] as const) {
+    describe.skipIf(dtype === 'f16' && noF16)(dtype, () => {
+      it('matches the float64 reference: loss, every gradient, AdamW, and the loss falls', async () => {
+        const w = tiny(dtype)
+        const s = await session(w)
+        try {
+          const report = await verifyTraining(s, { steps: 30 })
+          expect(report.failure, seeds(w)).toBeUndefined()
+          expect(report.ok).toBe(true)
+          expect(report.checked).toBeGreaterThan(0)
+          expect(report.tolerance).toBe(toleranceFor(dtype, trainReductionDepth(w)))
+          if (dtype === 'f16') {
+            // The f16 rounding shows: the gradients are further from the reference than f32's tolerance (never an f32 run called f16).
+            expect(report.maxScaledError, seeds(w)).toBeGreaterThan(toleranceFor('f32', trainReductionDepth(w)))
+            expect(s.notes.join('\n')).toMatch(/f16 mixed precision[\s\S]*loss scale now 4096, 0 steps skipped/)
+          }
+        } finally {
+          await s.dispose()
+        }
+      }, 120_000)
 
-  // Every kernel's backward: a sign flipped in any one of them must be caught.
-  for (const fault of TRAIN_FAULTS) {
-    it(`fails verification when ${fault}'s backward is wrong`, async () => {
-      const s = await session(TINY, fault)
-      try {
-        const report = await verifyTraining(s, { steps: 2 })
-        expect(report.ok).toBe(false)
-        expect(report.failure).toMatch(/gradient of /)
-      } finally {
-        await s.dispose()
+      // Every kernel's backward: a sign flipped in any one of them must be caught.
+      for (const fault of TRAIN_FAULTS) {
+        it(`fails verification when ${fault}'s backward is wrong`, async () => {
+          const w = tiny(dtype)
+          const s = await session(w, fault)
+          try {
+            const report = await verifyTraining(s, { steps: 2 })
+            expect(report.ok, seeds(w)).toBe(false)
+            expect(report.failure).toMatch(/gradient of /)
+          } finally {
+            await s.dispose()
+          }
+        }, 60_000)
       }
-    }, 60_000)
+    })
   }
 
   it('times each step by phase, the phases within the step', async () => {
@@ -112,36 +165,223 @@ describe.skipIf(unavailable)('WebGPU training step', () => {
     }
   }, 60_000)
 
-  it('refuses f16 with its reason', () => {
+  it("supports f16 exactly where the adapter has 'shader-f16', else says so", () => {
     const w = train({ ...TINY, model: TINY.model, dtype: 'f16' })
-    expect(webgpuBackend.supports(trainTarget(w, 'webgpu'))).toMatch(/f32 only/)
+    const answer = webgpuBackend.supports(trainTarget(w, 'webgpu'))
+    if (noF16) expect(answer).toMatch(/needs the 'shader-f16' feature, which adapter .* lacks/)
+    else expect(answer).toBe(true)
   })
 
-  for (const isolation of ['process', 'none'] as const) {
-    it(`runs and verifies through the backend (isolation '${isolation}')`, async () => {
-      const backend = createWebgpuBackend({ isolation })
-      await backend.probe()
-      const target = trainTarget(TINY, 'webgpu')
-      expect(backend.supports(target)).toBe(true)
-      const runnable = await backend.prepare(target)
-      try {
-        expect(await runnable.cold()).toBeGreaterThan(0)
-        const report = await runnable.verify()
-        expect(report.failure).toBeUndefined()
-        expect(report.ok).toBe(true)
-        const samples = await runnable.run(4)
-        expect(samples).toHaveLength(4)
-        for (const ns of samples) expect(ns).toBeGreaterThan(0)
-        expect(runnable.notes.join('\n')).toMatch(/forward .*backward .*optimizer/)
-        // With isolation 'process' the step ran in the device process, not here.
-        const child = (backend as Partial<IsolatedWebgpuBackend>).deviceProcess?.()
-        if (isolation === 'process') expect(child?.pid).toBeGreaterThan(0)
-        if (isolation === 'process') expect(child?.pid).not.toBe(process.pid)
-        if (isolation === 'none') expect((runnable as unknown as { records: unknown[] }).records.length).toBe(5)
-      } finally {
-        await runnable.dispose()
-        await backend.shutdown()
-      }
-    }, 120_000)
+  for (const [isolation, dtype] of [
+    ['process', 'f32'],
+    ['none', 'f32'],
+    ['process', 'f16'],
+    ['none', 'f16'],
+  ] as const) {
+    it.skipIf(dtype === 'f16' && noF16)(
+      `runs and verifies through the backend (${dtype}, isolation '${isolation}')`,
+      async () => {
+        const backend = createWebgpuBackend({ isolation })
+        await backend.probe()
+        const w = tiny(dtype)
+        const target = trainTarget(w, 'webgpu')
+        expect(backend.supports(target)).toBe(true)
+        const runnable = await backend.prepare(target)
+        try {
+          expect(await runnable.cold()).toBeGreaterThan(0)
+          const report = await runnable.verify()
+          expect(report.failure, seeds(w)).toBeUndefined()
+          expect(report.ok).toBe(true)
+          const samples = await runnable.run(4)
+          expect(samples).toHaveLength(4)
+          for (const ns of samples) expect(ns).toBeGreaterThan(0)
+          expect(runnable.notes.join('\n')).toMatch(/forward .*backward .*optimizer/)
+          if (dtype === 'f16') expect(runnable.notes.join('\n')).toMatch(/loss scale 4096, 0 of \d+ steps skipped/)
+          // With isolation 'process' the step ran in the device process, not here.
+          const child = (backend as Partial<IsolatedWebgpuBackend>).deviceProcess?.()
+          if (isolation === 'process') expect(child?.pid).toBeGreaterThan(0)
+          if (isolation === 'process') expect(child?.pid).not.toBe(process.pid)
+          if (isolation === 'none') expect((runnable as unknown as { records: unknown[] }).records.length).toBe(5)
+        } finally {
+          await runnable.dispose()
+          await backend.shutdown()
+        }
+      },
+      120_000,
+    )
   }
+})
+
+describe.skipIf(noF16)('WebGPU f16 mixed precision, piece by piece', () => {
+  /** The value of x rounded to f16 (ties to even; beyond f16's range, infinity). */
+  const h = (x: number) => fromF16Bits(toF16Bits(x))
+  const random = (n: number) => Float32Array.from({ length: n }, () => 2 * Math.random() - 1)
+
+  for (const b of ['f16', 'f32'] as const) {
+    it(`a product with B stored as ${b}: f16 operands, f32 accumulation, the result rounded to f16, then alpha, bias and residual`, async () => {
+      const M = 5
+      const N = 7
+      const depth = 300
+      const spec: K.GemmSpec = {
+        label: 'f16 product',
+        M,
+        N,
+        K: depth,
+        a: { row: depth, col: 1 },
+        b: { row: N, col: 1 },
+        alpha: -1,
+        bias: true,
+        residual: true,
+        f16: { b },
+      }
+      const A = random(M * depth)
+      const B = random(depth * N)
+      // Row 0: one operand beyond f16's range (rounded to infinity as loaded). Last row and column: a sum beyond it.
+      A[0] = 1e5
+      for (let k = 0; k < depth; k++) {
+        A[(M - 1) * depth + k] = 400
+        B[k * N + N - 1] = 400
+      }
+      const bias = random(N)
+      const R = random(M * N)
+      const gpu = await Session.open(
+        resolveOptions({ isolation: 'none' }),
+        deviceId,
+        { f16: true, timestamps: false },
+        'f16 product',
+      )
+      try {
+        const device = gpu.device
+        const storage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC
+        const upload = (data: ArrayBufferView, usage = storage) => {
+          const buffer = device.createBuffer({ size: data.byteLength, usage })
+          device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength)
+          return buffer
+        }
+        const kernel = K.gemm(spec)
+        const Bstored = b === 'f16' ? Uint16Array.from(B, toF16Bits) : B
+        const C = upload(new Float32Array(M * N).fill(Number.NaN))
+        const buffers = [
+          upload(K.shapeUniform(K.dimsOf(TINY), kernel.shape), BufferUsage.UNIFORM | BufferUsage.COPY_DST),
+          upload(A),
+          upload(Bstored),
+          upload(bias),
+          upload(R),
+          C,
+        ]
+        const pipeline = device.createComputePipeline({
+          layout: 'auto',
+          compute: { module: device.createShaderModule({ code: kernel.wgsl }), entryPoint: 'main' },
+        })
+        const bindGroup = device.createBindGroup({
+          layout: pipeline.getBindGroupLayout(0),
+          entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+        })
+        const staging = device.createBuffer({ size: 4 * M * N, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST })
+        const encoder = device.createCommandEncoder()
+        const pass = encoder.beginComputePass()
+        pass.setPipeline(pipeline)
+        pass.setBindGroup(0, bindGroup)
+        pass.dispatchWorkgroups(...kernel.workgroups)
+        pass.end()
+        encoder.copyBufferToBuffer(C, 0, staging, 0, 4 * M * N)
+        device.queue.submit([encoder.finish()])
+        await staging.mapAsync(MapMode.READ)
+        const got = new Float32Array(staging.getMappedRange().slice(0))
+        staging.unmap()
+
+        let exact = 0
+        let rounded = 0
+        for (let i = 0; i < M; i++) {
+          for (let j = 0; j < N; j++) {
+            const at = i * N + j
+            let acc = 0
+            for (let k = 0; k < depth; k++) acc += h(A[i * depth + k]!) * h(B[k * N + j]!)
+            const want = Math.fround(Math.fround(-h(acc) + bias[j]!) + R[at]!)
+            const where = `C[${i}][${j}] (B ${b})`
+            if (i === 0) {
+              expect(Number.isFinite(got[at]!), where).toBe(false)
+            } else if (i === M - 1 && j === N - 1) {
+              expect(got[at], where).toBe(Number.NEGATIVE_INFINITY)
+            } else {
+              // f32 accumulation can land on the other side of an f16 rounding boundary: one f16 ulp at most.
+              const ulp = h(Math.abs(acc)) * 2 ** -10
+              expect(Math.abs(got[at]! - want), where).toBeLessThanOrEqual(1.01 * ulp + 1e-6)
+              if (got[at] === want) exact++
+              if (Math.abs(got[at]! - (-acc + bias[j]! + R[at]!)) > 1e-5 * Math.abs(acc)) rounded++
+            }
+          }
+        }
+        const checked = (M - 1) * N - 1
+        expect(exact).toBeGreaterThanOrEqual(0.8 * checked)
+        // The result is f16, not the f32 accumulation: most elements differ from it by more than f32 rounding.
+        expect(rounded).toBeGreaterThanOrEqual(0.5 * checked)
+      } finally {
+        gpu.destroy()
+      }
+    }, 60_000)
+  }
+
+  it("skips the update and halves the loss scale on overflow; the first update made is AdamW's step 1", async () => {
+    // 2^24 overflows f16 in the backward's products; halving reaches a scale that does not within about ten steps.
+    const w = train({
+      ...TINY,
+      model: TINY.model,
+      dtype: 'f16',
+      initialLossScale: 2 ** 24,
+      initSeed: freshSeed(),
+      dataSeed: freshSeed(),
+    })
+    const s = await session(w)
+    try {
+      const p0 = initParameters(w.model, w.initSeed)
+      await s.setParameters(p0)
+      await s.setTokens(trainData(w))
+      const records: TrainStepRecord[] = []
+      const p = new Float32Array(p0.length)
+      for (let i = 0; i < 30; i++) {
+        const [r] = await s.steps(1)
+        records.push(r!)
+        if (!r!.skipped) break
+        await s.readParameters(p)
+        expect(p, `${seeds(w)}: a skipped step changed the parameters`).toEqual(p0)
+      }
+      expect(records[0]!.skipped, seeds(w)).toBe(true)
+      const updated = records.at(-1)!
+      expect(updated.skipped, `${seeds(w)}: every step overflowed`).toBe(false)
+      records.forEach((r, i) => {
+        expect(r.lossScale).toBe(2 ** (24 - i))
+        expect(r.loss).toBe(records[0]!.loss)
+      })
+      // AdamW's step 1 moves each parameter by lr·g/(|g| + ε) + lr·wd·p: by lr, but for the few gradients near 0.
+      await s.readParameters(p)
+      const moved = Array.from(p0, (x, i) => Math.abs(p[i]! - x + w.learningRate * w.weightDecay * x) / w.learningRate)
+      moved.sort((a, b) => a - b)
+      expect(moved[moved.length >> 1]!).toBeGreaterThan(0.99)
+      expect(moved.at(-1)!).toBeLessThan(1.001)
+      const skipped = records.length - 1
+      expect(s.notes.join('\n')).toContain(`loss scale now ${updated.lossScale}, ${skipped} steps skipped for overflow`)
+
+      // The same steps and a few more, batched in submissions, and timed on the host (each phase
+      // submitted on its own), give the same records and losses.
+      const more = 5
+      const single = [...records, ...(await s.steps(more))]
+      const summary = (list: readonly TrainStepRecord[]) => list.map((r) => [r.loss, r.lossScale, r.skipped])
+      await s.setParameters(p0)
+      const batched: TrainStepRecord[] = []
+      while (batched.length < single.length) batched.push(...(await s.steps(single.length - batched.length)))
+      expect(summary(batched)).toEqual(summary(single))
+      const host = await session(w, undefined, false)
+      try {
+        expect(host.timestamps).toBe(false)
+        await host.setParameters(p0)
+        await host.setTokens(trainData(w))
+        expect(summary(await host.steps(single.length))).toEqual(summary(single))
+      } finally {
+        await host.dispose()
+      }
+    } finally {
+      await s.dispose()
+    }
+  }, 60_000)
 })

@@ -1,5 +1,5 @@
 /**
- * The WGSL of the WebGPU training step (f32): one compute shader per kernel of the model, with
+ * The WGSL of the WebGPU training step (f32, or f16 mixed precision): one compute shader per kernel of the model, with
  * the session's shapes baked in as constants (a session has one shape, so no uniforms are
  * needed), written to be read against core's float64 reference (core/src/train/reference.ts),
  * whose conventions they share (workload.ts).
@@ -9,6 +9,14 @@
  * deterministic. The scatter-add of the embedding's gradient walks, per vocabulary row, the
  * positions holding that token (a CSR index the session builds when the tokens are uploaded).
  *
+ * Mixed precision (dtype f16, as the CPU backend's): every product of a linear layer and of the
+ * head takes f16 operands (weights from an f16 copy of the f32 masters made at the start of each
+ * step, activations rounded to f16 as they are loaded) and rounds its f32 accumulation to f16
+ * once, as it is stored; everything else (element-wise kernels, attention, gradients of biases
+ * and LayerNorms, AdamW and its state) stays f32. The loss is scaled by a dynamic loss scale that
+ * lives on the device with the overflow flag (the `scaler` buffer, LossScaler below), so steps
+ * batched in one submission skip their update on overflow without a round trip to the host.
+ *
  * `fault` flips the sign of one kernel's backward output, as core's TRAIN_FAULTS, for the test
  * that shows a wrong gradient is caught.
  */
@@ -17,7 +25,7 @@ import type { TrainFault, TrainWorkload } from '@gpubench/core'
 /** A storage binding of a kernel: its WGSL name, element type and access. */
 export interface KernelBinding {
   readonly name: string
-  readonly type: 'f32' | 'i32' | 'u32'
+  readonly type: 'f32' | 'f16' | 'i32' | 'u32' | 'atomic<u32>'
   readonly access: 'read' | 'read_write'
 }
 
@@ -87,8 +95,9 @@ export function f32Literal(x: number): string {
   return /[.eE]/.test(s) ? s : `${s}.0`
 }
 
-function declare(bindings: readonly KernelBinding[]): string {
+function declare(bindings: readonly KernelBinding[], f16 = false): string {
   return [
+    ...(f16 || bindings.some((b) => b.type === 'f16') ? ['enable f16;'] : []),
     SHAPE_STRUCT,
     '@group(0) @binding(0) var<uniform> S: Shape;',
     ...bindings.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`),
@@ -139,7 +148,28 @@ export interface GemmSpec {
   readonly bias?: boolean
   /** Adds R (M x N, row-major): the residual stream. */
   readonly residual?: boolean
+  /**
+   * Mixed precision: f16 operands, f32 accumulation, the product rounded to f16 before alpha, the
+   * bias and the residual are applied in f32 (the CPU backend's order). `b` says how B is stored:
+   * 'f16' (a weight's f16 copy) or 'f32' (an activation, rounded to f16 as it is loaded; A always is).
+   */
+  readonly f16?: { readonly b: 'f16' | 'f32' }
 }
+
+/**
+ * f16 rounding of an f32 value, in f32, as a conversion to f16 on the CPU: to nearest, ties to
+ * even (f16 subnormals included); from 65520 on (the midpoint above f16's largest finite value,
+ * 65504) infinity with the value's sign; NaN stays NaN. Done on the bits rather than with f16():
+ * WGSL leaves the rounding of a conversion to the implementation (Vulkan allows rounding toward
+ * zero, and lavapipe does), and an out-of-range conversion undefined. round() is ties-to-even.
+ */
+const ROUND_F16 = `fn round_f16(x: f32) -> f32 {
+  let a = abs(x);
+  if (!(a < 65520.0)) { return x * 3.4e38; }
+  if (a < 6.103515625e-5) { return round(x * 16777216.0) / 16777216.0; }
+  let bits = bitcast<u32>(x);
+  return bitcast<f32>((bits + 0xfffu + ((bits >> 13u) & 1u)) & 0xffffe000u);
+}`
 
 /** Rows and columns of C per invocation, and invocations per workgroup along each (an 8 x 8 workgroup covers 32 x 32). */
 const BLOCK = 4
@@ -159,13 +189,18 @@ const TILE = BLOCK * WIDTH
  * cost more than they save). Rows and columns outside C are clamped for loading and never stored.
  */
 export function gemm(s: GemmSpec): Kernel {
-  const bindings = [r('A'), r('B')]
+  const half = s.f16
+  const bindings = [r('A'), r('B', half?.b === 'f16' ? 'f16' : 'f32')]
   if (s.bias) bindings.push(r('bias'))
   if (s.residual) bindings.push(r('R'))
   bindings.push(w('C'))
   const alpha = s.alpha ?? 1
   const idx = Array.from({ length: BLOCK }, (_, i) => i)
-  const wgsl = `${declare(bindings)}
+  // Mixed precision: an f32-stored operand is rounded to f16 as it is loaded, an f16 one widened; the products of f16 values are exact in f32.
+  const loadA = (at: string) => (half ? `round_f16(A[${at}])` : `A[${at}]`)
+  const loadB = (at: string) => (!half ? `B[${at}]` : half.b === 'f16' ? `f32(B[${at}])` : `round_f16(B[${at}])`)
+  const wgsl = `${declare(bindings, half !== undefined)}
+${half ? ROUND_F16 : ''}
 @compute @workgroup_size(${WIDTH}, ${WIDTH})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
   let M = S.gM;
@@ -179,10 +214,10 @@ ${idx.flatMap((i) => idx.map((j) => `  var acc${i}_${j} = 0.0;`)).join('\n')}
   for (var k = 0u; k < K; k++) {
     let ka = k * S.aCol;
     let kb = k * S.bRow;
-${idx.map((j) => `    let b${j} = B[kb + cb${j}];`).join('\n')}
+${idx.map((j) => `    let b${j} = ${loadB(`kb + cb${j}`)};`).join('\n')}
 ${idx
   .flatMap((i) => [
-    `    let a${i} = A[ra${i} + ka];`,
+    `    let a${i} = ${loadA(`ra${i} + ka`)};`,
     ...idx.map((j) => `    acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`),
   ])
   .join('\n')}
@@ -193,7 +228,7 @@ ${idx
     ...idx.flatMap((j) => [
       `    if (col0 + ${WIDTH * j}u < N) {`,
       `      let at = (row0 + ${i}u) * N + col0 + ${WIDTH * j}u;`,
-      `      var c = ${f32Literal(alpha)} * acc${i}_${j};`,
+      `      var c = ${f32Literal(alpha)} * ${half ? `round_f16(acc${i}_${j})` : `acc${i}_${j}`};`,
       ...(s.bias ? [`      c += bias[col0 + ${WIDTH * j}u];`] : []),
       ...(s.residual ? ['      c += R[at];'] : []),
       '      C[at] = c;',
@@ -497,18 +532,23 @@ export function lossMean(): Kernel {
   )
 }
 
-/** dlogits = (probs − onehot(target)) / N, in place over the probabilities. */
-export function crossEntropyBackward(d: Dims, fault?: TrainFault): Kernel {
+/**
+ * dlogits = (probs − onehot(target)) / N, in place over the probabilities; with `scaled` (mixed
+ * precision) times the loss scale, read from the scaler, so every activation gradient is scaled.
+ */
+export function crossEntropyBackward(d: Dims, fault?: TrainFault, scaled = false): Kernel {
+  const bindings = [r('tokens', 'i32'), w('logits')]
+  if (scaled) bindings.push(r('scaler', 'u32'))
   return elementwise(
     'cross-entropy backward',
     d.N * d.V,
-    [r('tokens', 'i32'), w('logits')],
+    bindings,
     `  let n = i / V;
   let v = i % V;
   let label = u32(tokens[(n / T) * (T + 1u) + n % T + 1u]);
   var onehot = 0.0;
   if (v == label) { onehot = 1.0; }
-  logits[i] = ${sign(fault, 'cross-entropy')} * (logits[i] - onehot) / f32(N);`,
+  logits[i] = ${sign(fault, 'cross-entropy')} * (logits[i] - onehot) ${scaled ? `* (bitcast<f32>(scaler[${SCALER.scale}]) / f32(N))` : '/ f32(N)'};`,
   )
 }
 
@@ -545,19 +585,110 @@ export function embedBackwardPositions(d: Dims, fault?: TrainFault): Kernel {
 /**
  * AdamW over `count` parameters (see workload.ts); the bias corrections 1 − β^t come from the
  * `corrections` buffer (computed in float64 on the host per step, so t never needs a power in f32).
+ *
+ * With `mixed` (f16 training) the corrections are a table for the updates t, t + 1, ... of a
+ * submission, indexed by the scaler's count of updates made in it, and the update is skipped when
+ * the scaler's overflow flag is set (a skipped step does not advance t, as on the CPU).
  */
-export function adamW(wl: TrainWorkload, count: number): Kernel {
+export function adamW(wl: TrainWorkload, count: number, mixed = false): Kernel {
+  const bindings = [r('corrections')]
+  if (mixed) bindings.push(r('scaler', 'u32'))
+  bindings.push(w('p'), r('g'), w('m'), w('v'))
+  const corrections = mixed
+    ? `  if (scaler[${SCALER.overflow}] != 0u) { return; }
+  let k = 4u * scaler[${SCALER.updates}];
+  let c1 = corrections[k];
+  let c2 = corrections[k + 1u];`
+    : `  let c1 = corrections[0];
+  let c2 = corrections[1];`
   return elementwise(
     'adamw',
     count,
-    [r('corrections'), w('p'), r('g'), w('m'), w('v')],
-    `  let c1 = corrections[0];
-  let c2 = corrections[1];
+    bindings,
+    `${corrections}
   let gi = g[i];
   let mi = ${f32Literal(wl.beta1)} * m[i] + ${f32Literal(1 - wl.beta1)} * gi;
   let vi = ${f32Literal(wl.beta2)} * v[i] + ${f32Literal(1 - wl.beta2)} * gi * gi;
   m[i] = mi;
   v[i] = vi;
   p[i] = p[i] - ${f32Literal(wl.learningRate)} * (mi / c1 / (sqrt(vi / c2) + ${f32Literal(wl.epsilon)}) + ${f32Literal(wl.weightDecay)} * p[i]);`,
+  )
+}
+
+/**
+ * The dynamic loss scale's state on the device, one u32 per field (the scale as f32 bits), then
+ * per step of a submission the scale it ran with and whether its update was skipped, at
+ * RECORDS + 2·step.
+ */
+export const SCALER = {
+  /** The loss scale (f32 bits). */
+  scale: 0,
+  /** Good steps since the scale last changed. */
+  good: 1,
+  /** Set (non-zero) by the unscale when a scaled gradient is not finite. */
+  overflow: 2,
+  /** Updates made in this submission: the row of the corrections table the next one uses. */
+  updates: 3,
+  /** Steps run in this submission: where the next step's record goes. */
+  steps: 4,
+  /** Steps skipped for overflow since the parameters were set. */
+  skipped: 5,
+  /** First per-step record (scale bits, skipped). */
+  records: 8,
+} as const
+
+/** Good steps after which the loss scale doubles (the CPU backend's and PyTorch's GradScaler's 2000). */
+export const LOSS_SCALE_GROWTH_INTERVAL = 2000
+
+/** The f16 copy of the f32 master weights each step's products read (the whole parameter buffer, padding included). */
+export function castHalf(count: number): Kernel {
+  // round_f16 first: the conversion of a value f16 holds exactly is exact, whatever the implementation's rounding.
+  return elementwise('weights to f16', count, [r('p'), w('p16', 'f16')], '  p16[i] = f16(round_f16(p[i]));', ROUND_F16)
+}
+
+/**
+ * Divides every gradient by the loss scale, and sets the scaler's overflow flag when any scaled
+ * gradient is infinite or NaN (tested on the bits: WGSL has no isnan or isinf).
+ */
+export function unscale(count: number): Kernel {
+  return elementwise(
+    'unscale gradients',
+    count,
+    [w('g'), w('scaler', 'atomic<u32>')],
+    `  let g_i = g[i];
+  if ((bitcast<u32>(g_i) & 0x7f800000u) == 0x7f800000u) { atomicOr(&scaler[${SCALER.overflow}], 1u); }
+  g[i] = g_i * (1.0 / bitcast<f32>(atomicLoad(&scaler[${SCALER.scale}])));`,
+  )
+}
+
+/**
+ * The loss scale's update after a step (one thread, after AdamW read the flag): records the
+ * step's scale and whether it was skipped; on overflow halves the scale (not below 1), else counts
+ * the update and doubles the scale after LOSS_SCALE_GROWTH_INTERVAL good steps; clears the flag.
+ */
+export function lossScaleUpdate(): Kernel {
+  const f = SCALER
+  return elementwise(
+    'loss scale',
+    1,
+    [w('scaler', 'u32')],
+    `  let at = ${f.records}u + 2u * scaler[${f.steps}];
+  let overflow = scaler[${f.overflow}] != 0u;
+  scaler[at] = scaler[${f.scale}];
+  scaler[at + 1u] = select(0u, 1u, overflow);
+  if (overflow) {
+    scaler[${f.scale}] = bitcast<u32>(max(1.0, bitcast<f32>(scaler[${f.scale}]) * 0.5));
+    scaler[${f.good}] = 0u;
+    scaler[${f.skipped}] += 1u;
+  } else {
+    scaler[${f.updates}] += 1u;
+    scaler[${f.good}] += 1u;
+    if (scaler[${f.good}] >= ${LOSS_SCALE_GROWTH_INTERVAL}u) {
+      scaler[${f.scale}] = bitcast<u32>(bitcast<f32>(scaler[${f.scale}]) * 2.0);
+      scaler[${f.good}] = 0u;
+    }
+  }
+  scaler[${f.overflow}] = 0u;
+  scaler[${f.steps}] += 1u;`,
   )
 }

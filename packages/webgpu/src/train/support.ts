@@ -1,8 +1,8 @@
 /**
  * Whether the WebGPU backend trains a workload, decided from the probe's answer alone (so the
- * caller of a device process answers as the process would): f32 only, verification's float64
- * reference within its budget (core's trainReferenceRefusal), and every buffer a kernel binds
- * within the adapter's maxStorageBufferBindingSize and maxBufferSize.
+ * caller of a device process answers as the process would): f16 only where the adapter has
+ * 'shader-f16', verification's float64 reference within its budget (core's trainReferenceRefusal),
+ * and every buffer a kernel binds within the adapter's maxStorageBufferBindingSize and maxBufferSize.
  */
 import {
   type DeviceDescription,
@@ -13,7 +13,6 @@ import {
   trainReferenceRefusal,
   trainWorkloadOf,
 } from '@gpubench/core'
-import { webgpuTrainF16Reason } from './training-session.ts'
 
 /** The training workload of a WebGPU training target (core's trainTarget), or what is wrong with it; null for any other target. */
 export function trainingOf(target: Target): { workload: TrainWorkload } | { error: string } | null {
@@ -44,7 +43,14 @@ export function largestTrainBindingBytes(w: TrainWorkload): { name: string; byte
 /** True when this adapter (the probe's description, undefined before the probe) trains `w`, else the reason. */
 export function trainSupport(w: TrainWorkload, device: DeviceDescription | undefined): true | string {
   const name = describeTrain(w)
-  if (w.dtype !== 'f32') return `${name}: ${webgpuTrainF16Reason}`
+  if (w.dtype === 'f16') {
+    if (!device) {
+      return `${name}: f16 training needs the 'shader-f16' feature; call probe() first so the adapter's features are known`
+    }
+    if (device.details.shaderF16 !== true) {
+      return `${name}: f16 training needs the 'shader-f16' feature, which adapter '${device.name}' lacks`
+    }
+  }
   const refusal = trainReferenceRefusal(w)
   if (refusal) return `${name}: ${refusal}`
   const largest = largestTrainBindingBytes(w)

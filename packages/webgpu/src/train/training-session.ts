@@ -1,6 +1,7 @@
 /**
  * The WebGPU backend's training step: core's TrainingSession as WGSL compute passes (kernels.ts),
- * f32 only. One device per session (session.ts), requested with the adapter's own buffer limits.
+ * in f32 or in f16 mixed precision. One device per session (session.ts), requested with the
+ * adapter's own buffer limits, and with 'shader-f16' for f16 (an adapter without it is refused).
  *
  * Memory: parameters, gradients and AdamW's two moments each live in one buffer, every tensor at
  * an offset aligned for a storage binding (minStorageBufferOffsetAlignment), so a kernel binds a
@@ -14,6 +15,15 @@
  * timed on the host from submit to onSubmittedWorkDone. The tokens are uploaded once
  * (setTokens); the loss of each step is copied out after its forward pass and read once per
  * submission.
+ *
+ * Mixed precision (dtype f16) follows the CPU backend (native/src/cpu/train.cpp): the forward
+ * pass starts by casting the f32 master weights to an f16 copy, which the products read; products
+ * take f16 operands, accumulate in f32 and round their result to f16; the backward pass scales
+ * the loss by the dynamic loss scale and ends by unscaling the gradients and flagging an overflow;
+ * the optimizer pass skips AdamW on overflow and then updates the scale (halved on overflow, not
+ * below 1; doubled after 2000 good steps). The scale, the flag and each step's record live in a
+ * device buffer, read back once per submission with the losses; a skipped step does not advance
+ * AdamW's step count. Master weights, gradients and AdamW state stay f32.
  */
 import {
   BackendError,
@@ -54,6 +64,10 @@ function nowNs(): number {
   return Number(process.hrtime.bigint())
 }
 
+function mebibytes(bytes: number): string {
+  return bytes / 2 ** 20 < 1 ? `${(bytes / 1024).toFixed(0)} KiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`
+}
+
 /** Elements of a tensor rounded up to the storage-offset alignment. */
 function padded(elements: number, alignElements: number): number {
   return Math.ceil(elements / alignElements) * alignElements
@@ -62,7 +76,6 @@ function padded(elements: number, alignElements: number): number {
 export class WebgpuTrainingSession implements TrainingSession {
   readonly workload: TrainWorkload
   readonly energy = 'unavailable: WebGPU exposes no energy counter'
-  readonly notes: readonly string[]
   /** Whether phases are timed with device timestamps (else host submit-to-done). */
   readonly timestamps: boolean
   #gpu: Session | null
@@ -81,6 +94,15 @@ export class WebgpuTrainingSession implements TrainingSession {
   readonly #loss: GPUBuffer
   readonly #corrections: GPUBuffer
   readonly #schedule: GPUBuffer
+  /** Mixed precision: the f16 copy of the weights, and the loss scale's state (kernels.ts SCALER); null in f32. */
+  readonly #p16: GPUBuffer | null = null
+  readonly #scaler: GPUBuffer | null = null
+  /** Mixed precision: AdamW alone (optimizerStep), without the loss scale's update that follows it in a step. */
+  readonly #adamOnly: Dispatch[] = []
+  readonly #baseNotes: readonly string[]
+  /** The loss scale and the steps skipped for overflow, as of the latest readback (mixed precision). */
+  #lossScale = 1
+  #skippedSteps = 0
   readonly #forward: Dispatch[] = []
   readonly #backward: Dispatch[] = []
   readonly #optimizer: Dispatch[] = []
@@ -97,7 +119,9 @@ export class WebgpuTrainingSession implements TrainingSession {
     const device = gpu.device
     this.timestamps = gpu.timestamps
     const d = K.dimsOf(workload)
-    const align = device.limits.minStorageBufferOffsetAlignment / 4
+    const mixed = workload.dtype === 'f16'
+    // In f16 every tensor's offset is aligned in the f16 copy as well (half the bytes of the f32 one).
+    const align = device.limits.minStorageBufferOffsetAlignment / (mixed ? 2 : 4)
     let at = 0
     for (const t of parameterLayout(workload.model)) {
       this.#layout.push({ name: t.name, offset: t.offset, size: t.size, device: at })
@@ -120,7 +144,12 @@ export class WebgpuTrainingSession implements TrainingSession {
     this.#rowIndex = buffer('token row index', d.N)
     this.#loss = buffer('loss', 1)
     this.#corrections = buffer('adamw corrections', 4, BufferUsage.STORAGE | BufferUsage.COPY_DST)
-    this.#schedule = buffer('adamw schedule', 4 * MAX_STEPS_PER_SUBMISSION, BufferUsage.COPY_SRC | BufferUsage.COPY_DST)
+    this.#schedule = buffer('adamw schedule', 4 * MAX_STEPS_PER_SUBMISSION, storage)
+    if (mixed) {
+      // Two f16 per element of the f32-sized helper: 2·at bytes, rounded up to whole words.
+      this.#p16 = buffer('parameters (f16)', Math.ceil(at / 2))
+      this.#scaler = buffer('loss scale', K.SCALER.records + 2 * MAX_STEPS_PER_SUBMISSION)
+    }
     const whole = (b: GPUBuffer): Ref => ({ buffer: b, offset: 0, size: b.size })
     const act = (label: string, elements: number): Ref => whole(buffer(label, elements))
     const byName = new Map(this.#layout.map((t) => [t.name, t]))
@@ -131,6 +160,12 @@ export class WebgpuTrainingSession implements TrainingSession {
     }
     const P = (name: string) => param(this.#p, name)
     const G = (name: string) => param(this.#g, name)
+    /** A weight's f16 copy (bound rounded up to whole words: the padding leaves room). */
+    const half = (ref: Ref): Ref => ({
+      buffer: this.#p16!,
+      offset: ref.offset / 2,
+      size: 4 * Math.ceil(ref.size / 8),
+    })
 
     const pipelines = new Map<string, GPUComputePipeline>()
     const add = (list: Dispatch[], kernel: K.Kernel, refs: Ref[]) => {
@@ -167,10 +202,18 @@ export class WebgpuTrainingSession implements TrainingSession {
       })
       list.push({ pipeline, bindGroup, workgroups: kernel.workgroups })
     }
+    /** A product (K.gemm); in f16 a weight operand (B, from the parameters) is read from the weights' f16 copy. */
+    const mm = (list: Dispatch[], spec: K.GemmSpec, refs: Ref[]) => {
+      if (!mixed) return add(list, K.gemm(spec), refs)
+      const weight = refs[1]!.buffer === this.#p
+      const operands = weight ? [refs[0]!, half(refs[1]!), ...refs.slice(2)] : refs
+      add(list, K.gemm({ ...spec, f16: { b: weight ? 'f16' : 'f32' } }), operands)
+    }
 
     const { N, D, MLP, V } = d
     const fwd = this.#forward
     const bwd = this.#backward
+    if (mixed) add(fwd, K.castHalf(at), [whole(this.#p), whole(this.#p16!)])
     const x0 = act('x0', N * D)
     add(fwd, K.embedForward(d), [whole(this.#tokens), P('wte'), P('wpe'), x0])
     interface LayerActs {
@@ -210,15 +253,16 @@ export class WebgpuTrainingSession implements TrainingSession {
         out: act(`${p}out`, N * D),
       }
       add(fwd, K.layerNormForward(d, 'ln1'), [x, P(`${p}ln1.weight`), P(`${p}ln1.bias`), a.ln1, a.ln1Mean, a.ln1Rstd])
-      add(
-        fwd,
-        K.gemm({ label: 'qkv', M: N, N: 3 * D, K: D, a: { row: D, col: 1 }, b: { row: 3 * D, col: 1 }, bias: true }),
-        [a.ln1, P(`${p}attn.qkv.weight`), P(`${p}attn.qkv.bias`), a.qkv],
-      )
+      mm(fwd, { label: 'qkv', M: N, N: 3 * D, K: D, a: { row: D, col: 1 }, b: { row: 3 * D, col: 1 }, bias: true }, [
+        a.ln1,
+        P(`${p}attn.qkv.weight`),
+        P(`${p}attn.qkv.bias`),
+        a.qkv,
+      ])
       add(fwd, K.attentionForward(d), [a.qkv, a.att, a.attY])
-      add(
+      mm(
         fwd,
-        K.gemm({
+        {
           label: 'attn proj',
           M: N,
           N: D,
@@ -227,7 +271,7 @@ export class WebgpuTrainingSession implements TrainingSession {
           b: { row: D, col: 1 },
           bias: true,
           residual: true,
-        }),
+        },
         [a.attY, P(`${p}attn.proj.weight`), P(`${p}attn.proj.bias`), x, a.res2],
       )
       add(fwd, K.layerNormForward(d, 'ln2'), [
@@ -238,15 +282,16 @@ export class WebgpuTrainingSession implements TrainingSession {
         a.ln2Mean,
         a.ln2Rstd,
       ])
-      add(
-        fwd,
-        K.gemm({ label: 'mlp fc', M: N, N: MLP, K: D, a: { row: D, col: 1 }, b: { row: MLP, col: 1 }, bias: true }),
-        [a.ln2, P(`${p}mlp.fc.weight`), P(`${p}mlp.fc.bias`), a.fc],
-      )
+      mm(fwd, { label: 'mlp fc', M: N, N: MLP, K: D, a: { row: D, col: 1 }, b: { row: MLP, col: 1 }, bias: true }, [
+        a.ln2,
+        P(`${p}mlp.fc.weight`),
+        P(`${p}mlp.fc.bias`),
+        a.fc,
+      ])
       add(fwd, K.geluForward(d), [a.fc, a.gelu])
-      add(
+      mm(
         fwd,
-        K.gemm({
+        {
           label: 'mlp proj',
           M: N,
           N: D,
@@ -255,7 +300,7 @@ export class WebgpuTrainingSession implements TrainingSession {
           b: { row: D, col: 1 },
           bias: true,
           residual: true,
-        }),
+        },
         [a.gelu, P(`${p}mlp.proj.weight`), P(`${p}mlp.proj.bias`), a.res2, a.out],
       )
       layers.push(a)
@@ -267,11 +312,7 @@ export class WebgpuTrainingSession implements TrainingSession {
     const logits = act('logits', N * V)
     const losses = act('losses', N)
     add(fwd, K.layerNormForward(d, 'lnf'), [x, P('lnf.weight'), P('lnf.bias'), lnf, lnfMean, lnfRstd])
-    add(fwd, K.gemm({ label: 'head', M: N, N: V, K: D, a: { row: D, col: 1 }, b: { row: 1, col: D } }), [
-      lnf,
-      P('wte'),
-      logits,
-    ])
+    mm(fwd, { label: 'head', M: N, N: V, K: D, a: { row: D, col: 1 }, b: { row: 1, col: D } }, [lnf, P('wte'), logits])
     add(fwd, K.crossEntropyForward(d), [whole(this.#tokens), logits, losses])
     add(fwd, K.lossMean(), [losses, whole(this.#loss)])
 
@@ -279,11 +320,15 @@ export class WebgpuTrainingSession implements TrainingSession {
     const sx = fault === 'linear-input' ? -1 : 1
     const sw = fault === 'linear-weight' ? -1 : 1
     const sh = fault === 'head' ? -1 : 1
-    add(bwd, K.crossEntropyBackward(d, fault), [whole(this.#tokens), logits])
-    const dlnf = act('d lnf', N * D)
     add(
       bwd,
-      K.gemm({
+      K.crossEntropyBackward(d, fault, mixed),
+      mixed ? [whole(this.#tokens), logits, whole(this.#scaler!)] : [whole(this.#tokens), logits],
+    )
+    const dlnf = act('d lnf', N * D)
+    mm(
+      bwd,
+      {
         label: 'head backward (input)',
         M: N,
         N: D,
@@ -291,12 +336,12 @@ export class WebgpuTrainingSession implements TrainingSession {
         a: { row: V, col: 1 },
         b: { row: D, col: 1 },
         alpha: sh,
-      }),
+      },
       [logits, P('wte'), dlnf],
     )
-    add(
+    mm(
       bwd,
-      K.gemm({
+      {
         label: 'head backward (wte)',
         M: V,
         N: D,
@@ -304,7 +349,7 @@ export class WebgpuTrainingSession implements TrainingSession {
         a: { row: 1, col: V },
         b: { row: D, col: 1 },
         alpha: sh,
-      }),
+      },
       [logits, lnf, G('wte')],
     )
     const dxA = act('d x (a)', N * D)
@@ -338,9 +383,9 @@ export class WebgpuTrainingSession implements TrainingSession {
       const p = `layer${l}.`
       const a = layers[l]!
       // MLP: out = res2 + proj(gelu(fc(ln2(res2)))).
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'mlp proj backward (input)',
           M: N,
           N: MLP,
@@ -348,12 +393,12 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: D, col: 1 },
           b: { row: 1, col: D },
           alpha: sx,
-        }),
+        },
         [dOut, P(`${p}mlp.proj.weight`), dgelu],
       )
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'mlp proj backward (weight)',
           M: MLP,
           N: D,
@@ -361,14 +406,14 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: 1, col: MLP },
           b: { row: D, col: 1 },
           alpha: sw,
-        }),
+        },
         [a.gelu, dOut, G(`${p}mlp.proj.weight`)],
       )
       add(bwd, K.columnSums('mlp proj backward (bias)', N, D, fault), [dOut, G(`${p}mlp.proj.bias`)])
       add(bwd, K.geluBackward(d, fault), [a.fc, dgelu, dfc])
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'mlp fc backward (input)',
           M: N,
           N: D,
@@ -376,12 +421,12 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: MLP, col: 1 },
           b: { row: 1, col: MLP },
           alpha: sx,
-        }),
+        },
         [dfc, P(`${p}mlp.fc.weight`), dln],
       )
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'mlp fc backward (weight)',
           M: D,
           N: MLP,
@@ -389,7 +434,7 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: 1, col: D },
           b: { row: MLP, col: 1 },
           alpha: sw,
-        }),
+        },
         [a.ln2, dfc, G(`${p}mlp.fc.weight`)],
       )
       add(bwd, K.columnSums('mlp fc backward (bias)', N, MLP, fault), [dfc, G(`${p}mlp.fc.bias`)])
@@ -411,9 +456,9 @@ export class WebgpuTrainingSession implements TrainingSession {
         G(`${p}ln2.bias`),
       ])
       // Attention: res2 = input + proj(attention(qkv(ln1(input)))).
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'attn proj backward (input)',
           M: N,
           N: D,
@@ -421,12 +466,12 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: D, col: 1 },
           b: { row: 1, col: D },
           alpha: sx,
-        }),
+        },
         [dres2, P(`${p}attn.proj.weight`), dattY],
       )
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'attn proj backward (weight)',
           M: D,
           N: D,
@@ -434,15 +479,15 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: 1, col: D },
           b: { row: D, col: 1 },
           alpha: sw,
-        }),
+        },
         [a.attY, dres2, G(`${p}attn.proj.weight`)],
       )
       add(bwd, K.columnSums('attn proj backward (bias)', N, D, fault), [dres2, G(`${p}attn.proj.bias`)])
       add(bwd, K.attentionBackwardScores(d, fault), [dattY, a.qkv, a.att, ds])
       add(bwd, K.attentionBackwardQkv(d, fault), [ds, a.att, a.qkv, dattY, dqkv])
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'qkv backward (input)',
           M: N,
           N: D,
@@ -450,12 +495,12 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: 3 * D, col: 1 },
           b: { row: 1, col: 3 * D },
           alpha: sx,
-        }),
+        },
         [dqkv, P(`${p}attn.qkv.weight`), dln],
       )
-      add(
+      mm(
         bwd,
-        K.gemm({
+        {
           label: 'qkv backward (weight)',
           M: D,
           N: 3 * D,
@@ -463,7 +508,7 @@ export class WebgpuTrainingSession implements TrainingSession {
           a: { row: 1, col: D },
           b: { row: 3 * D, col: 1 },
           alpha: sw,
-        }),
+        },
         [a.ln1, dqkv, G(`${p}attn.qkv.weight`)],
       )
       add(bwd, K.columnSums('qkv backward (bias)', N, 3 * D, fault), [dqkv, G(`${p}attn.qkv.bias`)])
@@ -488,13 +533,16 @@ export class WebgpuTrainingSession implements TrainingSession {
     }
     add(bwd, K.embedBackwardTokens(d, fault), [dOut, whole(this.#rowStart), whole(this.#rowIndex), G('wte')])
     add(bwd, K.embedBackwardPositions(d, fault), [dOut, G('wpe')])
-    add(this.#optimizer, K.adamW(workload, at), [
-      whole(this.#corrections),
-      whole(this.#p),
-      whole(this.#g),
-      whole(this.#m),
-      whole(this.#v),
-    ])
+    const state = [whole(this.#p), whole(this.#g), whole(this.#m), whole(this.#v)]
+    if (mixed) {
+      const scaler = whole(this.#scaler!)
+      add(bwd, K.unscale(at), [whole(this.#g), scaler])
+      add(this.#adamOnly, K.adamW(workload, at, true), [whole(this.#schedule), scaler, ...state])
+      this.#optimizer.push(...this.#adamOnly)
+      add(this.#optimizer, K.lossScaleUpdate(), [scaler])
+    } else {
+      add(this.#optimizer, K.adamW(workload, at), [whole(this.#corrections), ...state])
+    }
 
     if (this.timestamps) {
       this.#querySet = device.createQuerySet({
@@ -508,12 +556,21 @@ export class WebgpuTrainingSession implements TrainingSession {
         BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC,
       )
     }
-    this.notes = [
-      `WebGPU training (WGSL, f32): ${this.#forward.length} forward, ${this.#backward.length} backward and ${this.#optimizer.length} optimizer dispatches per step, ${pipelines.size} pipelines; GEMMs register-blocked (4 x 4 per invocation, 32 x 32 per workgroup, no workgroup memory); every gradient written by the one thread that owns it (no atomics)`,
+    this.#baseNotes = [
+      `WebGPU training (WGSL, ${mixed ? 'f16 mixed precision' : 'f32'}): ${this.#forward.length} forward, ${this.#backward.length} backward and ${this.#optimizer.length} optimizer dispatches per step, ${pipelines.size} pipelines; GEMMs register-blocked (4 x 4 per invocation, 32 x 32 per workgroup, no workgroup memory); every gradient written by the one thread that owns it (no float atomics${mixed ? '; the overflow flag is a u32 atomicOr' : ''})`,
       this.timestamps
         ? 'phases timed with timestamp queries at the start and end of each phase pass'
         : "phases timed on the host, submit to onSubmittedWorkDone (the adapter lacks 'timestamp-query' or timestamps are disabled)",
-      `device buffers: parameters, gradients and AdamW moments ${(16 * at) / 2 ** 20 < 1 ? `${((16 * at) / 1024).toFixed(0)} KiB` : `${((16 * at) / 2 ** 20).toFixed(1)} MiB`} in all; process memory figures are those of the process running the device work`,
+      `device buffers: parameters, gradients and AdamW moments${mixed ? ', and the weights in f16' : ''} ${mebibytes((mixed ? 18 : 16) * at)} in all; process memory figures are those of the process running the device work`,
+    ]
+  }
+
+  /** What ran; in f16 also the loss scale now and the steps skipped so far (as the CPU backend's notes). */
+  get notes(): readonly string[] {
+    if (this.workload.dtype !== 'f16') return this.#baseNotes
+    return [
+      ...this.#baseNotes,
+      `mixed precision: f16 operands and results of every product (weights cast from the f32 masters at the start of each step, activations rounded to f16 as loaded, f32 accumulation), f32 master weights, AdamW state, element-wise kernels and attention; loss scale now ${this.#lossScale}, ${this.#skippedSteps} steps skipped for overflow so far`,
     ]
   }
 
@@ -524,11 +581,9 @@ export class WebgpuTrainingSession implements TrainingSession {
     deviceId: string,
     options: WebgpuTrainOptions = {},
   ): Promise<WebgpuTrainingSession> {
-    if (workload.dtype !== 'f32') {
-      throw new BackendError(`webgpu ${deviceId}: ${webgpuTrainF16Reason}`, 'webgpu', deviceId)
-    }
-    const label = `train ${workload.batch}x${workload.seq}`
-    const gpu = await Session.open(settings, deviceId, { f16: false, timestamps: true }, label)
+    const label = `train ${workload.batch}x${workload.seq}${workload.dtype === 'f16' ? ' f16' : ''}`
+    // f16 needs 'shader-f16': without it Session.open refuses, naming the feature (never an f32 run called f16).
+    const gpu = await Session.open(settings, deviceId, { f16: workload.dtype === 'f16', timestamps: true }, label)
     try {
       return await gpu.scoped(
         `${label}: creating the training step`,
@@ -592,6 +647,51 @@ export class WebgpuTrainingSession implements TrainingSession {
     await this.#write(this.#m, zeros, 'zeroing AdamW m')
     await this.#write(this.#v, zeros, 'zeroing AdamW v')
     this.#step = 1
+    if (this.#scaler) {
+      // The loss scale starts again, as the CPU backend's does.
+      const state = new Uint32Array(K.SCALER.records)
+      state[K.SCALER.scale] = new Uint32Array(Float32Array.of(this.workload.initialLossScale).buffer)[0]!
+      await this.#write(this.#scaler, state, 'resetting the loss scale')
+      this.#lossScale = new Float32Array(state.buffer, 0, 1)[0]!
+      this.#skippedSteps = 0
+    }
+  }
+
+  /**
+   * Mixed precision, before a submission of `count` steps: the corrections table for the updates
+   * t .. t + count − 1, and the scaler's overflow flag and per-submission counters cleared.
+   */
+  async #beginMixed(count: number): Promise<void> {
+    await this.#write(this.#schedule, this.#correctionsFor(this.#step, count), 'AdamW corrections')
+    await this.#writeAt(this.#scaler!, 4 * K.SCALER.overflow, new Uint32Array(3), 'clearing the overflow flag')
+  }
+
+  /**
+   * After a submission of `count` steps: each step's loss scale and whether it was skipped, and
+   * AdamW's step count advanced by the updates made. `state` is the scaler read back (mixed
+   * precision); null in f32, where every step updates at scale 1.
+   */
+  #endSteps(state: Uint32Array | null, count: number): Array<{ lossScale: number; skipped: boolean }> {
+    if (!state) {
+      this.#step += count
+      return Array.from({ length: count }, () => ({ lossScale: 1, skipped: false }))
+    }
+    const scales = new Float32Array(state.buffer, state.byteOffset, state.length)
+    const out = Array.from({ length: count }, (_, i) => ({
+      lossScale: scales[K.SCALER.records + 2 * i]!,
+      skipped: state[K.SCALER.records + 2 * i + 1] !== 0,
+    }))
+    this.#step += state[K.SCALER.updates]!
+    this.#lossScale = scales[K.SCALER.scale]!
+    this.#skippedSteps = state[K.SCALER.skipped]!
+    return out
+  }
+
+  async #writeAt(buffer: GPUBuffer, offset: number, data: Uint32Array, what: string): Promise<void> {
+    const gpu = this.#live()
+    await gpu.scoped(what, () =>
+      gpu.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength),
+    )
   }
 
   async setTokens(tokens: Int32Array): Promise<void> {
@@ -617,8 +717,17 @@ export class WebgpuTrainingSession implements TrainingSession {
     this.#tokensSet = true
   }
 
+  /**
+   * The padding between tensors of the gradient buffer: NaN in f32 (never read); 0 in f16, where
+   * the unscale's overflow test reads the whole buffer.
+   */
+  get #gradientPadding(): number {
+    return this.#scaler ? 0 : Number.NaN
+  }
+
   async poisonGradients(): Promise<void> {
-    await this.#write(this.#g, new Float32Array(this.#deviceCount).fill(Number.NaN), 'poisoning gradients')
+    const poison = this.#pack(new Float32Array(this.#count).fill(Number.NaN), this.#gradientPadding)
+    await this.#write(this.#g, poison, 'poisoning gradients')
   }
 
   #pass(encoder: GPUCommandEncoder, list: readonly Dispatch[], label: string, stamps?: number): void {
@@ -663,7 +772,7 @@ export class WebgpuTrainingSession implements TrainingSession {
   }
 
   async writeGradients(gradients: Float32Array): Promise<void> {
-    await this.#write(this.#g, this.#pack(gradients, Number.NaN), 'writing gradients')
+    await this.#write(this.#g, this.#pack(gradients, this.#gradientPadding), 'writing gradients')
   }
 
   /** AdamW's bias corrections 1 − β1^t and 1 − β2^t for steps t .. t + n − 1, in float64 then f32. */
@@ -676,12 +785,14 @@ export class WebgpuTrainingSession implements TrainingSession {
     return out
   }
 
+  /** AdamW over the current gradients, unconditionally (as the CPU backend's): in f16 without the overflow test or the loss scale's update. */
   async optimizerStep(): Promise<void> {
     const gpu = this.#live()
-    await this.#write(this.#corrections, this.#correctionsFor(this.#step, 1), 'AdamW corrections')
+    if (this.#scaler) await this.#beginMixed(1)
+    else await this.#write(this.#corrections, this.#correctionsFor(this.#step, 1), 'AdamW corrections')
     await gpu.scoped('AdamW', async () => {
       const encoder = gpu.device.createCommandEncoder()
-      this.#pass(encoder, this.#optimizer, 'optimizer')
+      this.#pass(encoder, this.#scaler ? this.#adamOnly : this.#optimizer, 'optimizer')
       gpu.device.queue.submit([encoder.finish()])
       await gpu.wait(gpu.device.queue.onSubmittedWorkDone(), 'AdamW')
     })
@@ -741,8 +852,18 @@ export class WebgpuTrainingSession implements TrainingSession {
       size: 4 * count,
       usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
     })
+    const scaler = this.#scaler
+    const scalerBytes = 4 * (K.SCALER.records + 2 * count)
+    const scalerOut = scaler
+      ? device.createBuffer({
+          label: 'loss scale readback',
+          size: scalerBytes,
+          usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
+        })
+      : null
     try {
-      await this.#write(this.#schedule, this.#correctionsFor(this.#step, count), 'AdamW corrections')
+      if (scaler) await this.#beginMixed(count)
+      else await this.#write(this.#schedule, this.#correctionsFor(this.#step, count), 'AdamW corrections')
       const before = this.#usage()
       const t0 = nowNs()
       await gpu.scoped(`${count} training steps`, async () => {
@@ -751,18 +872,21 @@ export class WebgpuTrainingSession implements TrainingSession {
           this.#pass(encoder, this.#forward, 'forward', 6 * i)
           encoder.copyBufferToBuffer(this.#loss, 0, lossOut, 4 * i, 4)
           this.#pass(encoder, this.#backward, 'backward', 6 * i + 2)
-          encoder.copyBufferToBuffer(this.#schedule, 16 * i, this.#corrections, 0, 16)
+          // In f16 AdamW reads its row of the schedule itself (a skipped step uses none).
+          if (!scaler) encoder.copyBufferToBuffer(this.#schedule, 16 * i, this.#corrections, 0, 16)
           this.#pass(encoder, this.#optimizer, 'optimizer', 6 * i + 4)
         }
         encoder.resolveQuerySet(querySet, 0, 6 * count, resolve, 0)
         encoder.copyBufferToBuffer(resolve, 0, stampsOut, 0, stampBytes)
+        if (scaler && scalerOut) encoder.copyBufferToBuffer(scaler, 0, scalerOut, 0, scalerBytes)
         device.queue.submit([encoder.finish()])
         await gpu.wait(stampsOut.mapAsync(MapMode.READ), 'training steps: timestamps readback')
         await gpu.wait(lossOut.mapAsync(MapMode.READ), 'training steps: losses readback')
+        if (scalerOut) await gpu.wait(scalerOut.mapAsync(MapMode.READ), 'training steps: loss scale readback')
       })
       const hostPerStep = (nowNs() - t0) / count
       const after = this.#usage()
-      this.#step += count
+      const scaled = this.#endSteps(scalerOut && new Uint32Array(scalerOut.getMappedRange().slice(0)), count)
       const stamps = new BigUint64Array(stampsOut.getMappedRange().slice(0))
       const losses = new Float32Array(lossOut.getMappedRange().slice(0))
       const records: TrainStepRecord[] = []
@@ -788,8 +912,7 @@ export class WebgpuTrainingSession implements TrainingSession {
           rssBytes: after.rss,
           minorFaults: (after.minor - before.minor) / count,
           majorFaults: (after.major - before.major) / count,
-          lossScale: 1,
-          skipped: false,
+          ...scaled[i]!,
           energyJoules: null,
         })
       }
@@ -799,6 +922,7 @@ export class WebgpuTrainingSession implements TrainingSession {
     } finally {
       stampsOut.destroy()
       lossOut.destroy()
+      scalerOut?.destroy()
     }
   }
 
@@ -808,7 +932,8 @@ export class WebgpuTrainingSession implements TrainingSession {
     const records: TrainStepRecord[] = []
     const host: number[] = []
     for (let i = 0; i < count; i++) {
-      await this.#write(this.#corrections, this.#correctionsFor(this.#step, 1), 'AdamW corrections')
+      if (this.#scaler) await this.#beginMixed(1)
+      else await this.#write(this.#corrections, this.#correctionsFor(this.#step, 1), 'AdamW corrections')
       const before = this.#usage()
       const phase = async (list: readonly Dispatch[], label: string): Promise<number> => {
         const t0 = nowNs()
@@ -824,8 +949,11 @@ export class WebgpuTrainingSession implements TrainingSession {
       const loss = await this.#readLoss()
       const backwardNs = await phase(this.#backward, 'backward')
       const optimizerNs = await phase(this.#optimizer, 'optimizer')
-      this.#step += 1
       const after = this.#usage()
+      // The step's loss scale and skip, read after its phases were timed.
+      const scaler = this.#scaler
+      const state = scaler && (await this.#read(scaler, 4 * (K.SCALER.records + 2), 'reading the loss scale'))
+      const [scaled] = this.#endSteps(state && new Uint32Array(state), 1)
       const stepNs = forwardNs + backwardNs + optimizerNs
       host.push(stepNs)
       records.push({
@@ -837,8 +965,7 @@ export class WebgpuTrainingSession implements TrainingSession {
         rssBytes: after.rss,
         minorFaults: after.minor - before.minor,
         majorFaults: after.major - before.major,
-        lossScale: 1,
-        skipped: false,
+        ...scaled!,
         energyJoules: null,
       })
       this.#recentStepNs = stepNs
@@ -864,7 +991,3 @@ export class WebgpuTrainingSession implements TrainingSession {
     gpu.destroy()
   }
 }
-
-/** Why the WebGPU backend does not train in f16 (mixed precision is not implemented here yet). */
-export const webgpuTrainF16Reason =
-  'WebGPU training runs in f32 only: mixed precision (f16 operands with shader-f16, a loss scale with overflow skip) is not implemented in the WGSL step yet'
