@@ -17,9 +17,11 @@
  *
  * Backends: the CPU, in f32 and in f16 as mixed precision (the paper's AMP rows: f16 operands of
  * every product, f32 master weights and AdamW state, a loss scale with overflow skip). A backend
- * without f16 reports it skipped with its reason. WebGPU, in f32 (WGSL compute passes, phases
- * timed with timestamp queries, in the backend's device process); it refuses f16 with its reason,
- * and its per-step series is not taken (the series below runs on the CPU). CUDA and Metal
+ * without f16 reports it skipped with its reason. WebGPU, in f32 and in f16 as the CPU's mixed
+ * precision (WGSL compute passes, phases timed with timestamp queries, in the backend's device
+ * process); f16 needs the adapter's 'shader-f16' feature, and an adapter without it reports the f16
+ * row skipped with that reason. WebGPU's per-step series is not taken (the series below runs on
+ * the CPU). CUDA and Metal
  * training are not implemented yet: each would implement core's TrainingSession and add its
  * target here.
  */
@@ -65,7 +67,7 @@ describe('training', () => {
     for (const dtype of DTYPES) {
       const w = train({ model, batch, seq, dtype })
       test(`${describeTrain(w)} [webgpu]`, async (context) => {
-        // Skipped with its reason where no adapter exists, or for f16 (not implemented in WGSL).
+        // Skipped with its reason where no adapter exists, or for f16 where the adapter lacks 'shader-f16'.
         const result = await context.bench
           .gpu(benchName('training', describeTrain(w)), trainTarget(w, 'webgpu'), {
             backend: 'webgpu',
