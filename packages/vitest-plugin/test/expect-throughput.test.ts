@@ -9,7 +9,9 @@ import { foundBaseline, measuredRecord, statsAround } from './records.ts'
 
 /** A baseline from a device file whose runs span two sittings, so no unseen shift between sittings is allowed for. */
 function settledBaseline(deviceId: string, medianNs: number): BaselineLookup {
-  return { ...foundBaseline(deviceId, medianNs), deviceSittings: 2 }
+  const found = foundBaseline(deviceId, medianNs)
+  if (found.state !== 'found') throw new Error('foundBaseline returned no baseline')
+  return { ...found, deviceSittings: 2 }
 }
 
 const workload = gemm({ m: 1000, n: 1000, k: 1000 }) // 2e9 FLOP, 12e6 bytes
