@@ -217,110 +217,124 @@ describe.skipIf(noF16)('WebGPU f16 mixed precision, piece by piece', () => {
   const h = (x: number) => fromF16Bits(toF16Bits(x))
   const random = (n: number) => Float32Array.from({ length: n }, () => 2 * Math.random() - 1)
 
-  for (const b of ['f16', 'f32'] as const) {
-    it(`a product with B stored as ${b}: f16 operands, f32 accumulation, the result rounded to f16, then alpha, bias and residual`, async () => {
-      const M = 5
-      const N = 7
-      const depth = 300
-      const spec: K.GemmSpec = {
-        label: 'f16 product',
-        M,
-        N,
-        K: depth,
-        a: { row: depth, col: 1 },
-        b: { row: N, col: 1 },
-        alpha: -1,
-        bias: true,
-        residual: true,
-        f16: { b },
+  it('casts to f16 as the CPU does (ties to even, infinity beyond the range), then a product of f16 operands: f32 accumulation, the result rounded to f16, then alpha, bias and residual', async () => {
+    const M = 5
+    const N = 7
+    const depth = 300
+    const A = random(M * depth)
+    const B = random(depth * N)
+    // Row 0: one operand beyond f16's range (cast to infinity). Last row and column: a sum beyond it.
+    A[0] = 1e5
+    for (let k = 0; k < depth; k++) {
+      A[(M - 1) * depth + k] = 400
+      B[k * N + N - 1] = 400
+    }
+    // Ties between two f16 values (1 + 2^-11 rounds down to even, 1 + 3·2^-11 up) and an f16 subnormal tie (3·2^-25 rounds up to even).
+    A[1] = 1 + 2 ** -11
+    A[2] = 1 + 3 * 2 ** -11
+    A[3] = 3 * 2 ** -25
+    const bias = random(N)
+    const R = random(M * N)
+    const product = K.gemm({
+      label: 'f16 product',
+      M,
+      N,
+      K: depth,
+      a: { row: depth, col: 1 },
+      b: { row: N, col: 1 },
+      alpha: -1,
+      bias: true,
+      residual: true,
+      f16: true,
+    })
+    const gpu = await Session.open(
+      resolveOptions({ isolation: 'none' }),
+      deviceId,
+      { f16: true, timestamps: false },
+      'f16 product',
+    )
+    try {
+      const device = gpu.device
+      const storage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC
+      const upload = (data: ArrayBufferView, usage = storage) => {
+        const buffer = device.createBuffer({ size: data.byteLength, usage })
+        device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength)
+        return buffer
       }
-      const A = random(M * depth)
-      const B = random(depth * N)
-      // Row 0: one operand beyond f16's range (rounded to infinity as loaded). Last row and column: a sum beyond it.
-      A[0] = 1e5
-      for (let k = 0; k < depth; k++) {
-        A[(M - 1) * depth + k] = 400
-        B[k * N + N - 1] = 400
-      }
-      const bias = random(N)
-      const R = random(M * N)
-      const gpu = await Session.open(
-        resolveOptions({ isolation: 'none' }),
-        deviceId,
-        { f16: true, timestamps: false },
-        'f16 product',
-      )
-      try {
-        const device = gpu.device
-        const storage = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC
-        const upload = (data: ArrayBufferView, usage = storage) => {
-          const buffer = device.createBuffer({ size: data.byteLength, usage })
-          device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength)
-          return buffer
-        }
-        const kernel = K.gemm(spec)
-        const Bstored = b === 'f16' ? Uint16Array.from(B, toF16Bits) : B
-        const C = upload(new Float32Array(M * N).fill(Number.NaN))
-        const buffers = [
-          upload(K.shapeUniform(K.dimsOf(TINY), kernel.shape), BufferUsage.UNIFORM | BufferUsage.COPY_DST),
-          upload(A),
-          upload(Bstored),
-          upload(bias),
-          upload(R),
-          C,
-        ]
+      // f16 copies, poisoned (NaN bits) before the casts.
+      const A16 = upload(new Uint16Array(A.length).fill(0x7e00))
+      const B16 = upload(new Uint16Array(B.length).fill(0x7e00))
+      const C = upload(new Float32Array(M * N).fill(Number.NaN))
+      const encoder = device.createCommandEncoder()
+      const pass = encoder.beginComputePass()
+      const dispatch = (kernel: K.Kernel, buffers: GPUBuffer[]) => {
         const pipeline = device.createComputePipeline({
           layout: 'auto',
           compute: { module: device.createShaderModule({ code: kernel.wgsl }), entryPoint: 'main' },
         })
+        const uniform = upload(K.shapeUniform(K.dimsOf(TINY), kernel.shape), BufferUsage.UNIFORM | BufferUsage.COPY_DST)
         const bindGroup = device.createBindGroup({
           layout: pipeline.getBindGroupLayout(0),
-          entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+          entries: [uniform, ...buffers].map((buffer, binding) => ({ binding, resource: { buffer } })),
         })
-        const staging = device.createBuffer({ size: 4 * M * N, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST })
-        const encoder = device.createCommandEncoder()
-        const pass = encoder.beginComputePass()
         pass.setPipeline(pipeline)
         pass.setBindGroup(0, bindGroup)
         pass.dispatchWorkgroups(...kernel.workgroups)
-        pass.end()
-        encoder.copyBufferToBuffer(C, 0, staging, 0, 4 * M * N)
-        device.queue.submit([encoder.finish()])
-        await staging.mapAsync(MapMode.READ)
-        const got = new Float32Array(staging.getMappedRange().slice(0))
-        staging.unmap()
+      }
+      dispatch(K.castHalf(A.length, 'A to f16'), [upload(A), A16])
+      dispatch(K.castHalf(B.length, 'B to f16'), [upload(B), B16])
+      dispatch(product, [A16, B16, upload(bias), upload(R), C])
+      pass.end()
+      const readback = [A16, B16, C].map((buffer) => {
+        const staging = device.createBuffer({ size: buffer.size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST })
+        encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size)
+        return staging
+      })
+      device.queue.submit([encoder.finish()])
+      const [a16, b16, c] = await Promise.all(
+        readback.map(async (staging) => {
+          await staging.mapAsync(MapMode.READ)
+          const bytes = staging.getMappedRange().slice(0)
+          staging.unmap()
+          return bytes
+        }),
+      )
+      expect(Array.from(new Uint16Array(a16!))).toEqual(Array.from(A, toF16Bits))
+      expect(Array.from(new Uint16Array(b16!))).toEqual(Array.from(B, toF16Bits))
+      expect(toF16Bits(A[0]!)).toBe(0x7c00)
+      expect([A[1], A[2], A[3]].map((x) => toF16Bits(x!))).toEqual([0x3c00, 0x3c02, 0x0002])
 
-        let exact = 0
-        let rounded = 0
-        for (let i = 0; i < M; i++) {
-          for (let j = 0; j < N; j++) {
-            const at = i * N + j
-            let acc = 0
-            for (let k = 0; k < depth; k++) acc += h(A[i * depth + k]!) * h(B[k * N + j]!)
-            const want = Math.fround(Math.fround(-h(acc) + bias[j]!) + R[at]!)
-            const where = `C[${i}][${j}] (B ${b})`
-            if (i === 0) {
-              expect(Number.isFinite(got[at]!), where).toBe(false)
-            } else if (i === M - 1 && j === N - 1) {
-              expect(got[at], where).toBe(Number.NEGATIVE_INFINITY)
-            } else {
-              // f32 accumulation can land on the other side of an f16 rounding boundary: one f16 ulp at most.
-              const ulp = h(Math.abs(acc)) * 2 ** -10
-              expect(Math.abs(got[at]! - want), where).toBeLessThanOrEqual(1.01 * ulp + 1e-6)
-              if (got[at] === want) exact++
-              if (Math.abs(got[at]! - (-acc + bias[j]! + R[at]!)) > 1e-5 * Math.abs(acc)) rounded++
-            }
+      const got = new Float32Array(c!)
+      let exact = 0
+      let rounded = 0
+      for (let i = 0; i < M; i++) {
+        for (let j = 0; j < N; j++) {
+          const at = i * N + j
+          let acc = 0
+          for (let k = 0; k < depth; k++) acc += h(A[i * depth + k]!) * h(B[k * N + j]!)
+          const want = Math.fround(Math.fround(-h(acc) + bias[j]!) + R[at]!)
+          const where = `C[${i}][${j}]`
+          if (i === 0) {
+            expect(Number.isFinite(got[at]!), where).toBe(false)
+          } else if (i === M - 1 && j === N - 1) {
+            expect(got[at], where).toBe(Number.NEGATIVE_INFINITY)
+          } else {
+            // f32 accumulation can land on the other side of an f16 rounding boundary: one f16 ulp at most.
+            const ulp = h(Math.abs(acc)) * 2 ** -10
+            expect(Math.abs(got[at]! - want), where).toBeLessThanOrEqual(1.01 * ulp + 1e-6)
+            if (got[at] === want) exact++
+            if (Math.abs(got[at]! - (-acc + bias[j]! + R[at]!)) > 1e-5 * Math.abs(acc)) rounded++
           }
         }
-        const checked = (M - 1) * N - 1
-        expect(exact).toBeGreaterThanOrEqual(0.8 * checked)
-        // The result is f16, not the f32 accumulation: most elements differ from it by more than f32 rounding.
-        expect(rounded).toBeGreaterThanOrEqual(0.5 * checked)
-      } finally {
-        gpu.destroy()
       }
-    }, 60_000)
-  }
+      const checked = (M - 1) * N - 1
+      expect(exact).toBeGreaterThanOrEqual(0.8 * checked)
+      // The result is f16, not the f32 accumulation: most elements differ from it by more than f32 rounding.
+      expect(rounded).toBeGreaterThanOrEqual(0.5 * checked)
+    } finally {
+      gpu.destroy()
+    }
+  }, 60_000)
 
   it("skips the update and halves the loss scale on overflow; the first update made is AdamW's step 1", async () => {
     // 2^24 overflows f16 in the backward's products; halving reaches a scale that does not within about ten steps.

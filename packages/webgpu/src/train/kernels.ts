@@ -10,9 +10,9 @@
  * positions holding that token (a CSR index the session builds when the tokens are uploaded).
  *
  * Mixed precision (dtype f16, as the CPU backend's): every product of a linear layer and of the
- * head takes f16 operands (weights from an f16 copy of the f32 masters made at the start of each
- * step, activations rounded to f16 as they are loaded) and rounds its f32 accumulation to f16
- * once, as it is stored; everything else (element-wise kernels, attention, gradients of biases
+ * head reads f16 operands (an f16 copy of the f32 master weights made at the start of each step,
+ * f16 copies of the activations made by castHalf) and rounds its f32 accumulation to f16 once,
+ * as it is stored; everything else (element-wise kernels, attention, gradients of biases
  * and LayerNorms, AdamW and its state) stays f32. The loss is scaled by a dynamic loss scale that
  * lives on the device with the overflow flag (the `scaler` buffer, LossScaler below), so steps
  * batched in one submission skip their update on overflow without a round trip to the host.
@@ -95,9 +95,9 @@ export function f32Literal(x: number): string {
   return /[.eE]/.test(s) ? s : `${s}.0`
 }
 
-function declare(bindings: readonly KernelBinding[], f16 = false): string {
+function declare(bindings: readonly KernelBinding[]): string {
   return [
-    ...(f16 || bindings.some((b) => b.type === 'f16') ? ['enable f16;'] : []),
+    ...(bindings.some((b) => b.type === 'f16') ? ['enable f16;'] : []),
     SHAPE_STRUCT,
     '@group(0) @binding(0) var<uniform> S: Shape;',
     ...bindings.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: array<${b.type}>;`),
@@ -149,11 +149,10 @@ export interface GemmSpec {
   /** Adds R (M x N, row-major): the residual stream. */
   readonly residual?: boolean
   /**
-   * Mixed precision: f16 operands, f32 accumulation, the product rounded to f16 before alpha, the
-   * bias and the residual are applied in f32 (the CPU backend's order). `b` says how B is stored:
-   * 'f16' (a weight's f16 copy) or 'f32' (an activation, rounded to f16 as it is loaded; A always is).
+   * Mixed precision: A and B stored as f16, f32 accumulation, the product rounded to f16 before
+   * alpha, the bias and the residual are applied in f32 (the CPU backend's order).
    */
-  readonly f16?: { readonly b: 'f16' | 'f32' }
+  readonly f16?: boolean
 }
 
 /**
@@ -161,7 +160,9 @@ export interface GemmSpec {
  * even (f16 subnormals included); from 65520 on (the midpoint above f16's largest finite value,
  * 65504) infinity with the value's sign; NaN stays NaN. Done on the bits rather than with f16():
  * WGSL leaves the rounding of a conversion to the implementation (Vulkan allows rounding toward
- * zero, and lavapipe does), and an out-of-range conversion undefined. round() is ties-to-even.
+ * zero) and an out-of-range conversion undefined, and a shader compiler may fold the round trip
+ * f32(f16(x)) into x (lavapipe's does: the products' results were then not rounded at all).
+ * round() is ties-to-even.
  */
 const ROUND_F16 = `fn round_f16(x: f32) -> f32 {
   let a = abs(x);
@@ -189,17 +190,16 @@ const TILE = BLOCK * WIDTH
  * cost more than they save). Rows and columns outside C are clamped for loading and never stored.
  */
 export function gemm(s: GemmSpec): Kernel {
-  const half = s.f16
-  const bindings = [r('A'), r('B', half?.b === 'f16' ? 'f16' : 'f32')]
+  const half = s.f16 === true
+  const bindings = [r('A', half ? 'f16' : 'f32'), r('B', half ? 'f16' : 'f32')]
   if (s.bias) bindings.push(r('bias'))
   if (s.residual) bindings.push(r('R'))
   bindings.push(w('C'))
   const alpha = s.alpha ?? 1
   const idx = Array.from({ length: BLOCK }, (_, i) => i)
-  // Mixed precision: an f32-stored operand is rounded to f16 as it is loaded, an f16 one widened; the products of f16 values are exact in f32.
-  const loadA = (at: string) => (half ? `round_f16(A[${at}])` : `A[${at}]`)
-  const loadB = (at: string) => (!half ? `B[${at}]` : half.b === 'f16' ? `f32(B[${at}])` : `round_f16(B[${at}])`)
-  const wgsl = `${declare(bindings, half !== undefined)}
+  // Mixed precision: f16 operands widened as loaded (the products of f16 values are exact in f32).
+  const load = (operand: 'A' | 'B', at: string) => (half ? `f32(${operand}[${at}])` : `${operand}[${at}]`)
+  const wgsl = `${declare(bindings)}
 ${half ? ROUND_F16 : ''}
 @compute @workgroup_size(${WIDTH}, ${WIDTH})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) l: vec3<u32>) {
@@ -214,10 +214,10 @@ ${idx.flatMap((i) => idx.map((j) => `  var acc${i}_${j} = 0.0;`)).join('\n')}
   for (var k = 0u; k < K; k++) {
     let ka = k * S.aCol;
     let kb = k * S.bRow;
-${idx.map((j) => `    let b${j} = ${loadB(`kb + cb${j}`)};`).join('\n')}
+${idx.map((j) => `    let b${j} = ${load('B', `kb + cb${j}`)};`).join('\n')}
 ${idx
   .flatMap((i) => [
-    `    let a${i} = ${loadA(`ra${i} + ka`)};`,
+    `    let a${i} = ${load('A', `ra${i} + ka`)};`,
     ...idx.map((j) => `    acc${i}_${j} = fma(a${i}, b${j}, acc${i}_${j});`),
   ])
   .join('\n')}
@@ -640,10 +640,13 @@ export const SCALER = {
 /** Good steps after which the loss scale doubles (the CPU backend's and PyTorch's GradScaler's 2000). */
 export const LOSS_SCALE_GROWTH_INTERVAL = 2000
 
-/** The f16 copy of the f32 master weights each step's products read (the whole parameter buffer, padding included). */
-export function castHalf(count: number): Kernel {
+/**
+ * The f16 copy of `count` f32 values that products read: the master weights (the whole parameter
+ * buffer, padding included) at the start of each step, an activation after it is written.
+ */
+export function castHalf(count: number, label: string): Kernel {
   // round_f16 first: the conversion of a value f16 holds exactly is exact, whatever the implementation's rounding.
-  return elementwise('weights to f16', count, [r('p'), w('p16', 'f16')], '  p16[i] = f16(round_f16(p[i]));', ROUND_F16)
+  return elementwise(label, count, [r('x'), w('x16', 'f16')], '  x16[i] = f16(round_f16(x[i]));', ROUND_F16)
 }
 
 /**

@@ -201,19 +201,43 @@ export class WebgpuTrainingSession implements TrainingSession {
         ],
       })
       list.push({ pipeline, bindGroup, workgroups: kernel.workgroups })
+      // A kernel that writes an activation makes its f16 copy stale.
+      refs.forEach((ref, i) => {
+        const copy = copies.get(ref.buffer)
+        if (copy && kernel.bindings[i]!.access === 'read_write') copy.current = false
+      })
     }
-    /** A product (K.gemm); in f16 a weight operand (B, from the parameters) is read from the weights' f16 copy. */
+    /**
+     * Mixed precision: each activation's f16 copy, and whether it holds the activation's latest
+     * contents. Dispatches are added in the order they run (forward, then backward), so a copy
+     * made after an activation is written serves every product that reads it before the next write.
+     */
+    const copies = new Map<GPUBuffer, { ref: Ref; current: boolean }>()
+    /** A product operand in f16: a weight's slice of the f16 weights, or an activation's f16 copy, cast first when stale. */
+    const halfOf = (list: Dispatch[], ref: Ref): Ref => {
+      if (ref.buffer === this.#p) return half(ref)
+      let copy = copies.get(ref.buffer)
+      if (!copy) {
+        copy = { ref: whole(buffer(`${ref.buffer.label} (f16)`, Math.ceil(ref.buffer.size / 8))), current: false }
+        copies.set(ref.buffer, copy)
+      }
+      if (!copy.current) {
+        add(list, K.castHalf(ref.buffer.size / 4, `${ref.buffer.label} to f16`), [whole(ref.buffer), copy.ref])
+        copy.current = true
+      }
+      return copy.ref
+    }
+    /** A product (K.gemm); in f16 both operands are read from f16 copies (the CPU backend's conversions before each product). */
     const mm = (list: Dispatch[], spec: K.GemmSpec, refs: Ref[]) => {
       if (!mixed) return add(list, K.gemm(spec), refs)
-      const weight = refs[1]!.buffer === this.#p
-      const operands = weight ? [refs[0]!, half(refs[1]!), ...refs.slice(2)] : refs
-      add(list, K.gemm({ ...spec, f16: { b: weight ? 'f16' : 'f32' } }), operands)
+      const [a, b, ...rest] = refs
+      add(list, K.gemm({ ...spec, f16: true }), [halfOf(list, a!), halfOf(list, b!), ...rest])
     }
 
     const { N, D, MLP, V } = d
     const fwd = this.#forward
     const bwd = this.#backward
-    if (mixed) add(fwd, K.castHalf(at), [whole(this.#p), whole(this.#p16!)])
+    if (mixed) add(fwd, K.castHalf(at, 'weights to f16'), [whole(this.#p), whole(this.#p16!)])
     const x0 = act('x0', N * D)
     add(fwd, K.embedForward(d), [whole(this.#tokens), P('wte'), P('wpe'), x0])
     interface LayerActs {
@@ -561,7 +585,7 @@ export class WebgpuTrainingSession implements TrainingSession {
       this.timestamps
         ? 'phases timed with timestamp queries at the start and end of each phase pass'
         : "phases timed on the host, submit to onSubmittedWorkDone (the adapter lacks 'timestamp-query' or timestamps are disabled)",
-      `device buffers: parameters, gradients and AdamW moments${mixed ? ', and the weights in f16' : ''} ${mebibytes((mixed ? 18 : 16) * at)} in all; process memory figures are those of the process running the device work`,
+      `device buffers: parameters, gradients and AdamW moments${mixed ? ', and the weights in f16' : ''} ${mebibytes((mixed ? 18 : 16) * at)} in all${mixed ? `; f16 copies of ${copies.size} activations` : ''}; process memory figures are those of the process running the device work`,
     ]
   }
 
@@ -570,7 +594,7 @@ export class WebgpuTrainingSession implements TrainingSession {
     if (this.workload.dtype !== 'f16') return this.#baseNotes
     return [
       ...this.#baseNotes,
-      `mixed precision: f16 operands and results of every product (weights cast from the f32 masters at the start of each step, activations rounded to f16 as loaded, f32 accumulation), f32 master weights, AdamW state, element-wise kernels and attention; loss scale now ${this.#lossScale}, ${this.#skippedSteps} steps skipped for overflow so far`,
+      `mixed precision: f16 operands and results of every product (weights cast from the f32 masters at the start of each step, each activation cast once after it is written, f32 accumulation), f32 master weights, AdamW state, element-wise kernels and attention; loss scale now ${this.#lossScale}, ${this.#skippedSteps} steps skipped for overflow so far`,
     ]
   }
 
