@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { compareExitCode, parseCompareArgs } from '../src/cli/compare.ts'
-import { detectInstallCommand } from '../src/compare/base.ts'
+import { compareCacheDir, detectInstallCommand } from '../src/compare/base.ts'
 import { look, lookSchedule, pairedFigures } from '../src/compare/decision.ts'
 import type { CompareResult } from '../src/compare/output.ts'
 import { cpuNumbers, cpuSets, cpuTimes, mediansOf, processEnv } from '../src/compare/process.ts'
@@ -170,6 +170,14 @@ describe('the pieces of a comparison', () => {
     expect(cpuSets(true, 8, () => false)).toEqual([])
   })
 
+  test('base checkouts are kept outside the project, one folder per project', () => {
+    const a = compareCacheDir('/work/app', null, { XDG_CACHE_HOME: '/c' })
+    expect(a).toMatch(/^\/c\/gpubench\/compare\/app-[0-9a-f]{10}$/)
+    expect(compareCacheDir('/other/app', null, { XDG_CACHE_HOME: '/c' })).not.toBe(a)
+    expect(compareCacheDir('/work/app', null, { GPUBENCH_COMPARE_CACHE: '/x', XDG_CACHE_HOME: '/c' })).toBe('/x')
+    expect(compareCacheDir('/work/app', '/y', { GPUBENCH_COMPARE_CACHE: '/x' })).toBe('/y')
+  })
+
   test('the install command comes from the lockfile', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gpubench-lock-'))
     try {
@@ -220,6 +228,7 @@ function gpubench(cwd: string, args: string[], env: Record<string, string> = {})
 
 describe('gpubench compare on a git repository', () => {
   let dir: string
+  let cache: string
   let linkCommand: string
 
   const git = (...args: string[]) =>
@@ -229,7 +238,8 @@ describe('gpubench compare on a git repository', () => {
     })
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'gpubench-compare-'))
+    dir = await mkdtemp(join(tmpdir(), 'gpubench-compare-test-'))
+    cache = await mkdtemp(join(tmpdir(), 'gpubench-compare-cache-'))
     await cp(FIXTURE, dir, { recursive: true })
     const dependencies = { '@gpubench/core': 'workspace:*', '@gpubench/vitest-plugin': 'workspace:*', vitest: '^5.1.0' }
     await writeFile(
@@ -253,8 +263,8 @@ describe('gpubench compare on a git repository', () => {
 
   afterAll(async () => {
     if (dir) {
-      execFileSync('git', ['worktree', 'prune'], { cwd: dir, stdio: 'ignore' })
       await rm(dir, { recursive: true, force: true })
+      await rm(cache, { recursive: true, force: true })
     }
   })
 
@@ -272,6 +282,8 @@ describe('gpubench compare on a git repository', () => {
     json,
     '--install-command',
     linkCommand,
+    '--cache-dir',
+    cache,
   ]
 
   test('head equal to the base exits 0, with nothing written to baselines/', { timeout: 300_000 }, async () => {
@@ -298,6 +310,10 @@ describe('gpubench compare on a git repository', () => {
   }, async () => {
     const work = join(dir, 'work.ts')
     await writeFile(work, (await readFile(work, 'utf8')).replace('STEPS = 40_000', 'STEPS = 80_000'))
+    // A benchmark the base does not have: reported as such, never a crash or a failure.
+    const source = await readFile(join(dir, 'work.bench.ts'), 'utf8')
+    await writeFile(join(dir, 'new.bench.ts'), source.replaceAll("'lcg walk'", "'new walk'"))
+    git('add', 'new.bench.ts')
     git('commit', '-q', '-am', 'twice the work')
     const run = await gpubench(dir, compareArgs('double.json', 'HEAD~1'))
     expect(run.output).toMatch(/\(reused\)/)
@@ -309,6 +325,11 @@ describe('gpubench compare on a git repository', () => {
     expect(bench.outcome).toBe('regressed')
     expect(bench.ratio!).toBeGreaterThan(1.5)
     expect(bench.headMedianNs! / bench.baseMedianNs!).toBeGreaterThan(1.5)
+    expect(report.benchmarks.find((b) => b.name === 'new walk [host]')).toMatchObject({
+      outcome: 'only on head',
+      baseMedianNs: null,
+    })
+    expect(run.output).toMatch(/notice: new walk \[host\]: only on head: measured by the head only/)
   })
 
   test('a base that fails to install is reported, not a crash', { timeout: 60_000 }, async () => {
@@ -316,12 +337,20 @@ describe('gpubench compare on a git repository', () => {
     await writeFile(join(dir, 'sub', 'note.txt'), 'another commit\n')
     git('add', 'sub')
     git('commit', '-q', '-m', 'another base')
-    const run = await gpubench(dir, ['compare', '--base', 'HEAD', '--install-command', 'echo no registry here; exit 3'])
+    const run = await gpubench(
+      dir,
+      ['compare', '--base', 'HEAD', '--install-command', 'echo no registry here; exit 3'],
+      {
+        GPUBENCH_COMPARE_CACHE: cache,
+      },
+    )
     expect(run.code, run.output).toBe(0)
     expect(run.output).toMatch(
       /fault: the base could not be prepared.*the base install \(echo no registry here; exit 3\) exited 3/,
     )
-    const strict = await gpubench(dir, ['compare', '--base', 'HEAD', '--strict', '--install-command', 'exit 3'])
+    const strict = await gpubench(dir, ['compare', '--base', 'HEAD', '--strict', '--install-command', 'exit 3'], {
+      GPUBENCH_COMPARE_CACHE: cache,
+    })
     expect(strict.code, strict.output).toBe(1)
   })
 })

@@ -2,8 +2,7 @@
  * `gpubench compare [--base REF] [options] [-- vitest arguments]`: measures the base commit and
  * the working tree side by side on this machine, in separate processes interleaved ABBA, and
  * decides per benchmark on the paired ratios with run-level error control (compare/decision.ts).
- * The base is checked out, installed and built once in the project's cache folder
- * (compare/base.ts); nothing is written to the baselines. Exit 1 on a regression; 0 otherwise,
+ * The base is checked out, installed and built once in a cache folder (compare/base.ts); nothing is written to the baselines. Exit 1 on a regression; 0 otherwise,
  * inconclusive benchmarks and faults of one side with a notice (1 with --strict); 2 for a usage
  * error.
  */
@@ -33,9 +32,9 @@ when a one-sided t test rejects "no slowdown beyond the tolerance" with the chan
 tolerance. Stops when every benchmark is decided, or at --max-pairs or --max-time.
 
 The base (default: the merge-base of HEAD with $GITHUB_BASE_REF, else with the default branch)
-is checked out in node_modules/.cache/gpubench/compare/<sha>, installed with the project's
-package manager (from its lockfile) and reused by later comparisons. Nothing is written to the
-baselines.
+is checked out as a git worktree in a cache folder outside the project (see --cache-dir),
+installed with the project's package manager (from its lockfile) and reused by later
+comparisons. Nothing is written to the baselines.
 
 options:
   --base REF             the base commit (any commit-ish, e.g. HEAD, main, v1.2.0)
@@ -45,6 +44,8 @@ options:
   --max-time S           time budget in seconds (default 1200)
   --install-command CMD  how to install the base checkout (default: from its lockfile)
   --build-command CMD    run once in the base checkout after the install (default: none)
+  --cache-dir DIR        where base checkouts are kept (default: $GPUBENCH_COMPARE_CACHE, else
+                         $XDG_CACHE_HOME or ~/.cache, under gpubench/compare/<project>)
   --no-pin               do not pin processes to CPU sets
   --json PATH            write the JSON report there
   --strict               exit 1 also when a benchmark is inconclusive or measured on one side only
@@ -60,6 +61,7 @@ export interface CompareArgs {
   readonly maxSeconds: number
   readonly installCommand: string | null
   readonly buildCommand: string | null
+  readonly cacheDir: string | null
   readonly pin: boolean
   readonly json: string | null
   readonly strict: boolean
@@ -86,6 +88,7 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs {
     maxSeconds: 1200,
     installCommand: null,
     buildCommand: null,
+    cacheDir: null,
     pin: true,
     json: null,
     strict: false,
@@ -127,6 +130,9 @@ export function parseCompareArgs(argv: readonly string[]): CompareArgs {
         break
       case '--build-command':
         args.buildCommand = text(name)
+        break
+      case '--cache-dir':
+        args.cacheDir = text(name)
         break
       case '--json':
         args.json = text(name)
@@ -196,6 +202,7 @@ export async function compare(argv: readonly string[], cwd: string = process.cwd
   const base: BaseCommit = resolveBase(cwd, args.base, process.env)
   log(`base ${base.sha} (${base.ref}, from ${base.source})`)
   const prepared = prepareBase(cwd, base, {
+    cacheDir: args.cacheDir,
     installCommand: args.installCommand,
     buildCommand: args.buildCommand,
     log,

@@ -1,14 +1,22 @@
 /**
  * The base side of `gpubench compare`: which commit it is, and a checkout of it that can run the
- * benchmarks. The checkout is a git worktree (detached) in the project's cache folder,
- * `node_modules/.cache/gpubench/compare/<sha>`, installed with the project's own package manager
- * and lockfile, then built when a build command is given; a marker file records that it is
- * ready, so the next comparison against the same commit reuses it. A checkout whose install or
+ * benchmarks. The checkout is a git worktree (detached) in a cache folder outside the project,
+ * `$XDG_CACHE_HOME/gpubench/compare/<project>-<hash of its path>/<sha>` (default `~/.cache`;
+ * GPUBENCH_COMPARE_CACHE or --cache-dir name another), installed with the project's own package
+ * manager and lockfile, then built when a build command is given; a marker file records that it
+ * is ready, so the next comparison against the same commit reuses it. A checkout whose install or
  * build failed has no marker and is made afresh next time.
+ *
+ * Not under the project's `node_modules/.cache`: Node refuses to strip the types of `.ts` files
+ * below a `node_modules` folder, so a project that runs its TypeScript sources directly (as this
+ * one does) would fail there, and a module missing from the base's install would silently resolve
+ * to the head's `node_modules` above it.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+import { homedir } from 'node:os'
+import { basename, join, relative, resolve } from 'node:path'
 import { CliError } from '../cli/vitest-process.ts'
 
 export interface BaseCommit {
@@ -131,7 +139,18 @@ export interface BaseCheckout {
   readonly log: string
 }
 
+/** The folder of the base checkouts of the repository at `top`: one per project, outside it. */
+export function compareCacheDir(top: string, option: string | null, env: NodeJS.ProcessEnv): string {
+  const chosen = option ?? ((env.GPUBENCH_COMPARE_CACHE ?? '').trim() || null)
+  if (chosen !== null) return resolve(chosen)
+  const cacheHome = (env.XDG_CACHE_HOME ?? '').trim() || join(homedir(), '.cache')
+  const id = createHash('sha256').update(resolve(top)).digest('hex').slice(0, 10)
+  return join(cacheHome, 'gpubench', 'compare', `${basename(top).replace(/[^\w.-]/g, '_')}-${id}`)
+}
+
 export interface PrepareOptions {
+  /** The cache folder (compareCacheDir), null for the default. */
+  readonly cacheDir: string | null
   readonly installCommand: string | null
   readonly buildCommand: string | null
   readonly log: (line: string) => void
@@ -168,7 +187,7 @@ function step(what: string, command: string, dir: string, logFile: string): stri
  */
 export function prepareBase(cwd: string, base: BaseCommit, options: PrepareOptions): Prepared {
   const top = gitTopLevel(cwd)
-  const cache = join(top, 'node_modules', '.cache', 'gpubench', 'compare')
+  const cache = compareCacheDir(top, options.cacheDir, process.env)
   const dir = join(cache, base.sha)
   const log = join(cache, `${base.sha}.log`)
   const runDir = join(dir, relative(top, resolve(cwd)))

@@ -6,7 +6,7 @@
  * judged; the loop stops when none is left, at the last look, or when another pair would pass
  * the time budget (the last look is then made early, so no more than the looks planned are made).
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BenchmarkDecision, look, lookSchedule } from './decision.ts'
@@ -49,7 +49,7 @@ export function compareLoop(settings: LoopSettings): LoopResult {
   const { alpha, tolerance, maxPairs, maxSeconds, log } = settings
   const run = settings.run ?? runProcess
   const looks = lookSchedule(maxPairs)
-  const workDir = mkdtempSync(join(tmpdir(), 'gpubench-compare-'))
+  const workDir = mkdtempSync(join(tmpdir(), 'gpubench-compare-run-'))
   const started = performance.now()
   const elapsed = () => (performance.now() - started) / 1000
   const processes: ProcessRun[] = []
@@ -142,6 +142,9 @@ export function compareLoop(settings: LoopSettings): LoopResult {
     const { verdict, ...figures } = decision
     return { name, ...figures, outcome: verdict, baseMedianNs, headMedianNs }
   })
+  // The processes' reports and logs: kept for a look when something went wrong, else removed.
+  if (faults.length === 0) rmSync(workDir, { recursive: true, force: true })
+  else log(`the processes' logs are kept in ${workDir}`)
   return {
     looks,
     levelPerLook: alpha / looks.length,
