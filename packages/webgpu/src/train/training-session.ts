@@ -17,8 +17,9 @@
  * submission.
  *
  * Mixed precision (dtype f16) follows the CPU backend (native/src/cpu/train.cpp): the forward
- * pass starts by casting the f32 master weights to an f16 copy, which the products read; products
- * take f16 operands, accumulate in f32 and round their result to f16; the backward pass scales
+ * pass starts by casting the f32 master weights to an f16 copy, and each activation a product
+ * reads is cast to an f16 copy of its own once after it is written; products read those f16
+ * operands, accumulate in f32 and round their result to f16; the backward pass scales
  * the loss by the dynamic loss scale and ends by unscaling the gradients and flagging an overflow;
  * the optimizer pass skips AdamW on overflow and then updates the scale (halved on overflow, not
  * below 1; doubled after 2000 good steps). The scale, the flag and each step's record live in a
