@@ -11,7 +11,7 @@
  *
  * Mixed precision (dtype f16, as the CPU backend's): every product of a linear layer and of the
  * head reads f16 operands (an f16 copy of the f32 master weights made at the start of each step,
- * f16 copies of the activations made by castHalf) and rounds its f32 accumulation to f16 once,
+ * f16 copies of the activations, written by the kernels that compute them: withHalfCopy) and rounds its f32 accumulation to f16 once,
  * as it is stored; everything else (element-wise kernels, attention, gradients of biases
  * and LayerNorms, AdamW and its state) stays f32. The loss is scaled by a dynamic loss scale that
  * lives on the device with the overflow flag (the `scaler` buffer, LossScaler below), so steps
@@ -79,6 +79,8 @@ export interface Kernel {
   readonly workgroups: readonly [number, number, number]
   /** The kernel's own fields of the Shape uniform (a product's sizes and strides). */
   readonly shape: Partial<Record<ShapeField, number>>
+  /** Mixed precision: the output this kernel also writes as an f16 copy (withHalfCopy), bound last. */
+  readonly halfCopy?: string
 }
 
 /** Workgroups per dimension WebGPU guarantees (maxComputeWorkgroupsPerDimension's default). */
@@ -639,6 +641,31 @@ export const SCALER = {
 
 /** Good steps after which the loss scale doubles (the CPU backend's and PyTorch's GradScaler's 2000). */
 export const LOSS_SCALE_GROWTH_INTERVAL = 2000
+
+/**
+ * `kernel`, also writing its output `output` as an f16 copy (binding `<output>16`, after the
+ * others), rounded as castHalf rounds: every store `output[i] = v;` of the body becomes a store of
+ * v to both. So the activations products read in f16 are made by the kernel that computes them,
+ * with no dispatch of their own.
+ */
+export function withHalfCopy(kernel: Kernel, output: string): Kernel {
+  const at = kernel.bindings.findIndex((b) => b.name === output)
+  if (at < 0 || kernel.bindings[at]!.type !== 'f32' || kernel.bindings[at]!.access !== 'read_write') {
+    throw new Error(`${kernel.label}: no f32 output '${output}' to copy to f16`)
+  }
+  const copy = `${output}16`
+  // A store starts a statement (after a line break, ';' or '{'); reads of the output elsewhere are left alone.
+  const store = new RegExp(`(^|[;{])(\\s*)${output}\\[([^\\]]+)\\] = ([^;]+);`, 'gm')
+  let stores = 0
+  const body = kernel.wgsl.replace(store, (_, before: string, space: string, index: string, value: string) => {
+    stores++
+    return `${before}${space}{ let stored = ${value}; ${output}[${index}] = stored; ${copy}[${index}] = f16(round_f16(stored)); }`
+  })
+  if (stores === 0) throw new Error(`${kernel.label}: no store to '${output}' found`)
+  const declaration = `@group(0) @binding(${kernel.bindings.length + 1}) var<storage, read_write> ${copy}: array<f16>;`
+  const wgsl = `enable f16;\n${body.replace(/^enable f16;\n/, '').replace('@compute', `${declaration}\n${ROUND_F16}\n@compute`)}`
+  return { ...kernel, wgsl, bindings: [...kernel.bindings, w(copy, 'f16')], halfCopy: output }
+}
 
 /**
  * The f16 copy of `count` f32 values that products read: the master weights (the whole parameter

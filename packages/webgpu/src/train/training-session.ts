@@ -17,8 +17,8 @@
  * submission.
  *
  * Mixed precision (dtype f16) follows the CPU backend (native/src/cpu/train.cpp): the forward
- * pass starts by casting the f32 master weights to an f16 copy, and each activation a product
- * reads is cast to an f16 copy of its own once after it is written; products read those f16
+ * pass starts by casting the f32 master weights to an f16 copy, and the kernel that computes an
+ * activation a product reads writes an f16 copy of it as well; products read those f16
  * operands, accumulate in f32 and round their result to f16; the backward pass scales
  * the loss by the dynamic loss scale and ends by unscaling the gradients and flagging an overflow;
  * the optimizer pass skips AdamW on overflow and then updates the scale (halved on overflow, not
@@ -169,7 +169,11 @@ export class WebgpuTrainingSession implements TrainingSession {
     })
 
     const pipelines = new Map<string, GPUComputePipeline>()
-    const add = (list: Dispatch[], kernel: K.Kernel, refs: Ref[]) => {
+    const add = (list: Dispatch[], kernel: K.Kernel, given: Ref[]) => {
+      // A kernel that writes an activation's f16 copy as well (K.withHalfCopy) binds the copy last.
+      const at = kernel.halfCopy === undefined ? -1 : kernel.bindings.findIndex((b) => b.name === kernel.halfCopy)
+      const made = at >= 0 ? copyOf(given[at]!) : undefined
+      const refs = made ? [...given, made.ref] : given
       if (refs.length !== kernel.bindings.length) {
         throw new Error(`${kernel.label}: ${refs.length} buffers for ${kernel.bindings.length} bindings`)
       }
@@ -202,11 +206,12 @@ export class WebgpuTrainingSession implements TrainingSession {
         ],
       })
       list.push({ pipeline, bindGroup, workgroups: kernel.workgroups })
-      // A kernel that writes an activation makes its f16 copy stale.
+      // A kernel that writes an activation makes its f16 copy stale, unless it writes the copy too.
       refs.forEach((ref, i) => {
         const copy = copies.get(ref.buffer)
         if (copy && kernel.bindings[i]!.access === 'read_write') copy.current = false
       })
+      if (made) made.current = true
     }
     /**
      * Mixed precision: each activation's f16 copy, and whether it holds the activation's latest
@@ -214,14 +219,21 @@ export class WebgpuTrainingSession implements TrainingSession {
      * made after an activation is written serves every product that reads it before the next write.
      */
     const copies = new Map<GPUBuffer, { ref: Ref; current: boolean }>()
-    /** A product operand in f16: a weight's slice of the f16 weights, or an activation's f16 copy, cast first when stale. */
-    const halfOf = (list: Dispatch[], ref: Ref): Ref => {
-      if (ref.buffer === this.#p) return half(ref)
+    const copyOf = (ref: Ref) => {
       let copy = copies.get(ref.buffer)
       if (!copy) {
         copy = { ref: whole(buffer(`${ref.buffer.label} (f16)`, Math.ceil(ref.buffer.size / 8))), current: false }
         copies.set(ref.buffer, copy)
       }
+      return copy
+    }
+    /**
+     * A product operand in f16: a weight's slice of the f16 weights, or an activation's f16 copy,
+     * cast by a dispatch of its own when its producer did not write it (K.withHalfCopy).
+     */
+    const halfOf = (list: Dispatch[], ref: Ref): Ref => {
+      if (ref.buffer === this.#p) return half(ref)
+      const copy = copyOf(ref)
       if (!copy.current) {
         add(list, K.castHalf(ref.buffer.size / 4, `${ref.buffer.label} to f16`), [whole(ref.buffer), copy.ref])
         copy.current = true
@@ -235,6 +247,8 @@ export class WebgpuTrainingSession implements TrainingSession {
       add(list, K.gemm({ ...spec, f16: true }), [halfOf(list, a!), halfOf(list, b!), ...rest])
     }
 
+    /** In f16, `kernel` writing its output `output` as an f16 copy as well (for the products that read it). */
+    const h = (kernel: K.Kernel, output: string) => (mixed ? K.withHalfCopy(kernel, output) : kernel)
     const { N, D, MLP, V } = d
     const fwd = this.#forward
     const bwd = this.#backward
@@ -277,14 +291,21 @@ export class WebgpuTrainingSession implements TrainingSession {
         gelu: act(`${p}gelu`, N * MLP),
         out: act(`${p}out`, N * D),
       }
-      add(fwd, K.layerNormForward(d, 'ln1'), [x, P(`${p}ln1.weight`), P(`${p}ln1.bias`), a.ln1, a.ln1Mean, a.ln1Rstd])
+      add(fwd, h(K.layerNormForward(d, 'ln1'), 'out'), [
+        x,
+        P(`${p}ln1.weight`),
+        P(`${p}ln1.bias`),
+        a.ln1,
+        a.ln1Mean,
+        a.ln1Rstd,
+      ])
       mm(fwd, { label: 'qkv', M: N, N: 3 * D, K: D, a: { row: D, col: 1 }, b: { row: 3 * D, col: 1 }, bias: true }, [
         a.ln1,
         P(`${p}attn.qkv.weight`),
         P(`${p}attn.qkv.bias`),
         a.qkv,
       ])
-      add(fwd, K.attentionForward(d), [a.qkv, a.att, a.attY])
+      add(fwd, h(K.attentionForward(d), 'y'), [a.qkv, a.att, a.attY])
       mm(
         fwd,
         {
@@ -299,7 +320,7 @@ export class WebgpuTrainingSession implements TrainingSession {
         },
         [a.attY, P(`${p}attn.proj.weight`), P(`${p}attn.proj.bias`), x, a.res2],
       )
-      add(fwd, K.layerNormForward(d, 'ln2'), [
+      add(fwd, h(K.layerNormForward(d, 'ln2'), 'out'), [
         a.res2,
         P(`${p}ln2.weight`),
         P(`${p}ln2.bias`),
@@ -313,7 +334,7 @@ export class WebgpuTrainingSession implements TrainingSession {
         P(`${p}mlp.fc.bias`),
         a.fc,
       ])
-      add(fwd, K.geluForward(d), [a.fc, a.gelu])
+      add(fwd, h(K.geluForward(d), 'y'), [a.fc, a.gelu])
       mm(
         fwd,
         {
@@ -336,7 +357,7 @@ export class WebgpuTrainingSession implements TrainingSession {
     const lnfRstd = act('lnf rstd', N)
     const logits = act('logits', N * V)
     const losses = act('losses', N)
-    add(fwd, K.layerNormForward(d, 'lnf'), [x, P('lnf.weight'), P('lnf.bias'), lnf, lnfMean, lnfRstd])
+    add(fwd, h(K.layerNormForward(d, 'lnf'), 'out'), [x, P('lnf.weight'), P('lnf.bias'), lnf, lnfMean, lnfRstd])
     mm(fwd, { label: 'head', M: N, N: V, K: D, a: { row: D, col: 1 }, b: { row: 1, col: D } }, [lnf, P('wte'), logits])
     add(fwd, K.crossEntropyForward(d), [whole(this.#tokens), logits, losses])
     add(fwd, K.lossMean(), [losses, whole(this.#loss)])
@@ -347,7 +368,7 @@ export class WebgpuTrainingSession implements TrainingSession {
     const sh = fault === 'head' ? -1 : 1
     add(
       bwd,
-      K.crossEntropyBackward(d, fault, mixed),
+      h(K.crossEntropyBackward(d, fault, mixed), 'logits'),
       mixed ? [whole(this.#tokens), logits, whole(this.#scaler!)] : [whole(this.#tokens), logits],
     )
     const dlnf = act('d lnf', N * D)
@@ -379,7 +400,7 @@ export class WebgpuTrainingSession implements TrainingSession {
     )
     const dxA = act('d x (a)', N * D)
     const dxB = act('d x (b)', N * D)
-    add(bwd, K.layerNormBackwardRows(d, 'lnf backward', false, fault), [
+    add(bwd, h(K.layerNormBackwardRows(d, 'lnf backward', false, fault), 'dx'), [
       dlnf,
       x,
       lnfMean,
@@ -435,7 +456,7 @@ export class WebgpuTrainingSession implements TrainingSession {
         [a.gelu, dOut, G(`${p}mlp.proj.weight`)],
       )
       add(bwd, K.columnSums('mlp proj backward (bias)', N, D, fault), [dOut, G(`${p}mlp.proj.bias`)])
-      add(bwd, K.geluBackward(d, fault), [a.fc, dgelu, dfc])
+      add(bwd, h(K.geluBackward(d, fault), 'dx'), [a.fc, dgelu, dfc])
       mm(
         bwd,
         {
@@ -463,7 +484,7 @@ export class WebgpuTrainingSession implements TrainingSession {
         [a.ln2, dfc, G(`${p}mlp.fc.weight`)],
       )
       add(bwd, K.columnSums('mlp fc backward (bias)', N, MLP, fault), [dfc, G(`${p}mlp.fc.bias`)])
-      add(bwd, K.layerNormBackwardRows(d, 'ln2 backward', true, fault), [
+      add(bwd, h(K.layerNormBackwardRows(d, 'ln2 backward', true, fault), 'dx'), [
         dln,
         a.res2,
         a.ln2Mean,
@@ -509,7 +530,7 @@ export class WebgpuTrainingSession implements TrainingSession {
       )
       add(bwd, K.columnSums('attn proj backward (bias)', N, D, fault), [dres2, G(`${p}attn.proj.bias`)])
       add(bwd, K.attentionBackwardScores(d, fault), [dattY, a.qkv, a.att, ds])
-      add(bwd, K.attentionBackwardQkv(d, fault), [ds, a.att, a.qkv, dattY, dqkv])
+      add(bwd, h(K.attentionBackwardQkv(d, fault), 'dqkv'), [ds, a.att, a.qkv, dattY, dqkv])
       mm(
         bwd,
         {
@@ -537,7 +558,7 @@ export class WebgpuTrainingSession implements TrainingSession {
         [a.ln1, dqkv, G(`${p}attn.qkv.weight`)],
       )
       add(bwd, K.columnSums('qkv backward (bias)', N, 3 * D, fault), [dqkv, G(`${p}attn.qkv.bias`)])
-      add(bwd, K.layerNormBackwardRows(d, 'ln1 backward', true, fault), [
+      add(bwd, h(K.layerNormBackwardRows(d, 'ln1 backward', true, fault), 'dx'), [
         dln,
         a.input,
         a.ln1Mean,
@@ -595,7 +616,7 @@ export class WebgpuTrainingSession implements TrainingSession {
     if (this.workload.dtype !== 'f16') return this.#baseNotes
     return [
       ...this.#baseNotes,
-      `mixed precision: f16 operands and results of every product (weights cast from the f32 masters at the start of each step, each activation cast once after it is written, f32 accumulation), f32 master weights, AdamW state, element-wise kernels and attention; loss scale now ${this.#lossScale}, ${this.#skippedSteps} steps skipped for overflow so far`,
+      `mixed precision: f16 operands and results of every product (weights cast from the f32 masters at the start of each step, each activation written in f16 as well by the kernel that computes it, f32 accumulation), f32 master weights, AdamW state, element-wise kernels and attention; loss scale now ${this.#lossScale}, ${this.#skippedSteps} steps skipped for overflow so far`,
     ]
   }
 
