@@ -89,6 +89,21 @@ describe('what the WebGPU backend trains (no adapter needed)', () => {
     )
   })
 
+  it('f16: a kernel that computes an activation writes its f16 copy at every store, bound last', () => {
+    const d = K.dimsOf(TINY)
+    const ln = K.withHalfCopy(K.layerNormForward(d, 'ln1'), 'out')
+    expect(ln.wgsl).toMatch(/^enable f16;/)
+    expect(ln.wgsl).toContain('out[base + c] = stored; out16[base + c] = f16(round_f16(stored));')
+    expect(ln.wgsl).toContain('@group(0) @binding(7) var<storage, read_write> out16: array<f16>;')
+    expect(ln.bindings.at(-1)).toEqual({ name: 'out16', type: 'f16', access: 'read_write' })
+    expect(ln.halfCopy).toBe('out')
+    // Reads of the output are left alone: the cross-entropy's backward reads and writes logits in place.
+    const ce = K.withHalfCopy(K.crossEntropyBackward(d, undefined, true), 'logits')
+    expect(ce.wgsl.match(/logits16\[/g)).toHaveLength(1)
+    expect(ce.wgsl).toContain('(logits[i] - onehot)')
+    expect(() => K.withHalfCopy(K.geluForward(d), 'x')).toThrow(/no f32 output 'x'/)
+  })
+
   it("refuses the paper preset with the reference's time estimate, and f16 without 'shader-f16' with its reason", () => {
     expect(trainSupport(train({ model: 'paper', batch: 8, seq: 512 }), undefined)).toMatch(/would take about .* h/)
     const f16 = train({ model: TINY.model, batch: 3, seq: 7, dtype: 'f16' })
