@@ -7,7 +7,8 @@
  *
  * f16 also on its own: the mixed-precision product (f16 operands, f32 accumulation, an f16
  * result, overflow to infinity) against a float64 reference on fresh random inputs, and the loss
- * scale's overflow skip (the update skipped, the scale halved, AdamW's step count not advanced).
+ * scale's overflow skip (the update skipped, the scale halved, AdamW's step count not advanced);
+ * and step by step the same losses, loss scales and skips as the CPU backend's f16 where it is built.
  */
 import {
   type Dtype,
@@ -15,6 +16,7 @@ import {
   initParameters,
   TRAIN_FAULTS,
   type TrainFault,
+  type TrainingRunnable,
   type TrainStepRecord,
   type TrainWorkload,
   toF16Bits,
@@ -25,6 +27,7 @@ import {
   trainTarget,
   verifyTraining,
 } from '@gpubench/core'
+import { cpuBackend } from '@gpubench/native'
 import { afterAll, describe, expect, it } from 'vitest'
 import { BufferUsage, MapMode } from '../src/constants.ts'
 import {
@@ -55,6 +58,10 @@ const noF16 = !probe.available || probe.device.details.shaderF16 !== true
 if (probe.available && noF16) {
   console.warn(`[webgpu tests] f16 training skipped: adapter '${probe.device.name}' lacks 'shader-f16'`)
 }
+
+/** The CPU backend's f16 training, to compare with (its native module may not be built here). */
+const cpu = await cpuBackend.probe()
+if (!cpu.available) console.warn(`[webgpu tests] f16 comparison with the CPU backend skipped: ${cpu.reason}`)
 
 const freshSeed = () => Math.floor(Math.random() * 2 ** 31)
 
@@ -412,5 +419,44 @@ describe.skipIf(noF16)('WebGPU f16 mixed precision, piece by piece', () => {
     } finally {
       await s.dispose()
     }
+  }, 60_000)
+})
+
+describe.skipIf(noF16 || !cpu.available)("WebGPU f16 against the CPU backend's f16", () => {
+  it('the same losses, loss scales and overflow skips step by step', async () => {
+    // A loss scale that overflows at first, so the halving and the skips are compared as well.
+    const w = train({
+      ...TINY,
+      model: TINY.model,
+      dtype: 'f16',
+      initialLossScale: 2 ** 24,
+      initSeed: freshSeed(),
+      dataSeed: freshSeed(),
+    })
+    const steps = 20
+    const s = await session(w)
+    let gpu: TrainStepRecord[]
+    try {
+      await s.setParameters(initParameters(w.model, w.initSeed))
+      await s.setTokens(trainData(w))
+      gpu = await s.steps(steps)
+    } finally {
+      await s.dispose()
+    }
+    const runnable = (await cpuBackend.prepare(trainTarget(w, 'cpu'))) as TrainingRunnable
+    let host: TrainStepRecord[]
+    try {
+      await runnable.cold()
+      host = [runnable.records[0]!, ...(await runnable.steps(steps - 1))]
+    } finally {
+      await runnable.dispose()
+    }
+    expect(gpu.some((r) => r.skipped) && gpu.some((r) => !r.skipped), seeds(w)).toBe(true)
+    const tolerance = toleranceFor('f16', trainReductionDepth(w))
+    gpu.forEach((r, i) => {
+      const where = `${seeds(w)}, step ${i + 1}`
+      expect([r.lossScale, r.skipped], where).toEqual([host[i]!.lossScale, host[i]!.skipped])
+      expect(Math.abs(r.loss - host[i]!.loss) / host[i]!.loss, where).toBeLessThanOrEqual(tolerance)
+    })
   }, 60_000)
 })
