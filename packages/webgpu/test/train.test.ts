@@ -66,10 +66,13 @@ if (!cpu.available) console.warn(`[webgpu tests] f16 comparison with the CPU bac
 const freshSeed = () => Math.floor(Math.random() * 2 ** 31)
 
 /** TINY in `dtype`; f16 with fresh seeds for the parameters and the data (named in the test's failure). */
-function tiny(dtype: Dtype): TrainWorkload {
+function tiny(dtype: Dtype, initialLossScale = TINY.initialLossScale): TrainWorkload {
   if (dtype === 'f32') return TINY
-  return train({ ...TINY, model: TINY.model, dtype, initSeed: freshSeed(), dataSeed: freshSeed() })
+  return train({ ...TINY, model: TINY.model, dtype, initialLossScale, initSeed: freshSeed(), dataSeed: freshSeed() })
 }
+
+/** A loss scale that overflows f16 in TINY's backward products at first; halving reaches one that does not within about ten steps. */
+const OVERFLOWING_SCALE = 2 ** 24
 
 const seeds = (w: TrainWorkload) => `${w.dtype}, initSeed ${w.initSeed}, dataSeed ${w.dataSeed}`
 
@@ -359,15 +362,7 @@ describe.skipIf(noF16)('WebGPU f16 mixed precision, piece by piece', () => {
   }, 60_000)
 
   it("skips the update and halves the loss scale on overflow; the first update made is AdamW's step 1", async () => {
-    // 2^24 overflows f16 in the backward's products; halving reaches a scale that does not within about ten steps.
-    const w = train({
-      ...TINY,
-      model: TINY.model,
-      dtype: 'f16',
-      initialLossScale: 2 ** 24,
-      initSeed: freshSeed(),
-      dataSeed: freshSeed(),
-    })
+    const w = tiny('f16', OVERFLOWING_SCALE)
     const s = await session(w)
     try {
       const p0 = initParameters(w.model, w.initSeed)
@@ -386,7 +381,7 @@ describe.skipIf(noF16)('WebGPU f16 mixed precision, piece by piece', () => {
       const updated = records.at(-1)!
       expect(updated.skipped, `${seeds(w)}: every step overflowed`).toBe(false)
       records.forEach((r, i) => {
-        expect(r.lossScale).toBe(2 ** (24 - i))
+        expect(r.lossScale).toBe(OVERFLOWING_SCALE / 2 ** i)
         expect(r.loss).toBe(records[0]!.loss)
       })
       // AdamW's step 1 moves each parameter by lr·g/(|g| + ε) + lr·wd·p: by lr, but for the few gradients near 0.
@@ -425,14 +420,7 @@ describe.skipIf(noF16)('WebGPU f16 mixed precision, piece by piece', () => {
 describe.skipIf(noF16 || !cpu.available)("WebGPU f16 against the CPU backend's f16", () => {
   it('the same losses, loss scales and overflow skips step by step', async () => {
     // A loss scale that overflows at first, so the halving and the skips are compared as well.
-    const w = train({
-      ...TINY,
-      model: TINY.model,
-      dtype: 'f16',
-      initialLossScale: 2 ** 24,
-      initSeed: freshSeed(),
-      dataSeed: freshSeed(),
-    })
+    const w = tiny('f16', OVERFLOWING_SCALE)
     const steps = 20
     const s = await session(w)
     let gpu: TrainStepRecord[]
