@@ -18,7 +18,16 @@ import { compareExitCode, parseCompareArgs } from '../src/cli/compare.ts'
 import { compareCacheDir, detectInstallCommand } from '../src/compare/base.ts'
 import { look, lookSchedule, pairedFigures } from '../src/compare/decision.ts'
 import type { CompareResult } from '../src/compare/output.ts'
-import { cpuNumbers, cpuSets, cpuTimes, mediansOf, processEnv } from '../src/compare/process.ts'
+import {
+  cpuNumbers,
+  cpuSets,
+  cpuTimes,
+  mediansOf,
+  type ProcessRun,
+  type ProcessSpec,
+  processEnv,
+} from '../src/compare/process.ts'
+import { compareLoop } from '../src/compare/run.ts'
 import { resolveOptions } from '../src/options.ts'
 import type { JsonReport } from '../src/report/json.ts'
 
@@ -97,6 +106,59 @@ describe('the paired decision', () => {
     expect(compareExitCode(result(['same', 'improved']), true)).toBe(0)
     expect(compareExitCode(result([], ['the base could not be prepared']), false)).toBe(0)
     expect(compareExitCode(result([], ['the base could not be prepared']), true)).toBe(1)
+  })
+})
+
+describe('the comparison loop', () => {
+  /** A process that measures without running anything: `slow` twice as long on the head, `gone` only on the base. */
+  const fake = (spec: ProcessSpec): ProcessRun => {
+    const wobble = 1 + 0.01 * Math.sin(spec.pair * 7 + (spec.side === 'head' ? 1 : 0))
+    const medians: Record<string, number> = {
+      steady: 1000 * wobble,
+      slow: (spec.side === 'head' ? 2000 : 1000) * wobble,
+    }
+    if (spec.side === 'base') medians.gone = 500
+    return { ...spec, seconds: 0, exitCode: 0, steal: 0, load: 1, medians, problem: null, log: '' }
+  }
+  const settings = {
+    headDir: '/head',
+    baseDir: '/base',
+    vitestArgs: ['x.bench.ts'],
+    alpha: 0.01,
+    tolerance: 0.05,
+    maxPairs: 16,
+    maxSeconds: 600,
+    cpuSets: ['0', '1'],
+    log: () => {},
+    run: fake,
+  }
+
+  test('ABBA pairs on alternating CPU sets, stopped at the first look where every benchmark is decided', () => {
+    const result = compareLoop(settings)
+    expect(result.stoppedBy).toBe('all decided')
+    expect(result.pairs).toBe(4)
+    expect(result.processes.map((p) => `${p.side}@${p.cpuSet}`)).toEqual([
+      'base@0',
+      'head@0',
+      'head@1',
+      'base@1',
+      'base@0',
+      'head@0',
+      'head@1',
+      'base@1',
+    ])
+    const byName = Object.fromEntries(result.benchmarks.map((b) => [b.name, b]))
+    expect(byName.slow).toMatchObject({ outcome: 'regressed', baseMedianNs: expect.closeTo(1000, -2), pairs: 4 })
+    expect(byName.steady).toMatchObject({ outcome: 'same', pairs: 4 })
+    expect(byName.gone).toMatchObject({ outcome: 'only on base', headMedianNs: null })
+    expect(result.levelPerLook).toBeCloseTo(0.01 / 3)
+  })
+
+  test('out of time after one pair: nothing decided, nothing judged on a single pair', () => {
+    const result = compareLoop({ ...settings, maxSeconds: 1e-9 })
+    expect(result.stoppedBy).toBe('max time')
+    expect(result.pairs).toBe(1)
+    expect(result.benchmarks.find((b) => b.name === 'slow')).toMatchObject({ outcome: 'inconclusive', pairs: 1 })
   })
 })
 
