@@ -59,8 +59,10 @@ export interface RecordedVerdict {
   /** The log ratio's standard error and the t's degrees of freedom under that model. */
   readonly logSe?: number
   readonly df?: number
-  /** Separate sittings the device's baseline runs span (core's step 9b); 1 adds the unseen shift between sittings to the model. */
+  /** Separate sittings the device's baseline runs span (core's step 9b). */
   readonly sittings?: number | null
+  /** The shift between sittings the model allows for because the runs are of one sitting (log scale; 0: none). */
+  readonly unseenShift?: number
   /**
    * Set by the reporter, which sees the whole run: the smallest slowdown this comparison catches
    * (80% of the time) at the run-level error rate, as a ratio (1.34: a slowdown of 34%).

@@ -62,14 +62,17 @@
  *    runs that agreed within 2%, and at 37.3 µs in the next process two seconds later (1.56x);
  *    between sessions of one day, benchmarks moved by 0.33x to 1.79x. Where the runs behind the
  *    model (the device's whole baseline file, option `sittings`, else the entry's own runs) carry
- *    their `recordedAt` and all fall in one sitting (no gap over SITTING_GAP_MS), the test
+ *    their `recordedAt` and all fall in one sitting (no gap over SITTING_GAP_MS), and K >= 2, the test
  *    of step 8 adds a shift between sittings that the runs cannot show, UNSEEN_SHIFT_SD on the log
  *    scale, to the variance: se² = pooled·(1 + 1/K) + excess + UNSEEN_SHIFT_SD². Runs of two or
  *    more sittings show such shifts in their spread (pooled into the device's prior), and the term
  *    is dropped: a device earns its tight model by being recorded on more than one occasion. The interval of
  *    steps 1-6 describes the ratio to the runs at hand and is not widened; the term bears on
  *    `regressed` and on `detectableRatio` only. Runs without timestamps (simulations, tests) are
- *    taken as independent draws of the whole noise model, sittings included.
+ *    taken as independent draws of the whole noise model, sittings included. A one-run baseline
+ *    (K = 1) already stands on the prior alone, a t with 2 degrees of freedom whose tails cover
+ *    such shifts (1.56x against one run: p ≈ 0.015), so the term is for K >= 2, where agreeing
+ *    runs would otherwise narrow the model.
  * 10. `detectableRatio(verdict, alpha)`: the smallest true slowdown this comparison catches with
  *    80% probability at level alpha: (1 + tolerance)·exp((t(1 - alpha) + t(0.8))·se), the t
  *    quantiles on the model's degrees of freedom.
@@ -127,6 +130,8 @@ export interface Verdict {
   alpha: number
   /** Separate sittings the baseline's runs span (step 9b); null where the runs carry no timestamps. */
   sittings: number | null
+  /** The shift between sittings allowed for in `logSe` (step 9b, log scale): UNSEEN_SHIFT_SD or 0. */
+  unseenShift: number
 }
 
 /** A weak prior on the spread between whole runs: a log-scale standard deviation worth `df` runs. */
@@ -244,8 +249,8 @@ export function compareToBaseline(current: RunStats, baseline: RunStats, options
       `compareToBaseline: option 'sittings' must be an integer >= 1 or null, got ${String(sittings)}`,
     )
   }
-  const unseen = sittings === 1 ? UNSEEN_SHIFT_SD ** 2 : 0
-  const logSe = Math.sqrt(pooled * (1 + 1 / k) + excess + unseen)
+  const unseenShift = sittings === 1 && k >= 2 ? UNSEEN_SHIFT_SD : 0
+  const logSe = Math.sqrt(pooled * (1 + 1 / k) + excess + unseenShift ** 2)
   let baselineNs = baseline.medianNs
   let betweenRunSd: number | undefined
   if (k >= 2) {
@@ -274,8 +279,8 @@ export function compareToBaseline(current: RunStats, baseline: RunStats, options
     `ratio ${ratio.toFixed(3)} (${round(ciLevel * 100)}% CI ${ratioLow.toFixed(3)}-${ratioHigh.toFixed(3)})`
   const test =
     `p = ${formatP(pValue)} against the ${formatP(alpha)} level` +
-    (sittings === 1
-      ? `; runs of one sitting, so a ${round(UNSEEN_SHIFT_SD * 100)}% shift between sittings is allowed for`
+    (unseenShift > 0
+      ? `; runs of one sitting, so a ${round(unseenShift * 100)}% shift between sittings is allowed for`
       : '')
   let kind: VerdictKind
   let why: string
@@ -315,6 +320,7 @@ export function compareToBaseline(current: RunStats, baseline: RunStats, options
     df,
     alpha,
     sittings,
+    unseenShift,
   }
 }
 

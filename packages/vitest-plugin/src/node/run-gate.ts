@@ -153,7 +153,7 @@ export function decideRun(collected: readonly CollectedRecord[], settings: GateS
       bestDetectableRatio: sorted[0] ?? null,
       worstDetectableRatio: sorted.at(-1) ?? null,
       runShift: Math.expm1(shiftOf.get(file) ?? 0),
-      oneSitting: compared.some((c) => c.file === file && c.verdict.sittings === 1),
+      oneSitting: compared.some((c) => c.file === file && (c.verdict.unseenShift ?? 0) > 0),
     }
   })
   const notGated: NotGated[] = []

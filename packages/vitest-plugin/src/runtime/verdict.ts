@@ -38,5 +38,6 @@ export function verdictFor(
     logSe: v.logSe,
     df: v.df,
     sittings: v.sittings,
+    unseenShift: v.unseenShift,
   }
 }
