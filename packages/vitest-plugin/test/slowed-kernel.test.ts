@@ -156,11 +156,13 @@ test('b. unslowed again, without -u: exit 0, baseline unchanged', {
 
 /**
  * Whether a 2x slowdown is within what this run can resolve: the verdict's detectable slowdown
- * (caught 80% of the time at the run's error level) at most 1.5x. On a machine busy with other
- * work the run's own interval can widen until 2x is out of reach (seen: detects >= 10.9x while a
- * benchmark run shared the two cores); then the gate must say `slower`, not fail the run.
+ * (caught 80% of the time at the run's error level) at most 1.8x, where 2x is caught nearly
+ * always. A quiet machine gives about 1.6x against this one-sitting baseline (the unseen shift
+ * between sittings, 12%, is in the model). On a machine busy with other work the run's own
+ * interval can widen until 2x is out of reach (seen: detects >= 10.9x while a benchmark run
+ * shared the two cores); then the gate must say `slower`, not fail the run.
  */
-const RESOLVES_2X = 1.5
+const RESOLVES_2X = 1.8
 
 test('c. slowed (twice the work per sample), without -u: exit 1 naming the benchmark, both figures and the device; baseline unchanged', {
   timeout: 3 * RUN_TIMEOUT_MS,
