@@ -31,9 +31,10 @@ import type { NativeCpuOptions } from './addon-types.ts'
 import { cpuTrainSupport, prepareCpuTraining } from './cpu-train.ts'
 import { loadAddon } from './load.ts'
 import { messageOf, workloadError } from './native-runnable.ts'
+import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
 
-export interface CpuBackendOptions extends NativeCpuOptions {}
+export interface CpuBackendOptions extends NativeCpuOptions, IsolationOptions {}
 
 const BLAS_CHOICES = ['auto', 'system', 'own'] as const
 
@@ -58,11 +59,11 @@ export function resolveCpuOptions(options: CpuBackendOptions = {}): NativeCpuOpt
 
 class CpuBackend implements Backend {
   readonly kind = 'cpu' as const
-  private readonly requested: CpuBackendOptions
+  private readonly requested: NativeCpuOptions
   private readonly availableMemory: () => number
   private probed: Promise<Probe> | undefined
 
-  constructor(options: CpuBackendOptions, sources: CpuBackendSources) {
+  constructor(options: NativeCpuOptions, sources: CpuBackendSources) {
     this.requested = options
     this.availableMemory = sources.availableMemoryBytes ?? (() => availableMemoryBytes())
   }
@@ -187,10 +188,17 @@ export interface CpuBackendSources {
   availableMemoryBytes?: () => number
 }
 
-/** A CPU backend with its own options (e.g. `{ blas: 'own' }` beside `{ blas: 'system' }` to compare). */
+/**
+ * A CPU backend with its own options (e.g. `{ blas: 'own' }` beside `{ blas: 'system' }` to
+ * compare). Its kernels run in a device process unless `isolation` is 'none' (see
+ * process/contained.ts); `sources` are read in this process, so a backend given them runs here.
+ */
 export function createCpuBackend(options: CpuBackendOptions = {}, sources: CpuBackendSources = {}): Backend {
   resolveCpuOptions({ ...options, blas: options.blas ?? 'auto' }) // refuses bad options now, naming them; the environment is read on use
-  return new CpuBackend(options, sources)
+  const { isolation, timeoutMs, ...cpu } = options
+  const inProcess = new CpuBackend(cpu, sources)
+  if (isolation === 'none' || sources.availableMemoryBytes !== undefined) return inProcess
+  return new ContainedBackend(inProcess, { backend: 'cpu', options: { ...cpu } }, { isolation, timeoutMs })
 }
 
 /** The CPU backend with default options (GPUBENCH_CPU_BLAS, else system BLAS where present). */

@@ -21,9 +21,10 @@ import type { NativeCudaOptions, NativeCudaProbe } from './addon-types.ts'
 import { cudaPeaks } from './cuda-peaks.ts'
 import { type AddonLoad, loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
+import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
 
-export interface CudaBackendOptions extends NativeCudaOptions {}
+export interface CudaBackendOptions extends NativeCudaOptions, IsolationOptions {}
 
 /** Why CUDA is missing from a loaded addon: the build's recorded reason ("not built: nvcc not found ..."), or a generic one. */
 function notBuiltReason(load: Extract<AddonLoad, { ok: true }>): string {
@@ -152,7 +153,11 @@ export function createCudaBackend(options: CudaBackendOptions = {}): Backend {
       'cuda',
     )
   }
-  return new CudaBackend(options)
+  const { isolation, timeoutMs, ...cuda } = options
+  const inProcess = new CudaBackend(cuda)
+  if (isolation === 'none') return inProcess
+  // In a device process by default: a kernel or driver call that never returns is ended there (process/contained.ts).
+  return new ContainedBackend(inProcess, { backend: 'cuda', options: { ...cuda } }, { isolation, timeoutMs })
 }
 
 export const cudaBackend: Backend = createCudaBackend()

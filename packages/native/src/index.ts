@@ -15,8 +15,17 @@ export {
   PREBUILT_PLATFORMS,
   platformKey,
 } from './load.ts'
-export { metalBackend } from './metal-backend.ts'
+export { createMetalBackend, metalBackend } from './metal-backend.ts'
 export { NativeRunnableAdapter } from './native-runnable.ts'
+export {
+  ContainedBackend,
+  DEFAULT_NATIVE_TIMEOUT_MS,
+  ENV_NATIVE_ISOLATION,
+  ENV_NATIVE_TIMEOUT_MS,
+  type IsolationOptions,
+  NATIVE_ISOLATIONS,
+  type NativeIsolation,
+} from './process/contained.ts'
 
 import type { Backend } from '@gpubench/core'
 import { cpuBackend } from './cpu-backend.ts'

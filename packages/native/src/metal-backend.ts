@@ -10,6 +10,7 @@
 import { type Backend, deviceId, type Probe, type Runnable, type Target } from '@gpubench/core'
 import { loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
+import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
 
 class MetalBackend implements Backend {
@@ -55,4 +56,12 @@ class MetalBackend implements Backend {
   }
 }
 
-export const metalBackend: Backend = new MetalBackend()
+/** The Metal backend; its kernels run in a device process unless `isolation` is 'none' (process/contained.ts). */
+export function createMetalBackend(options: IsolationOptions = {}): Backend {
+  const { isolation, timeoutMs } = options
+  const inProcess = new MetalBackend()
+  if (isolation === 'none') return inProcess
+  return new ContainedBackend(inProcess, { backend: 'metal', options: {} }, { isolation, timeoutMs })
+}
+
+export const metalBackend: Backend = createMetalBackend()

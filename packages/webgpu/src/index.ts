@@ -6,6 +6,8 @@
  * which name them, so a user's compiler finds them without importing `webgpu` itself.
  */
 /// <reference types="@webgpu/types" preserve="true" />
+
+export type { DeviceProcessInfo } from '@gpubench/core'
 export { createWebgpuBackend, shutdownWebgpu, type WebgpuBackend, webgpuBackend } from './backend.ts'
 export { describeAdapter } from './describe.ts'
 export {
@@ -25,7 +27,7 @@ export {
 } from './options.ts'
 export type { BindingKind } from './plan.ts'
 export { DAWN_LIMIT_NOTICE, SILENCE_GRACE_MS } from './process/client.ts'
-export type { DeviceProcessInfo, IsolatedWebgpuBackend } from './process/isolated-backend.ts'
+export type { IsolatedWebgpuBackend } from './process/isolated-backend.ts'
 export { RUNS_PER_SUBMISSION } from './runnable.ts'
 export {
   isWebgpuKernel,

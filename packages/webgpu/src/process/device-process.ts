@@ -10,29 +10,13 @@
  *
  * Here a timed-out wait leaves the device alone (session.ts's TimeoutHandler) and its answer is
  * marked `hung`, so the caller kills this process and starts a fresh one for the next benchmark.
- * The process ends itself when the caller disconnects (the caller exited or was killed).
+ * The process ends itself when the caller disconnects (core's serveDeviceProcess).
  */
-import { BackendError, type Target } from '@gpubench/core'
+import { BackendError, RunnableTable, serveDeviceProcess, type Target } from '@gpubench/core'
 import { createInProcessBackend } from '../in-process-backend.ts'
 import { setTimeoutHandler } from '../session.ts'
 import type { WebgpuRunnable } from '../webgpu-runnable.ts'
-import { HEARTBEAT_MS, type Operation, type ProcessMessage, type Request, type StartOptions } from './protocol.ts'
-
-function send(message: ProcessMessage): void {
-  process.send?.(message)
-}
-
-function die(): never {
-  // Not process.exit(): exit handlers of the driver may wait for a busy queue.
-  process.kill(process.pid, 'SIGKILL')
-  throw new Error('unreachable')
-}
-
-if (!process.send) {
-  console.error('device-process: must be started by the WebGPU backend with an IPC channel')
-  process.exit(2)
-}
-process.on('disconnect', die)
+import type { Operation, StartOptions } from './protocol.ts'
 
 const options = JSON.parse(process.argv[2] ?? '{}') as StartOptions
 const backend = createInProcessBackend({ ...options, isolation: 'none' })
@@ -41,14 +25,8 @@ setTimeoutHandler(() => {
   hung = true
 })
 
-const runnables = new Map<number, WebgpuRunnable>()
-let nextHandle = 1
-
-function runnableOf(handle: number): WebgpuRunnable {
-  const runnable = runnables.get(handle)
-  if (!runnable) throw new BackendError(`device process: no runnable ${handle}`, 'webgpu')
-  return runnable
-}
+const runnables = new RunnableTable<WebgpuRunnable>('webgpu')
+const runnableOf = (handle: number): WebgpuRunnable => runnables.get(handle)
 
 const refuseVerify = async (): Promise<never> => {
   throw new BackendError('a user kernel is verified by the calling process, which holds its check()', 'webgpu')
@@ -75,9 +53,7 @@ async function perform(request: Operation): Promise<unknown> {
         }
         runnable = await backend.preparePlan(job.plan, target, refuseVerify)
       }
-      const handle = nextHandle++
-      runnables.set(handle, runnable)
-      return { handle, timing: runnable.timing, notes: runnable.notes }
+      return { handle: runnables.add(runnable), timing: runnable.timing, notes: runnable.notes }
     }
     case 'cold':
       return runnableOf(request.handle).cold()
@@ -94,38 +70,16 @@ async function perform(request: Operation): Promise<unknown> {
       return runnableOf(request.handle).upload(request.name, request.data)
     case 'readback':
       return runnableOf(request.handle).readback(request.name)
-    case 'dispose': {
-      const runnable = runnables.get(request.handle)
-      runnables.delete(request.handle)
-      return runnable?.dispose()
-    }
+    case 'dispose':
+      return runnables.dispose(request.handle)
   }
 }
 
-function notesOf(request: Operation): readonly string[] | undefined {
-  return 'handle' in request ? runnables.get(request.handle)?.notes : undefined
-}
-
-process.on('message', (message: Request) => {
-  perform(message).then(
-    (value) => {
-      const notes = notesOf(message)
-      send({ id: message.id, ok: true, value, ...(notes && { notes }) })
-    },
-    (error: unknown) => {
-      const notes = notesOf(message)
-      const failure =
-        error instanceof Error
-          ? {
-              message: error.message,
-              name: error.name,
-              ...(error instanceof BackendError && error.deviceId !== undefined && { deviceId: error.deviceId }),
-            }
-          : { message: String(error), name: 'Error' }
-      send({ id: message.id, ok: false, error: failure, hung, ...(notes && { notes }) })
-    },
-  )
-})
-
-setInterval(() => send({ heartbeat: true }), HEARTBEAT_MS)
-send({ ready: true })
+serveDeviceProcess<Operation>(
+  {
+    perform,
+    notesOf: (request) => runnables.notesOf(request),
+    hung: () => hung,
+  },
+  'the WebGPU device process',
+)

@@ -1,0 +1,5 @@
+export * from './client.ts'
+export * from './protocol.ts'
+export * from './remote-runnable.ts'
+export * from './serve.ts'
+export * from './slot.ts'
