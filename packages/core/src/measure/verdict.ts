@@ -1,99 +1,8 @@
 /**
- * The regression verdict: a measurement against this device's stored baseline summary.
- *
- * Method (ratio of medians, both sides' noise, a practical-significance margin):
- * 1. The ratio r = current median / baseline median; r > 1 is slower.
- * 2. Each side's bootstrap interval of its median is turned into two half-widths in log space,
- *    below and above the median (ln(median / ciLow), ln(ciHigh / median)), and rescaled from the
- *    side's own level to the verdict's level by the ratio of normal quantiles. Log space makes a
- *    ratio a difference and keeps asymmetric intervals asymmetric.
- * 3. The two sides are independent runs, so their half-widths add in quadrature: the ratio's
- *    interval is r·exp(-√(below_c² + above_b²)) to r·exp(+√(above_c² + below_b²)).
- * 4. The tolerance (default 5%) is the margin of practical significance. It also absorbs what no
- *    within-run interval can see: the whole run drifting by a few percent from one run to the
- *    next (clocks, temperature, neighbours). With L, H the interval's bounds:
- *    decided in this order:
- *    - regressed:    L > 1 + tolerance (slower beyond the tolerance, with confidence);
- *    - same:         1/(1 + tolerance) <= L and H <= 1 + tolerance (equivalent within the
- *      tolerance: a difference the tolerance calls insignificant is no change, even where the
- *      interval excludes 1, as between two processes whose code and data landed differently);
- *    - slower:       L > 1 (slower with confidence; the interval reaches past the tolerance);
- *    - faster:       H < 1 (faster with confidence; the interval reaches past the band below 1);
- *    - inconclusive: anything else (the interval is too wide to decide), and whenever a side has
- *      fewer than MIN_VERDICT_SAMPLES samples, since a bootstrap of so few says little.
- *
- * Between runs: the intervals above describe one run each. A whole run can land in another
- * performance mode (a process's memory placement, a shared machine's neighbours) that no
- * interval of its own shows: on 2-core cloud VMs two runs a few minutes apart differed by 10-80%
- * on some benchmarks with intervals of ±1%. Where the baseline holds K >= 2 separate runs
- * (`runs`, recorded with GPUBENCH_RECORD=add-run), the spread between them is measured, and the
- * verdict treats the current run as one more draw from the same population of runs:
- * 5. with l_i the logs of the K run medians, m their mean and s their standard deviation (K - 1
- *    degrees of freedom), the ratio is current median / exp(m), and its interval's log
- *    half-width is t(K - 1) · √(s²·(1 + 1/K) + max(0, w_c² - w̄²)), a prediction interval for one
- *    new run, where w_c is the current run's own standard error (from its interval) and w̄² the
- *    mean square of the baseline runs' (already part of s², so only a noisier current run adds);
- * 6. the interval is never narrower than the single-run comparison of steps 2-3 against the
- *    latest run; the rules of step 4 then decide. Few runs give a wide interval (t(2) = 4.30 at
- *    95%, t(4) = 2.78): a benchmark whose runs disagree reads inconclusive, not regressed, and one
- *    whose runs agree keeps a tight interval.
- *
- * Regressed, at a stated error rate: the interval above describes the ratio; whether a slowdown
- * is called `regressed` is a test with a stated false-alarm rate, on a noise model of whole runs:
- * 7. the baseline's K runs (K >= 1) give the between-run spread on the log scale, pooled with a
- *    weak prior (RunNoisePrior: a spread of `sd` worth `df` runs, DEFAULT_RUN_NOISE_PRIOR): the
- *    pooled variance is (df0·sd0² + (K - 1)·s²) / (df0 + K - 1) with df0 + K - 1 degrees of
- *    freedom. One run says nothing about how runs differ, so a one-run baseline stands on the
- *    prior alone (df0 = 2: a Student t with very heavy tails) and claims no more certainty than
- *    that; runs that agree tighten the model only as fast as their count allows.
- * 8. the current run is one more draw: the log ratio's standard error is
- *    √(pooled·(1 + 1/K) + max(0, w_c² - w̄²)) (step 5's terms), and under "no slowdown beyond the
- *    tolerance" (log ratio <= ln(1 + tolerance)) the statistic (ln ratio - ln(1 + tolerance)) / se
- *    is at most a Student t with those degrees of freedom. Its upper tail is `pValue`. The t is
- *    the heavy-tailed part of the model: with few runs its tails are far wider than the normal
- *    curve's, so a slow spell of +50% in one run of five is inside the model, not an outlier.
- * 9. `regressed` needs both: `pValue <= alpha` (the comparison's one-sided level, default
- *    DEFAULT_RUN_ERROR_RATE) and the point estimate beyond the tolerance. A run of many
- *    comparisons sets each one's level from the run's (see run-level.ts: Holm over the run's
- *    p-values); `alpha` here is the level of this comparison alone.
- * 9b. Sittings. Runs recorded in one sitting (one `gpubench record --runs N`, each run a separate
- *    process, minutes apart) sample per-process effects, but not the shifts of a shared machine
- *    between sittings: on this project's 2-core VMs a CPU gemm of 128³ ran at 23.5 µs in three
- *    runs that agreed within 2%, and at 37.3 µs in the next process two seconds later (1.56x);
- *    between sessions of one day, benchmarks moved by 0.33x to 1.79x. Where the runs behind the
- *    model (the device's whole baseline file, option `sittings`, else the entry's own runs) carry
- *    their `recordedAt` and all fall in one sitting (no gap over SITTING_GAP_MS), and K >= 2, the test
- *    of step 8 adds a shift between sittings that the runs cannot show, UNSEEN_SHIFT_SD on the log
- *    scale, to the variance: se² = pooled·(1 + 1/K) + excess + UNSEEN_SHIFT_SD². Runs of two or
- *    more sittings show such shifts in their spread (pooled into the device's prior), and the term
- *    is dropped: a device earns its tight model by being recorded on more than one occasion. The interval of
- *    steps 1-6 describes the ratio to the runs at hand and is not widened; the term bears on
- *    `regressed` and on `detectableRatio` only. Runs without timestamps (simulations, tests) are
- *    taken as independent draws of the whole noise model, sittings included. A one-run baseline
- *    (K = 1) already stands on the prior alone, a t with 2 degrees of freedom whose tails cover
- *    such shifts (1.56x against one run: p ≈ 0.015), so the term is for K >= 2, where agreeing
- *    runs would otherwise narrow the model.
- * 10. `detectableRatio(verdict, alpha)`: the smallest true slowdown this comparison catches with
- *    80% probability at level alpha: (1 + tolerance)·exp((t(1 - alpha) + t(0.8))·se), the t
- *    quantiles on the model's degrees of freedom.
- * Where the interval of steps 1-6 clears the tolerance but the test of step 8 does not reach its
- * level, the verdict is `slower`: slower, not shown to be a regression at the error rate asked for.
- *
- * Calibration, in two parts (scripts/verdict-simulation.ts; test/verdict-simulation.test.ts
- * asserts the same bars):
- * - The intervals of steps 1-4, one run against one run, on the real engine (`measureRounds`,
- *   DEFAULT_STOPPING_RULE: 4 rounds of independent prepares) with simulated noise (log-normal,
- *   heavy-tailed, bimodal, a ±3% drift of the whole run, and per-prepare modes: each prepare 1.0x
- *   or 1.3x). With 1 ms runs (500 to 1300 samples a side), identical distributions put the
- *   interval beyond the tolerance in 0 of 300 trials for the first four models, and a 10%
- *   slowdown in 300 of 300. Per-prepare modes give none either (4 rounds are the fewest for which
- *   two sides each drawing all-same modes stays under 1%) and are mostly inconclusive, as they
- *   should be when prepares differ by 30%. Runs so long that the 15 s cap leaves about 20 samples
- *   need a longer maxTimeNs, or fewer rounds where prepares are known to agree.
- * - The test of steps 7-9 and run-level.ts, on whole runs of 51 benchmarks with the noise
- *   measured between processes on shared VMs (per-process modes, whole-run slow spells, drift)
- *   and on a dedicated machine, baselines of K = 1, 3, 5, 10 runs: at most 0.2% of 1000 runs of
- *   unchanged code fail, for every model (bar: 1%); what each detects is in the root README.
+ * The regression verdict: a measurement against this device's stored baseline summary (ratio of
+ * medians, both sides' noise, the spread between the baseline's runs, a practical-significance
+ * tolerance, one-sided test at the run's error level). The method, step by step, and the figures
+ * behind its constants: docs/verdict.md (the steps are numbered there as in the comments below).
  */
 import { formatDuration } from '../units.ts'
 import { incompleteBeta, normalQuantile, studentTQuantile } from './distributions.ts'
@@ -149,7 +58,7 @@ export interface VerdictOptions {
   ciLevel?: number
   /**
    * The baseline's separate runs (oldest first; `baseline` is normally the latest). With two or
-   * more, the spread between runs enters the interval (steps 5-6 above); with fewer it is unused.
+   * more, the spread between runs enters the interval (steps 5-6 of docs/verdict.md); with fewer it is unused.
    */
   baselineRuns?: readonly RunStats[]
   /** One-sided level of the `regressed` test for this comparison, in (0, 0.5); default DEFAULT_RUN_ERROR_RATE. */
