@@ -114,6 +114,11 @@ export class BackendError extends Error {
   }
 }
 
+/** An error's message, or the thrown value as text. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
 export class BackendUnavailableError extends BackendError {
   override name = 'BackendUnavailableError'
 }

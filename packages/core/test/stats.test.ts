@@ -3,7 +3,7 @@ import { bootstrapMedianInterval, DEFAULT_RESAMPLES, resampledMedian } from '../
 import { SampleError } from '../src/measure/errors.ts'
 import { variates } from '../src/measure/random.ts'
 import { sortSamples } from '../src/measure/sample.ts'
-import { medianAbsoluteDeviation, quantile, summarize } from '../src/measure/statistics.ts'
+import { medianAbsoluteDeviation, medianOf, quantile, summarize } from '../src/measure/statistics.ts'
 import { rng } from '../src/reference.ts'
 
 describe('sortSamples', () => {
@@ -161,5 +161,17 @@ describe('bootstrap of the median', () => {
       lowNs: 5,
       highNs: 5,
     })
+  })
+})
+
+describe('medianOf', () => {
+  test('the middle value of any order, the mean of the middle two for an even count, null for none', () => {
+    expect(medianOf([5, 1, 3])).toBe(3)
+    expect(medianOf([4, 1, 3, 2])).toBe(2.5)
+    expect(medianOf([7])).toBe(7)
+    expect(medianOf([])).toBeNull()
+    const values = [3, 1, 2]
+    medianOf(values)
+    expect(values).toEqual([3, 1, 2]) // the caller's array is left in its order
   })
 })

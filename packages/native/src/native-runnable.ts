@@ -10,6 +10,7 @@ import {
   type DeviceDescription,
   type DurationNs,
   describeWorkload,
+  messageOf,
   type Runnable,
   type TimingMethod,
   type VerifyReport,
@@ -18,9 +19,7 @@ import {
 } from '@gpubench/core'
 import type { NativeRunnable } from './addon-types.ts'
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
+export { messageOf }
 
 /** A BackendError whose message names the workload and the device: "gemm 1x8x8x8 f32 on cpu-amd-epyc-2c: <why>". */
 export function workloadError(

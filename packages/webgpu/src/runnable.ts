@@ -14,7 +14,14 @@
  * validation error, an out-of-memory, a lost device or a hung wait ends in a BackendError with
  * Dawn's message, never a hang or a silent zero.
  */
-import type { DeviceDescription, DurationNs, Target, TimingMethod, VerifyReport } from '@gpubench/core'
+import {
+  type DeviceDescription,
+  type DurationNs,
+  medianOf,
+  type Target,
+  type TimingMethod,
+  type VerifyReport,
+} from '@gpubench/core'
 import { align4, BufferUsage, MAX_QUERIES_PER_SET, MapMode, ShaderStage } from './constants.ts'
 import type { Plan, PlanBuffer } from './plan.ts'
 import type { Session } from './session.ts'
@@ -43,12 +50,6 @@ const EMPTY_SUBMISSIONS_MEASURED = 7
 
 function nowNs(): bigint {
   return process.hrtime.bigint()
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2
 }
 
 export class PlanRunnable implements WebgpuRunnable {
@@ -211,7 +212,7 @@ export class PlanRunnable implements WebgpuRunnable {
       await this.#session.wait(device.queue.onSubmittedWorkDone(), 'an empty submission')
       costs.push(Number(nowNs() - t0))
     }
-    return median(costs)
+    return medianOf(costs) ?? 0
   }
 
   /** Builds pipelines and bind groups (the compile part of the cold run). */

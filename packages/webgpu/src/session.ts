@@ -11,7 +11,7 @@
  * promise, so a lost or hung device cannot hang a run; once lost or timed out, the session refuses
  * further work with the first reason it saw.
  */
-import { BackendError } from '@gpubench/core'
+import { BackendError, messageOf } from '@gpubench/core'
 import { gpuInstance } from './instance.ts'
 import type { ResolvedOptions } from './options.ts'
 
@@ -220,6 +220,4 @@ export class Session {
   }
 }
 
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
+export { messageOf }

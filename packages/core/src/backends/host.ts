@@ -19,6 +19,7 @@ import {
   BackendUnavailableError,
   type DeviceDescription,
   type HostFunctionTarget,
+  messageOf,
   type Probe,
   type Runnable,
   type Target,
@@ -303,8 +304,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 function runtimeName(): string {
   return `node ${process.versions.node}`
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }

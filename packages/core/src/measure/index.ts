@@ -24,6 +24,7 @@ export {
 export { type SortedSamples, sortSamples } from './sample.ts'
 export {
   DEFAULT_CI_LEVEL,
+  medianOf,
   quantile,
   type SampleStats,
   type SummarizeOptions,

@@ -47,6 +47,14 @@ export function quantile(sorted: SortedSamples, q: number): number {
   return interpolate(sorted, q)
 }
 
+/** The median of values in any order (the mean of the middle two for an even count); null when there are none. Cost O(n log n). */
+export function medianOf(values: readonly number[]): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
 /** Arithmetic mean. Cost O(n). */
 export function mean(values: readonly number[]): number {
   let sum = 0

@@ -9,6 +9,7 @@
  * any target with declared work counts (FLOP and bytes per step), and the backend named runs it.
  */
 import type { BackendKind, BackendTarget, DeviceDescription, Runnable, TimingMethod } from '../backend.ts'
+import { medianOf } from '../measure/statistics.ts'
 import type { DurationNs } from '../units.ts'
 import { formatBytes, formatDuration, formatFlops } from '../units.ts'
 import { trainBytesOf, trainFlopsOf, trainMemoryEstimateOf } from './counts.ts'
@@ -97,10 +98,9 @@ export function trainWorkloadOf(target: unknown): TrainWorkload | null {
   return train({ ...s })
 }
 
+/** The median of a run's figures; NaN for no steps. */
 function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  return medianOf(values) ?? Number.NaN
 }
 
 /** Figures of a run of steps, for notes and reports. */

@@ -26,6 +26,7 @@ import {
   describeWorkload,
   isWorkload,
   MAX_TIMER_MS,
+  messageOf,
   moduleBeside,
   type Prepared,
   type Probe,
@@ -157,10 +158,6 @@ export function resolveIsolation(
 }
 
 const NAMES: Record<NativeBackendKind, string> = { cpu: 'CPU', cuda: 'CUDA', metal: 'Metal' }
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
 
 /** The label of a target in messages: the workload as core describes it, else its name. */
 function labelOf(target: Target): string {

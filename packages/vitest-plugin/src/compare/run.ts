@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { medianOf } from '@gpubench/core'
 import { type BenchmarkDecision, look, lookSchedule } from './decision.ts'
 import type { ComparedBenchmark, CompareResult } from './output.ts'
 import { type ProcessRun, type ProcessSpec, runProcess, type Side } from './process.ts'
@@ -32,13 +33,6 @@ export type LoopResult = Pick<
   CompareResult,
   'looks' | 'levelPerLook' | 'pairs' | 'seconds' | 'stoppedBy' | 'benchmarks' | 'processes' | 'faults'
 >
-
-function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 /** Per-process timeout: generous against the budget, so a hung process cannot eat the whole comparison. */
 function processTimeoutMs(maxSeconds: number): number {
@@ -119,7 +113,7 @@ export function compareLoop(settings: LoopSettings): LoopResult {
   }
 
   const sideMedians = (side: Side, name: string) =>
-    median(processes.filter((p) => p.side === side && p.medians[name] !== undefined).map((p) => p.medians[name]!))
+    medianOf(processes.filter((p) => p.side === side && p.medians[name] !== undefined).map((p) => p.medians[name]!))
   const names = new Set(processes.flatMap((p) => Object.keys(p.medians)))
   const benchmarks: ComparedBenchmark[] = [...names].sort().map((name) => {
     const baseMedianNs = sideMedians('base', name)

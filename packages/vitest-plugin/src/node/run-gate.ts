@@ -20,7 +20,7 @@
  *    the devices that do have baseline files, so a runner of a new machine type is never silently
  *    blind.
  */
-import { detectableRatio, judgeRun, MIN_VERDICT_SAMPLES, UNSEEN_SHIFT_SD } from '@gpubench/core'
+import { detectableRatio, judgeRun, MIN_VERDICT_SAMPLES, medianOf, UNSEEN_SHIFT_SD } from '@gpubench/core'
 import type { CollectedRecord, MeasuredRecord, RecordedVerdict } from '../record.ts'
 import { detectsText } from '../report/figures.ts'
 
@@ -73,12 +73,6 @@ export interface GateSettings {
 
 function percentOf(fraction: number): string {
   return `${(fraction * 100).toFixed(fraction < 0.1 ? 1 : 0)}%`
-}
-
-function median(sorted: readonly number[]): number | null {
-  if (sorted.length === 0) return null
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 interface Compared {
@@ -149,7 +143,7 @@ export function decideRun(collected: readonly CollectedRecord[], settings: GateS
       device: compared.find((c) => c.file === file)!.record.device.id,
       file,
       comparisons: list.length,
-      medianDetectableRatio: median(sorted),
+      medianDetectableRatio: medianOf(sorted),
       bestDetectableRatio: sorted[0] ?? null,
       worstDetectableRatio: sorted.at(-1) ?? null,
       runShift: Math.expm1(shiftOf.get(file) ?? 0),
