@@ -42,7 +42,8 @@ export interface ReporterSettings {
   readonly env?: NodeJS.ProcessEnv
 }
 
-export interface RunSummary {
+/** What the reporter concluded of one run (not a baseline run, core's RunSummary). */
+export interface ReporterRun {
   readonly collected: readonly CollectedRecord[]
   readonly outcomes: readonly WriteOutcome[]
   readonly errors: readonly string[]
@@ -57,7 +58,7 @@ export class GpubenchReporter implements Reporter {
   #vitest: Vitest | undefined
   #collected: CollectedRecord[] = []
   /** The last run's summary, for tests and tools that drive Vitest programmatically. */
-  lastRun: RunSummary | undefined
+  lastRun: ReporterRun | undefined
 
   constructor(settings: ReporterSettings) {
     this.#settings = settings

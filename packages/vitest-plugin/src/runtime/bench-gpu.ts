@@ -46,7 +46,8 @@ import { linkResult } from './result-link.ts'
 import { verdictFor } from './verdict.ts'
 import { reportToVitest } from './vitest-table.ts'
 
-export interface GpuBenchOptions {
+/** The options of one `bench.gpu()` call (the plugin's own are GpubenchOptions). */
+export interface BenchGpuOptions {
   /** `'auto'` (default): the best available backend; a name: that one; `'all'`: every available one. */
   backend?: BackendRequest
   /** Overrides the plugin's stopping rule, field by field. */
@@ -78,16 +79,16 @@ export interface GpuBench {
   (
     name: string,
     target: GpuBenchTarget,
-    options: GpuBenchOptions & { backend: 'all' },
+    options: BenchGpuOptions & { backend: 'all' },
   ): GpuBenchRegistration<GpuBenchResult[]>
-  (name: string, target: GpuBenchTarget, options?: GpuBenchOptions): GpuBenchRegistration<GpuBenchResult>
+  (name: string, target: GpuBenchTarget, options?: BenchGpuOptions): GpuBenchRegistration<GpuBenchResult>
 }
 
 export class GpuBenchError extends Error {
   override name = 'GpuBenchError'
 }
 
-const OPTION_KEYS: ReadonlyArray<keyof GpuBenchOptions> = [
+const OPTION_KEYS: ReadonlyArray<keyof BenchGpuOptions> = [
   'backend',
   'stoppingRule',
   'tolerance',
