@@ -20,7 +20,7 @@ export type {
   RecordedVerdict,
   SkippedRecord,
 } from './record.ts'
-export type { GpuBench, BenchGpuOptions, GpuBenchRegistration, GpuBenchTarget } from './runtime/bench-gpu.ts'
+export type { BenchGpuOptions, GpuBench, GpuBenchRegistration, GpuBenchTarget } from './runtime/bench-gpu.ts'
 export { GpuBenchError } from './runtime/bench-gpu.ts'
 export type { BackendRequest } from './runtime/choose-backend.ts'
 export { NoBackendError } from './runtime/choose-backend.ts'

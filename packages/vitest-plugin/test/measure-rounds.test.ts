@@ -11,8 +11,9 @@ import {
   type VerifyReport,
 } from '@gpubench/core'
 import { describe, expect, test } from 'vitest'
-import { GpuBenchError, measureOn } from '../src/runtime/bench-gpu.ts'
+import { GpuBenchError } from '../src/runtime/bench-gpu.ts'
 import type { AvailableBackend } from '../src/runtime/registry.ts'
+import { measureOn } from '../src/runtime/run-benchmark.ts'
 
 const device: DeviceDescription = { id: 'fake-cpu-2c', backend: 'cpu', name: 'Fake CPU', details: {} }
 
