@@ -250,6 +250,16 @@ describe('loadBaseline: a bad value is reported with the file and its JSON point
       /keys must be non-empty strings/,
     ],
     [
+      "a run's device id that is no device id",
+      (d) => {
+        const run = { ...d.entries['bmm-f32'].stats, recordedAt: d.entries['bmm-f32'].recordedAt, deviceId: 'CPU AMD' }
+        const { medianNs, ciLowNs, ciHighNs, ciLevel, n, recordedAt, deviceId } = run
+        d.entries['bmm-f32'].runs = [{ medianNs, ciLowNs, ciHighNs, ciLevel, n, recordedAt, deviceId }]
+      },
+      '/entries/bmm-f32/runs/0/deviceId',
+      /must match pattern/,
+    ],
+    [
       'a bad value under a key holding / and ~ (escaped in the pointer)',
       (d) => {
         d.entries['suite/bmm~f32'] = { ...d.entries['bmm-f32'], timing: 'Steady Clock' }

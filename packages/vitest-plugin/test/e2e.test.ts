@@ -354,6 +354,8 @@ test(
     expect(entry.runs).toHaveLength(2)
     expect(entry.runs[0]).toEqual(first.runs[0])
     expect(entry.runs[1]).toMatchObject({ medianNs: entry.stats.medianNs, recordedAt: entry.recordedAt })
+    // Each run names the device that ran it (in a pool's file, the machine of the pool).
+    expect(entry.runs.map((r: { deviceId?: string }) => r.deviceId)).toEqual([after.id, after.id])
 
     const bad = await vitestBench(dir, ['-u'], { GPUBENCH_RECORD: 'append' })
     expect(bad.code, bad.output).toBe(1)

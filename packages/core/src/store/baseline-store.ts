@@ -26,7 +26,7 @@ import { access, type FileHandle, lstat, mkdir, open, realpath, stat } from 'nod
 import path from 'node:path'
 import { isSafeDeviceId, MAX_DEVICE_ID_LENGTH } from '../device.ts'
 import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.ts'
-import type { BaselineDevice, BaselineEntry, BaselineFile, RunSummary } from './baseline.generated.ts'
+import type { BaselineDevice, BaselineEntry, BaselineFile, RunSummary, SampleStats } from './baseline.generated.ts'
 import { canonicalJson, toJsonData } from './canonical-json.ts'
 import { BaselineError } from './errors.ts'
 import { acquireLock, LockTimeoutError, removeLeftoverLockRecords } from './file-lock.ts'
@@ -58,6 +58,49 @@ export const MAX_RECORDED_RUNS = 20
 export function runSummaryOf(entry: Pick<BaselineEntry, 'stats' | 'recordedAt'>): RunSummary {
   const { medianNs, ciLowNs, ciHighNs, ciLevel, n } = entry.stats
   return { medianNs, ciLowNs, ciHighNs, ciLevel, n, recordedAt: entry.recordedAt }
+}
+
+/** What one measurement gives its baseline entry. */
+export interface EntryFacts {
+  /** The benchmark's target as a label (a workload's description, a function's name). */
+  readonly target: string
+  /** The workload itself, where the target is one (copied). */
+  readonly workload?: object | undefined
+  readonly backend: string
+  readonly timing: string
+  readonly stats: SampleStats
+  readonly coldNs: number | null
+  readonly flopPerSecond: number | null
+  readonly bytesPerSecond: number | null
+  readonly gpubenchVersion: string
+  /** The device that ran it (in a pool's file, the machine of the pool). */
+  readonly deviceId: string
+  /** Default: now. */
+  readonly recordedAt?: string
+}
+
+/**
+ * A measurement's baseline entry, its own statistics as its one run (with the device that ran
+ * it): the one place, beside the schema, that knows an entry's shape. `commit` is null until the
+ * main process, which knows the tree, writes the entry (`{ ...entry, commit }`); the store puts
+ * the stored runs in front of this one when a run is added (UpdateOptions.appendRuns).
+ */
+export function baselineEntryOf(facts: EntryFacts): BaselineEntry {
+  const entry: BaselineEntry = {
+    target: facts.target,
+    ...(facts.workload === undefined ? {} : { workload: { ...facts.workload } }),
+    backend: facts.backend,
+    timing: facts.timing,
+    stats: facts.stats,
+    coldNs: facts.coldNs,
+    flopPerSecond: facts.flopPerSecond,
+    bytesPerSecond: facts.bytesPerSecond,
+    recordedAt: facts.recordedAt ?? new Date().toISOString(),
+    commit: null,
+    gpubenchVersion: facts.gpubenchVersion,
+  }
+  entry.runs = [{ ...runSummaryOf(entry), deviceId: facts.deviceId }]
+  return entry
 }
 
 /** The runs an entry stands for: its list, or its own statistics as a single run. */

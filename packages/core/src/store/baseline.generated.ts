@@ -193,4 +193,8 @@ export interface RunSummary {
    * When the run was recorded (ISO 8601 date-time with a time zone designator).
    */
   recordedAt: string
+  /**
+   * Id of the device that ran it. In a pool's file (deviceAlias) the machines of the pool differ, and this says which one; absent in runs recorded before it was kept.
+   */
+  deviceId?: string
 }

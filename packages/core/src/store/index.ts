@@ -6,7 +6,9 @@
 
 export type { BaselineDevice, BaselineEntry, BaselineFile, RunSummary } from './baseline.generated.ts'
 export {
+  baselineEntryOf,
   baselinePath,
+  type EntryFacts,
   entryKeyAt,
   loadBaseline,
   MAX_RECORDED_RUNS,

@@ -7,13 +7,12 @@
 import {
   type BackendKind,
   type BaselineDevice,
-  type BaselineEntry,
+  baselineEntryOf,
   type DeviceDescription,
   isWorkload,
   type Measurement,
   measureRounds,
   type Runnable,
-  runSummaryOf,
   type Target,
 } from '@gpubench/core'
 import type { TestContext } from 'vitest'
@@ -152,20 +151,18 @@ export async function runBenchmark(
         `measurement ${i + 1} of ${earlier.length + 1} read ${reason}; measured again to confirm (confirmRegressions ${settings.confirmRegressions})`,
     )
     const { stats } = measured.measurement
-    const entry: BaselineEntry = {
+    const entry = baselineEntryOf({
       target: targetLabel(target),
-      ...(isWorkload(target) ? { workload: { ...target } } : {}),
+      workload: isWorkload(target) ? target : undefined,
       backend: chosen.kind,
       timing: measured.timing,
       stats,
       coldNs: measured.measurement.coldNs,
       flopPerSecond: perSecond(flops, stats.medianNs),
       bytesPerSecond: perSecond(bytes, stats.medianNs),
-      recordedAt: new Date().toISOString(),
-      commit: null,
       gpubenchVersion: config.gpubenchVersion,
-    }
-    entry.runs = [runSummaryOf(entry)]
+      deviceId: measured.device.id,
+    })
     const record: MeasuredRecord = {
       status: 'measured',
       key: name,
