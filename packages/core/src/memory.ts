@@ -16,7 +16,7 @@
  */
 import { readFileSync } from 'node:fs'
 import os from 'node:os'
-import { buffersOf } from './reference.ts'
+import { buffersOf } from './kernel-io.ts'
 import { formatBytes } from './units.ts'
 import type { Workload } from './workloads.ts'
 

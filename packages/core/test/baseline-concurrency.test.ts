@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { rng } from '../src/reference.ts'
+import { rng } from '../src/measure/random.ts'
 import { loadBaseline, updateBaseline } from '../src/store/index.ts'
 import { sampleDevice, sampleEntry } from './fixtures/baseline-samples.ts'
 

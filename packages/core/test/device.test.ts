@@ -16,7 +16,7 @@ import {
   jsRuntimeIdPart,
   MAX_DEVICE_ID_LENGTH,
 } from '../src/device.ts'
-import { rng } from '../src/reference.ts'
+import { rng } from '../src/measure/random.ts'
 
 const epyc: HostInfo = {
   cpuModel: 'EPYC 7B13',

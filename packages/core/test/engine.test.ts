@@ -2,9 +2,8 @@ import { describe, expect, test } from 'vitest'
 import type { DeviceDescription, Runnable } from '../src/backend.ts'
 import { measure, relativeNoiseOf, TARGET_CALL_NS } from '../src/measure/engine.ts'
 import { MeasurementError } from '../src/measure/errors.ts'
-import { variates } from '../src/measure/random.ts'
+import { rng, variates } from '../src/measure/random.ts'
 import { PAPER_METHOD } from '../src/measure/stopping-rule.ts'
-import { rng } from '../src/reference.ts'
 
 const device: DeviceDescription = { id: 'fake-gpu-1', backend: 'cuda', name: 'Fake GPU', details: {} }
 

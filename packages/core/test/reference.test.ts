@@ -1,19 +1,9 @@
 import { describe, expect, test } from 'vitest'
-import {
-  checkIO,
-  type DeviceArray,
-  F16_NAN_BITS,
-  fromF16Bits,
-  type KernelIO,
-  makeIO,
-  referenceOutput,
-  rng,
-  toF16Bits,
-  toFloat64,
-  toleranceFor,
-  valueAt,
-  verifyWorkload,
-} from '../src/reference.ts'
+import { type DeviceArray, toFloat64, valueAt } from '../src/device-array.ts'
+import { F16_NAN_BITS, fromF16Bits, toF16Bits } from '../src/f16.ts'
+import { type KernelIO, makeIO } from '../src/kernel-io.ts'
+import { rng } from '../src/measure/random.ts'
+import { checkIO, referenceOutput, toleranceFor, verifyWorkload } from '../src/reference.ts'
 import { gemm, gemv, launch, vjp, type Workload } from '../src/workloads.ts'
 
 describe('f16 conversion', () => {

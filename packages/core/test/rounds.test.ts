@@ -7,11 +7,10 @@ import type { DeviceDescription, Runnable } from '../src/backend.ts'
 import { bootstrapMedianInterval, DEFAULT_SEED } from '../src/measure/bootstrap.ts'
 import { measure, measureRounds } from '../src/measure/engine.ts'
 import { hierarchicalMedianInterval } from '../src/measure/hierarchical-bootstrap.ts'
-import { variates } from '../src/measure/random.ts'
+import { rng, variates } from '../src/measure/random.ts'
 import { interpolate, type SortedSamples, sortSamples } from '../src/measure/sample.ts'
 import { summarize, summarizeRounds, summarizeSorted } from '../src/measure/statistics.ts'
 import { PAPER_METHOD } from '../src/measure/stopping-rule.ts'
-import { rng } from '../src/reference.ts'
 
 const OPTIONS = { level: 0.95, resamples: 2000, seed: DEFAULT_SEED }
 

@@ -1,10 +1,9 @@
 import { describe, expect, test } from 'vitest'
 import { bootstrapMedianInterval, DEFAULT_RESAMPLES, resampledMedian } from '../src/measure/bootstrap.ts'
 import { SampleError } from '../src/measure/errors.ts'
-import { variates } from '../src/measure/random.ts'
+import { rng, variates } from '../src/measure/random.ts'
 import { sortSamples } from '../src/measure/sample.ts'
 import { medianAbsoluteDeviation, medianOf, quantile, summarize } from '../src/measure/statistics.ts'
-import { rng } from '../src/reference.ts'
 
 describe('sortSamples', () => {
   test('sorts a copy, frozen, leaving the input alone', () => {

@@ -19,9 +19,8 @@
  * already be sorted. The default seed is fixed: the same samples give the same interval.
  */
 
-import { rng } from '../reference.ts'
 import { SampleError } from './errors.ts'
-import { type Variates, variates } from './random.ts'
+import { rng, type Variates, variates } from './random.ts'
 import { interpolate, type SortedSamples } from './sample.ts'
 
 /** Resamples used unless told otherwise: Monte Carlo error of the 2.5% and 97.5% points stays well below the interval's own width. */

@@ -35,10 +35,9 @@
  * likely modes, which is why the default rule takes several rounds.
  */
 
-import { rng } from '../reference.ts'
 import { type BootstrapOptions, bootstrapMedianInterval, type MedianInterval, resampledMedian } from './bootstrap.ts'
 import { SampleError } from './errors.ts'
-import { variates } from './random.ts'
+import { rng, variates } from './random.ts'
 import { interpolate, type SortedSamples } from './sample.ts'
 
 /** Two-level percentile-bootstrap interval of the pooled median of rounds (each sorted, non-empty). */

@@ -11,6 +11,7 @@ export {
 } from './engine.ts'
 export { MeasurementError, SampleError, StoppingRuleError, VerdictError } from './errors.ts'
 export { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
+export { rng } from './random.ts'
 export {
   holmRejections,
   type JudgedComparison,

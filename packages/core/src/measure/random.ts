@@ -1,5 +1,5 @@
 /**
- * Random variates drawn from a seeded uniform source (`rng` in reference.ts), so that every
+ * Random variates drawn from a seeded uniform source (`rng` below), so that every
  * bootstrap and every simulation can be replayed from its seed. Sources are plain closures
  * created per use; nothing is shared between two sources, so interleaving them cannot change
  * either's sequence.
@@ -62,4 +62,16 @@ export function variates(uniform: Uniform): Variates {
     return x / (x + gamma(b))
   }
   return { uniform, normal, gamma, beta }
+}
+
+/** mulberry32: a small, fast, seedable PRNG; good enough for test inputs. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }

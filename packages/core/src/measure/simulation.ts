@@ -30,9 +30,8 @@
  * rounds), each round a freshly "prepared" simulated runnable on one shared virtual clock.
  */
 import type { Runnable } from '../backend.ts'
-import { rng } from '../reference.ts'
 import { type Measurement, measureRounds } from './engine.ts'
-import { type Variates, variates } from './random.ts'
+import { rng, type Variates, variates } from './random.ts'
 import { judgeRun, singleRegressionLevel } from './run-level.ts'
 import type { StoppingRule } from './stopping-rule.ts'
 import {

@@ -5,7 +5,7 @@
  * best achievable loss is the chain's entropy rate (`entropyNats`, about 1.1 nats) against
  * ln(vocab) for a model that has learnt nothing. The initial parameters are seeded here too.
  */
-import { rng } from '../reference.ts'
+import { rng } from '../measure/random.ts'
 import { parameterLayout, type TrainModel, type TrainWorkload } from './workload.ts'
 
 /** Successors per token and their probabilities. */
