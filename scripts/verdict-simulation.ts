@@ -29,7 +29,7 @@ import {
   RUN_NOISE_MODELS,
   simulateRunLevel,
   simulateVerdicts,
-} from '../packages/core/src/measure/simulation.ts'
+} from '../packages/core/scripts/verdict-model.ts'
 import { DEFAULT_STOPPING_RULE } from '../packages/core/src/measure/stopping-rule.ts'
 import { DEFAULT_RUN_ERROR_RATE } from '../packages/core/src/measure/verdict.ts'
 

@@ -1,8 +1,8 @@
 import { Bench } from 'tinybench'
 import { describe, expect, test } from 'vitest'
+import { toTinybenchStatistics } from '../scripts/tinybench-statistics.ts'
 import { SampleError } from '../src/measure/errors.ts'
 import { rng } from '../src/measure/random.ts'
-import { toTinybenchStatistics } from '../src/measure/tinybench.ts'
 
 /**
  * Runs tinybench itself, each iteration reporting a sample as its overridden duration, and

@@ -1,6 +1,6 @@
 /**
  * The bar the regression verdict must hold, shown by seeded simulations (see
- * src/measure/simulation.ts for the models).
+ * scripts/verdict-model.ts for the models).
  * 1. The engine's intervals, from the real engine (`measureRounds`, DEFAULT_STOPPING_RULE: 4
  *    rounds of independent prepares), one run against one run: at most 1% of A/A intervals
  *    beyond the tolerance, at least 95% of a 10% slowdown's, for the calibration models.
@@ -19,7 +19,7 @@ import {
   RUN_NOISE_MODELS,
   simulateRunLevel,
   simulateVerdicts,
-} from '../src/measure/simulation.ts'
+} from '../scripts/verdict-model.ts'
 import { DEFAULT_STOPPING_RULE } from '../src/measure/stopping-rule.ts'
 
 const TRIALS = 200

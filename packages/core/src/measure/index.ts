@@ -41,7 +41,6 @@ export {
   type StoppingRule,
   stoppingRule,
 } from './stopping-rule.ts'
-export { toTinybenchStatistics } from './tinybench.ts'
 export {
   compareToBaseline,
   DEFAULT_RUN_ERROR_RATE,

@@ -10,9 +10,9 @@
  * tinybench itself on the same samples and compares every field.
  */
 import type { Statistics } from 'tinybench'
-import { studentTQuantile } from './distributions.ts'
-import { interpolate, sortSamples } from './sample.ts'
-import { mean, medianAbsoluteDeviation, variance } from './statistics.ts'
+import { studentTQuantile } from '../src/measure/distributions.ts'
+import { interpolate, sortSamples } from '../src/measure/sample.ts'
+import { mean, medianAbsoluteDeviation, variance } from '../src/measure/statistics.ts'
 
 const NS_PER_MS = 1e6
 

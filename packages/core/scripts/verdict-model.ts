@@ -29,11 +29,11 @@
  * Measurements go through `measureRounds` under the rule given (DEFAULT_STOPPING_RULE: several
  * rounds), each round a freshly "prepared" simulated runnable on one shared virtual clock.
  */
-import type { Runnable } from '../backend.ts'
-import { type Measurement, measureRounds } from './engine.ts'
-import { rng, type Variates, variates } from './random.ts'
-import { judgeRun, singleRegressionLevel } from './run-level.ts'
-import type { StoppingRule } from './stopping-rule.ts'
+import type { Runnable } from '../src/backend.ts'
+import { type Measurement, measureRounds } from '../src/measure/engine.ts'
+import { rng, type Variates, variates } from '../src/measure/random.ts'
+import { judgeRun, singleRegressionLevel } from '../src/measure/run-level.ts'
+import type { StoppingRule } from '../src/measure/stopping-rule.ts'
 import {
   compareToBaseline,
   DEFAULT_RUN_ERROR_RATE,
@@ -41,7 +41,7 @@ import {
   deviceRunNoisePrior,
   type RunStats,
   type VerdictKind,
-} from './verdict.ts'
+} from '../src/measure/verdict.ts'
 
 export interface NoiseModel {
   readonly name: string
