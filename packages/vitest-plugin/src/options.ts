@@ -87,15 +87,13 @@ export interface GpubenchOptions {
 export type UpdateMode = 'none' | 'new' | 'all'
 
 /** The validated options, without the main-process-only fields, as the workers receive them. */
-export interface RuntimeConfig {
-  readonly backends: readonly BackendKind[]
+export interface RuntimeConfig
+  extends Pick<
+    ResolvedOptions,
+    'backends' | 'tolerance' | 'strict' | 'stoppingRule' | 'verify' | 'confirmRegressions'
+  > {
   /** Absolute path. */
   readonly baselineDir: string
-  readonly tolerance: number | null
-  readonly strict: boolean
-  readonly stoppingRule: Partial<StoppingRule>
-  readonly verify: boolean
-  readonly confirmRegressions: number
   readonly update: UpdateMode
   /** The pool whose baseline files stand for this machine's (see GpubenchOptions.deviceAlias); absent: none. */
   readonly deviceAlias?: string | null
@@ -119,6 +117,11 @@ export interface ResolvedOptions {
   readonly htmlReport: string | null
   readonly stepSummary: boolean
   readonly table: boolean
+}
+
+/** The first key of `object` that is not among `known`, or undefined: an option the user misspelt. */
+export function unknownKey(object: object, known: readonly string[]): string | undefined {
+  return Object.keys(object).find((key) => !known.includes(key))
 }
 
 /** The key under which the runtime config is provided to the workers. */
@@ -263,11 +266,9 @@ export function validateStoppingRuleShape(field: string, value: unknown): Partia
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     fail(field, `must be an object with some of ${STOPPING_RULE_KEYS.join(', ')}`)
   }
-  for (const key of Object.keys(value)) {
-    if (!(STOPPING_RULE_KEYS as readonly string[]).includes(key)) {
-      fail(`${field}.${key}`, `is not a stopping-rule field; known: ${STOPPING_RULE_KEYS.join(', ')}`)
-    }
-  }
+  const unknown = unknownKey(value, STOPPING_RULE_KEYS)
+  if (unknown !== undefined)
+    fail(`${field}.${unknown}`, `is not a stopping-rule field; known: ${STOPPING_RULE_KEYS.join(', ')}`)
   return { ...(value as Partial<StoppingRule>) }
 }
 
@@ -285,11 +286,8 @@ export function resolveOptions(
     throw new GpubenchOptionsError(`gpubench options: expected an object, got ${shown(input)}`)
   }
   const options = input as Record<string, unknown>
-  for (const key of Object.keys(options)) {
-    if (!(OPTION_KEYS as readonly string[]).includes(key)) {
-      fail(key, `is not an option of gpubench(); known options: ${OPTION_KEYS.join(', ')}`)
-    }
-  }
+  const unknown = unknownKey(options, OPTION_KEYS)
+  if (unknown !== undefined) fail(unknown, `is not an option of gpubench(); known options: ${OPTION_KEYS.join(', ')}`)
   const stoppingRule =
     options.stoppingRule === undefined ? {} : validateStoppingRuleShape('stoppingRule', options.stoppingRule)
   const resolved: ResolvedOptions = {

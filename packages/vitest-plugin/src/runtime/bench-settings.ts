@@ -14,6 +14,7 @@ import {
   BACKEND_NAMES,
   type RuntimeConfig,
   shown,
+  unknownKey,
   validateConfirmRegressions,
   validateStoppingRuleShape,
   validateTolerance,
@@ -50,11 +51,9 @@ export function settingsFrom(name: string, options: unknown, config: RuntimeConf
     throw new GpuBenchError(`bench.gpu('${name}'): options must be an object`)
   }
   const o = options as Record<string, unknown>
-  for (const key of Object.keys(o)) {
-    if (!(OPTION_KEYS as readonly string[]).includes(key)) {
-      throw new GpuBenchError(`${field(key)} is unknown; known options: ${OPTION_KEYS.join(', ')}`)
-    }
-  }
+  const unknown = unknownKey(o, OPTION_KEYS)
+  if (unknown !== undefined)
+    throw new GpuBenchError(`${field(unknown)} is unknown; known options: ${OPTION_KEYS.join(', ')}`)
   const request = o.backend ?? 'auto'
   if (request !== 'auto' && request !== 'all' && !(BACKEND_NAMES as readonly unknown[]).includes(request)) {
     throw new GpuBenchError(
