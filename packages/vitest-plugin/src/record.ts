@@ -36,6 +36,11 @@ export type BaselineLookup =
       readonly devicePrior?: RunNoisePrior
       /** Separate sittings the file's runs span (core's sittingsOf over every entry's runs); null: not known. */
       readonly deviceSittings?: number | null
+      /**
+       * In a pool's file: the machine whose own runs the comparison used (runs, prior and sittings
+       * are then that machine's); absent where every run of the entry was used.
+       */
+      readonly machine?: string
     }
   | { readonly state: 'missing'; readonly file: string }
   /** The file exists but cannot be read, parsed or validated: `message` names the file and the JSON pointer. */
@@ -63,6 +68,8 @@ export interface RecordedVerdict {
   readonly sittings?: number | null
   /** The shift between sittings the model allows for because the runs are of one sitting (log scale; 0: none). */
   readonly unseenShift?: number
+  /** In a pool's file, the comparison used only the runs of the machine that ran now (BaselineLookup.machine). */
+  readonly ownRuns?: boolean
   /**
    * Set by the reporter, which sees the whole run: the smallest slowdown this comparison catches
    * (80% of the time) at the run-level error rate, as a ratio (1.34: a slowdown of 34%).

@@ -5,11 +5,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { updateBaseline } from '@gpubench/core'
+import { baselineEntryOf, type RunSummary, updateBaseline } from '@gpubench/core'
 import { afterEach, describe, expect, test } from 'vitest'
 import { planBaselineWrites } from '../src/node/update-policy.ts'
-import { lookupBaseline, poolIdOf } from '../src/runtime/baseline-lookup.ts'
-import { collected, measuredRecord } from './records.ts'
+import { lookupBaseline, MIN_MACHINE_RUNS, poolIdOf } from '../src/runtime/baseline-lookup.ts'
+import { verdictFor } from '../src/runtime/verdict.ts'
+import { collected, measuredRecord, statsAround } from './records.ts'
 
 const dirs: string[] = []
 afterEach(async () => {
@@ -45,5 +46,66 @@ describe('device pools', () => {
     expect(found.state === 'found' && found.devicePrior).toEqual({ sd: 0.05, df: 2 })
     // and its own device's file does not exist
     expect((await lookupBaseline(dir, 'cpu-intel-xeon-f6-m167-2c', 'gemv')).state).toBe('missing')
+  })
+
+  test("a machine with runs of its own in the pool's file is compared with those; one without, with every run", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gpubench-pool-'))
+    dirs.push(dir)
+    const AMD = 'cpu-amd-epyc-f25-m17-2c'
+    const INTEL = 'cpu-intel-xeon-f6-m167-2c'
+    // Two machine types 1.5x apart, three runs each, recorded on two days (two sittings).
+    const run = (medianNs: number, deviceId: string, recordedAt: string): RunSummary => {
+      const { ciLowNs, ciHighNs, ciLevel, n } = statsAround(medianNs)
+      return { medianNs, ciLowNs, ciHighNs, ciLevel, n, recordedAt, deviceId }
+    }
+    const runs: [RunSummary, ...RunSummary[]] = [
+      run(2.4e6, INTEL, '2026-12-02T10:00:00.000Z'),
+      run(2.45e6, INTEL, '2026-12-02T10:03:00.000Z'),
+      run(2.35e6, INTEL, '2026-12-02T10:06:00.000Z'),
+      run(1.6e6, AMD, '2026-12-03T10:00:00.000Z'),
+      run(1.62e6, AMD, '2026-12-03T10:03:00.000Z'),
+      run(1.58e6, AMD, '2026-12-07T10:00:00.000Z'),
+    ]
+    const entry = baselineEntryOf({
+      target: 'gemm',
+      backend: 'cpu',
+      timing: 'steady-clock',
+      stats: statsAround(1.58e6),
+      coldNs: null,
+      flopPerSecond: null,
+      bytesPerSecond: null,
+      gpubenchVersion: '0.1.0',
+      deviceId: AMD,
+      recordedAt: '2026-12-07T10:00:00.000Z',
+    })
+    const device = { id: 'cpu-ci-2core', backend: 'cpu', name: 'pool ci-2core', details: {} }
+    await updateBaseline(dir, device, { gemm: { ...entry, runs } })
+
+    const amd = await lookupBaseline(dir, 'cpu-ci-2core', 'gemm', AMD)
+    expect(amd.state).toBe('found')
+    if (amd.state !== 'found') return
+    expect(amd.machine).toBe(AMD)
+    expect(amd.runs.map((r) => r.deviceId)).toEqual([AMD, AMD, AMD])
+    expect(amd.deviceSittings).toBe(2)
+
+    // A machine with fewer than MIN_MACHINE_RUNS runs of its own, and a lookup for no machine: every run.
+    for (const machine of ['cpu-amd-epyc-f26-m2-2c', null]) {
+      const all = await lookupBaseline(dir, 'cpu-ci-2core', 'gemm', machine)
+      expect(all.state === 'found' && all.runs.length).toBe(6)
+      expect(all.state === 'found' && all.machine).toBeUndefined()
+    }
+    expect(MIN_MACHINE_RUNS).toBe(2)
+
+    // Twice the work on the AMD machine: against its own runs, a regression; against the whole
+    // pool, whose types differ by 1.5x, only "slower" (the pool's spread hides it).
+    const twice = statsAround(3.2e6)
+    const own = verdictFor(twice, amd, 0.05)
+    expect(own?.kind).toBe('regressed')
+    expect(own?.ownRuns).toBe(true)
+    expect(own?.baselineRuns).toBe(3)
+    const pooled = verdictFor(twice, await lookupBaseline(dir, 'cpu-ci-2core', 'gemm', null), 0.05)
+    expect(pooled?.kind).not.toBe('regressed')
+    expect(pooled?.ownRuns).toBeUndefined()
+    expect(own!.logSe).toBeLessThan(pooled!.logSe!)
   })
 })

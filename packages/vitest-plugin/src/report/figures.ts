@@ -49,7 +49,9 @@ export function deltaText(verdict: RecordedVerdict | null): string {
   if (!verdict) return NONE
   const percent = (verdict.ratio - 1) * 100
   const text = Math.abs(percent) < 0.05 ? '0.0' : percent.toFixed(1)
-  const runs = verdict.baselineRuns !== undefined && verdict.baselineRuns >= 2 ? ` (${verdict.baselineRuns} runs)` : ''
+  const which = verdict.ownRuns ? ' own' : ''
+  const runs =
+    verdict.baselineRuns !== undefined && verdict.baselineRuns >= 2 ? ` (${verdict.baselineRuns}${which} runs)` : ''
   return `${percent > 0 && text !== '0.0' ? '+' : ''}${text}%${runs}`
 }
 

@@ -7,12 +7,14 @@
  * file can never turn a regression into a pass.
  */
 import {
+  type BaselineEntry,
   BaselineError,
   type BaselineFile,
   baselinePath,
   deviceRunNoisePrior,
   loadBaseline,
   type RunNoisePrior,
+  type RunSummary,
   runsOf,
   sittingsOf,
 } from '@gpubench/core'
@@ -33,17 +35,43 @@ export function poolIdOf(
   return pool === null ? null : `${backend}-${pool}`
 }
 
+/**
+ * Runs of one machine that a pool's entry needs before the comparison uses them alone. A pool's
+ * file mixes machine types (on this project's VMs the CPU backend ran 1.6x apart between two
+ * types, lavapipe more): compared with all of them, a machine sees the types' spread as noise
+ * and the gate detects only slowdowns of several-fold. Runs that name their machine (runs[].deviceId)
+ * let a machine with runs of its own be compared with those, and the pool stands in for
+ * machines that have none yet.
+ */
+export const MIN_MACHINE_RUNS = 2
+
 /** Files read by this worker; they do not change during a run (writes happen after it). */
 const files = new Map<string, Promise<BaselineFile | null>>()
-/** Each file's spread between runs, pooled over its entries, and the sittings its runs span. */
-const priors = new WeakMap<BaselineFile, { prior: RunNoisePrior; sittings: number | null }>()
+/** Each file's spread between runs, pooled over its entries, and the sittings its runs span: of every run (key ''), or of one machine's. */
+const priors = new WeakMap<BaselineFile, Map<string, { prior: RunNoisePrior; sittings: number | null }>>()
 
-function priorOf(file: BaselineFile): { prior: RunNoisePrior; sittings: number | null } {
-  const known = priors.get(file)
+/** The runs of an entry that stand for `machine`: its own where it has MIN_MACHINE_RUNS, else all (null: all, always). */
+function runsFor(entry: BaselineEntry, machine: string | null): { runs: RunSummary[]; machine: string | null } {
+  const all = runsOf(entry)
+  if (machine === null) return { runs: all, machine: null }
+  const own = all.filter((run) => run.deviceId === machine)
+  return own.length >= MIN_MACHINE_RUNS ? { runs: own, machine } : { runs: all, machine: null }
+}
+
+function priorOf(file: BaselineFile, machine: string | null): { prior: RunNoisePrior; sittings: number | null } {
+  let byMachine = priors.get(file)
+  if (!byMachine) {
+    byMachine = new Map()
+    priors.set(file, byMachine)
+  }
+  const key = machine ?? ''
+  const known = byMachine.get(key)
   if (known) return known
-  const runs = Object.values(file.entries).map((entry) => runsOf(entry))
+  const runs = Object.values(file.entries)
+    .map((entry) => (machine === null ? runsOf(entry) : runsOf(entry).filter((run) => run.deviceId === machine)))
+    .filter((list) => list.length > 0)
   const device = { prior: deviceRunNoisePrior(runs), sittings: sittingsOf(runs.flat()) }
-  priors.set(file, device)
+  byMachine.set(key, device)
   return device
 }
 
@@ -57,7 +85,17 @@ function loadOnce(dir: string, deviceId: string): Promise<BaselineFile | null> {
   return loaded
 }
 
-export async function lookupBaseline(dir: string, deviceId: string, key: string): Promise<BaselineLookup> {
+/**
+ * The baseline of benchmark `key` in the file of `deviceId` (a device's own, or a pool's). In a
+ * pool's file, `machine` is the device that runs now: where the entry holds MIN_MACHINE_RUNS of its
+ * runs, the comparison uses those (and the file's runs of that machine as the prior), else every run.
+ */
+export async function lookupBaseline(
+  dir: string,
+  deviceId: string,
+  key: string,
+  machine: string | null = null,
+): Promise<BaselineLookup> {
   const file = baselinePath(dir, deviceId)
   let baseline: BaselineFile | null
   try {
@@ -75,12 +113,25 @@ export async function lookupBaseline(dir: string, deviceId: string, key: string)
     state: 'found',
     file,
     stats: entry.stats,
-    runs: runsOf(entry),
+    ...machineRuns(entry, baseline, machine),
     recordedAt: entry.recordedAt,
     commit: entry.commit,
     flopPerSecond: entry.flopPerSecond,
     bytesPerSecond: entry.bytesPerSecond,
-    devicePrior: priorOf(baseline).prior,
-    deviceSittings: priorOf(baseline).sittings,
+  }
+}
+
+function machineRuns(
+  entry: BaselineEntry,
+  file: BaselineFile,
+  machine: string | null,
+): Pick<Extract<BaselineLookup, { state: 'found' }>, 'runs' | 'devicePrior' | 'deviceSittings' | 'machine'> {
+  const chosen = runsFor(entry, machine)
+  const device = priorOf(file, chosen.machine)
+  return {
+    runs: chosen.runs,
+    devicePrior: device.prior,
+    deviceSittings: device.sittings,
+    ...(chosen.machine === null ? {} : { machine: chosen.machine }),
   }
 }

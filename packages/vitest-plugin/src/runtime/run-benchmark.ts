@@ -134,7 +134,12 @@ export async function runBenchmark(
     let measured = await measureOn(name, chosen, target, settings)
     // A pool's file stands for the device's own where the machine belongs to one (deviceAlias).
     const pool = poolIdOf(chosen.kind, config.deviceAlias)
-    const baseline = await lookupBaseline(config.baselineDir, pool ?? measured.device.id, name)
+    const baseline = await lookupBaseline(
+      config.baselineDir,
+      pool ?? measured.device.id,
+      name,
+      pool === null ? null : measured.device.id,
+    )
     // A regression stands only if it reproduces (see the option confirmRegressions). Not under
     // -u, which records what this run measured: re-measuring only the slow runs would bias the
     // baseline's runs towards the fast ones.

@@ -39,5 +39,6 @@ export function verdictFor(
     df: v.df,
     sittings: v.sittings,
     unseenShift: v.unseenShift,
+    ...(baseline.machine === undefined ? {} : { ownRuns: true }),
   }
 }
