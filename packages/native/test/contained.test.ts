@@ -145,7 +145,11 @@ describe('the device process', () => {
     ] as const) {
       const [there, here] = await Promise.all([contained.probe(), local.probe()])
       expect(there.available).toBe(here.available)
-      if (!there.available && !here.available) expect(there.reason).toBe(here.reason)
+      if (!there.available && !here.available) {
+        expect(there.reason).toBe(here.reason)
+        // and keeps no idle process for a backend that cannot run
+        expect((contained as ContainedBackend).deviceProcess()).toBeUndefined()
+      }
       await (contained as ContainedBackend).shutdown()
     }
   }, 60_000)

@@ -244,11 +244,16 @@ export class ContainedBackend implements Backend {
     const mode = this.#resolve()
     if ('error' in mode) return { available: false, reason: mode.error }
     if (mode.isolation === 'none') return this.#inProcess.probe()
+    const slot = this.#slotOf(mode.timeoutMs)
+    let probe: Probe
     try {
-      return (await this.#slotOf(mode.timeoutMs).get().request({ op: 'probe' }, 'probe()')).value
+      probe = (await slot.get().request({ op: 'probe' }, 'probe()')).value
     } catch (error) {
-      return { available: false, reason: messageOf(error) }
+      probe = { available: false, reason: messageOf(error) }
     }
+    // A backend this machine lacks (Metal on Linux, CUDA without a driver) keeps no process idle.
+    if (!probe.available) slot.shutdown(`the ${NAMES[this.kind]} backend is unavailable: ${probe.reason}`)
+    return probe
   }
 
   supports(target: Target): true | string {
