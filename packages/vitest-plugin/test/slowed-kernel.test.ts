@@ -173,12 +173,17 @@ test('c. slowed (twice the work per sample), without -u: exit 1 naming the bench
   const run = await vitestBench(2)
   const record = cpuRecord(run)
   expect(record.notes, run.output).toContain('slowed-kernel fixture: each sample is 2 execution(s) of the real kernel')
-  // Twice the work: about twice the time, whatever the load of the machine within reason.
-  expect(record.verdict!.ratio, run.output).toBeGreaterThan(1.4)
-  expect(record.verdict!.ratio).toBeLessThan(3.5)
   expect((await baselineFile()).bytes).toBe(before.bytes)
   const detectable = record.verdict!.detectableRatio
   expect(detectable, run.output).toBeGreaterThan(1)
+  if (detectable! <= RESOLVES_2X) {
+    // Twice the work: about twice the time, where the run resolves it. On a machine whose cores
+    // are both taken by other work, the 2-thread GEMM read 0.97x to 11x of its baseline, with
+    // intervals spanning 10x: such a run says it detects nothing (detects >= 300x), and the
+    // branch below only asks it not to fail.
+    expect(record.verdict!.ratio, run.output).toBeGreaterThan(1.4)
+    expect(record.verdict!.ratio).toBeLessThan(3.5)
+  }
   if (record.verdict?.kind !== 'regressed') {
     // Missed only where the run could not resolve 2x at its error rate; then never a failure, and
     // never 'same' or 'faster'.
