@@ -20,10 +20,12 @@
  * without f16 reports it skipped with its reason. WebGPU, in f32 and in f16 as the CPU's mixed
  * precision (WGSL compute passes, phases timed with timestamp queries, in the backend's device
  * process); f16 needs the adapter's 'shader-f16' feature, and an adapter without it reports the f16
- * row skipped with that reason. WebGPU's per-step series is not taken (the series below runs on
- * the CPU). CUDA and Metal
- * training are not implemented yet: each would implement core's TrainingSession and add its
- * target here.
+ * row skipped with that reason. CUDA (src/cuda/train.cu: cuBLAS or the own GEMM, CUDA events per
+ * phase, device memory and NVML energy per step) and Metal (src/metal/train.mm: MPS and MSL,
+ * command-buffer times per phase), each skipped with its probe's reason where the device is
+ * missing. On the GPU backends the paper preset, too large for verification's float64 reference,
+ * is verified by proxy (core's verifyByProxy: the same backend's step at a small shape against the
+ * reference, then the full shape's own losses). The per-step series below runs on the CPU.
  */
 import {
   DTYPES,
@@ -46,6 +48,9 @@ import { benchName, preset, rule } from './preset.ts'
 
 const { model, batches, seq } = TRAIN_PRESETS[preset]
 
+/** The GPU backends that train, each in its own row beside the CPU's. */
+const GPU_BACKENDS = ['webgpu', 'cuda', 'metal'] as const
+
 /** Steps of the longer run that gives the per-step series (Fig. 4). */
 const SERIES_STEPS = preset === 'quick' ? 60 : 20
 
@@ -66,18 +71,20 @@ describe('training', () => {
   for (const batch of batches) {
     for (const dtype of DTYPES) {
       const w = train({ model, batch, seq, dtype })
-      test(`${describeTrain(w)} [webgpu]`, async (context) => {
-        // Skipped with its reason where no adapter exists, or for f16 where the adapter lacks 'shader-f16'.
-        const result = await context.bench
-          .gpu(benchName('training', describeTrain(w)), trainTarget(w, 'webgpu'), {
-            backend: 'webgpu',
-            stoppingRule: rule,
-            required: false,
-          })
-          .run()
-        expectThroughput(result).toMatchBaseline()
-        expect(result.notes.join('\n')).toMatch(/forward .*backward .*optimizer/)
-      })
+      for (const backend of GPU_BACKENDS) {
+        test(`${describeTrain(w)} [${backend}]`, async (context) => {
+          // Skipped with its reason where the device is missing, or for f16 where WebGPU's adapter lacks 'shader-f16'.
+          const result = await context.bench
+            .gpu(benchName('training', describeTrain(w)), trainTarget(w, backend), {
+              backend,
+              stoppingRule: rule,
+              required: false,
+            })
+            .run()
+          expectThroughput(result).toMatchBaseline()
+          expect(result.notes.join('\n')).toMatch(/forward .*backward .*optimizer/)
+        })
+      }
       test(describeTrain(w), async (context) => {
         const result = await context.bench
           .gpu(benchName('training', describeTrain(w)), trainTarget(w, 'cpu'), {

@@ -148,8 +148,11 @@ export interface NativeRunnable {
 /** Buffers of a training session, each in core's parameter layout (parameterLayout). */
 export type NativeTrainBuffer = 'parameters' | 'gradients' | 'm' | 'v'
 
+/** The backends whose training step the addon can hold. */
+export type NativeTrainBackend = 'cpu' | 'cuda' | 'metal'
+
 /**
- * A CPU training step over core's flat parameter layout (core's TrainingSession, synchronous).
+ * A native training step over core's flat parameter layout (core's TrainingSession, synchronous).
  * `write('parameters', …)` also zeroes AdamW's moments and restarts the step count.
  */
 export interface NativeTrainSession {
@@ -160,11 +163,19 @@ export interface NativeTrainSession {
   /** Forward and backward without an update; the loss. */
   forwardBackward(): number
   optimizerStep(): void
-  /** n steps: rows of 10 (step, forward, backward, optimizer in ns; loss; RSS bytes; minor, major page faults; loss scale; 1 when skipped for overflow). */
+  /**
+   * n steps: rows of 12 (step, forward, backward, optimizer in ns; loss; RSS bytes; minor, major
+   * page faults; loss scale; 1 when skipped for overflow; device memory in use, NaN without a
+   * device of its own; energy in J, NaN where the addon does not read it).
+   */
   steps(n: number): Float64Array
   notes(): string[]
   /** The process's peak resident set size in bytes (getrusage). */
   peakRssBytes(): number
+  /** The most device memory seen in use, in bytes; NaN without a device of its own. */
+  peakDeviceBytes(): number
+  /** Where the addon's per-step energy comes from ("reported (…)"), or "unavailable: why"; "" where the caller reads it (the CPU). */
+  energySource(): string
   dispose(): void
 }
 
@@ -176,11 +187,14 @@ export interface NativeAddon {
     options?: NativeCpuOptions | NativeCudaOptions,
   ) => NativeRunnable
   cpuDescribe(options?: NativeCpuOptions): NativeCpuDescription
-  /** The CPU training step; absent from addons built before it existed. `fault` is for tests only (core's TRAIN_FAULTS). */
+  /**
+   * The training step of a backend built into the addon (an error names one that is not); absent
+   * from addons built before it existed. `fault` is for tests only (core's TRAIN_FAULTS).
+   */
   readonly TrainSession?: new (
-    backend: 'cpu',
+    backend: NativeTrainBackend,
     workload: object,
-    options?: NativeCpuOptions,
+    options?: NativeCpuOptions | NativeCudaOptions,
     fault?: string,
   ) => NativeTrainSession
   /** Present only when the CUDA part was built. */

@@ -11,6 +11,7 @@
 #include "common/runnable.h"
 #include "common/spec.h"
 #include "cpu/runnable.h"
+#include "cpu/train.h"
 #include "train-addon.h"
 #if GPUBENCH_WITH_CUDA
 #include "cuda/backend.h"
@@ -108,6 +109,29 @@ cpu::CpuOptions parseCpuOptions(const Napi::Value& v) {
   return options;
 }
 
+#if GPUBENCH_WITH_CUDA
+cuda::CudaOptions parseCudaOptions(const Napi::Value& v) {
+  cuda::CudaOptions o;
+  if (!v.IsObject()) return o;
+  Napi::Object object = v.As<Napi::Object>();
+  o.gemm = text(object, "gemm", "auto");
+  if (object.Get("runsPerSample").IsNumber()) o.runsPerSample = object.Get("runsPerSample").As<Napi::Number>().Int32Value();
+  return o;
+}
+#endif
+
+/** The training step of a backend built into this addon (TrainSessionWrap's Preparer). */
+std::unique_ptr<TrainSession> prepareTraining(const std::string& backend, const TrainConfig& c, const Napi::Value& options) {
+  if (backend == "cpu") return cpu::prepareTraining(c, parseCpuOptions(options));
+#if GPUBENCH_WITH_CUDA
+  if (backend == "cuda") return cuda::prepareTraining(c, parseCudaOptions(options));
+#endif
+#if GPUBENCH_WITH_METAL
+  if (backend == "metal") return metal::prepareTraining(c);
+#endif
+  throw NativeError("training on backend '" + backend + "' is not built into this addon");
+}
+
 Napi::Array strings(Napi::Env env, const std::vector<std::string>& values) {
   Napi::Array out = Napi::Array::New(env, values.size());
   for (size_t i = 0; i < values.size(); i++) out.Set((uint32_t)i, values[i]);
@@ -161,11 +185,7 @@ class Runnable : public Napi::ObjectWrap<Runnable> {
         impl_ = cpu::prepare(w, parseCpuOptions(options));
 #if GPUBENCH_WITH_CUDA
       } else if (backend == "cuda") {
-        cuda::CudaOptions o;
-        if (options.IsObject()) o.gemm = text(options.As<Napi::Object>(), "gemm", "auto");
-        if (options.IsObject() && options.As<Napi::Object>().Get("runsPerSample").IsNumber())
-          o.runsPerSample = options.As<Napi::Object>().Get("runsPerSample").As<Napi::Number>().Int32Value();
-        impl_ = cuda::prepare(w, o);
+        impl_ = cuda::prepare(w, parseCudaOptions(options));
 #endif
 #if GPUBENCH_WITH_METAL
       } else if (backend == "metal") {
@@ -310,7 +330,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("build", build);
   exports.Set("Runnable", Runnable::Define(env));
   exports.Set("cpuDescribe", Napi::Function::New(env, CpuDescribe));
-  exports.Set("TrainSession", TrainSessionWrap::Define(env, parseCpuOptions));
+  exports.Set("TrainSession", TrainSessionWrap::Define(env, prepareTraining));
 #if GPUBENCH_WITH_CUDA
   exports.Set("cudaProbe", Napi::Function::New(env, CudaProbe));
   exports.Set("cudaHost", cuda::hostBindings(env));

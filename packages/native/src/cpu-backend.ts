@@ -19,18 +19,16 @@ import {
   type Probe,
   type Runnable,
   type Target,
-  type TrainTarget,
   type TrainWorkload,
   trainMemoryRefusal,
   trainReferenceRefusal,
-  trainWorkloadOf,
   type Workload,
   workloadFrom,
 } from '@gpubench/core'
 import type { NativeCpuOptions } from './addon-types.ts'
-import { cpuTrainSupport, prepareCpuTraining } from './cpu-train.ts'
 import { loadAddon } from './load.ts'
 import { messageOf, workloadError } from './native-runnable.ts'
+import { prepareTrainingTarget, trainingSupport } from './native-train.ts'
 import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
 
@@ -110,55 +108,34 @@ class CpuBackend implements Backend {
   }
 
   supports(target: Target): true | string {
-    const training = trainingOf(target)
-    if (training) return training.error ?? this.trainingRefusal(training.workload) ?? true
-    return nativeSupports('cpu', target)
+    return trainingSupport('cpu', target, (w) => this.trainingRefusal(w)) ?? nativeSupports('cpu', target)
   }
 
   /**
-   * Why the CPU will not train this workload, or null: a dtype it lacks, memory (verification's
-   * float64 copies included), or the time verification's reference would take. Decided before
-   * anything is allocated, so a suite can list the configuration as skipped with the reason.
+   * Why the CPU will not train this workload, or null: memory (verification's float64 copies
+   * included, as they share the RAM), or the time verification's reference would take. Decided
+   * before anything is allocated, so a suite can list the configuration as skipped with the reason.
    */
   private trainingRefusal(w: TrainWorkload): string | null {
-    const support = cpuTrainSupport(w)
-    if (support !== true) return support
     return trainMemoryRefusal(w, { verify: true, availableBytes: this.availableMemory() }) ?? trainReferenceRefusal(w)
   }
 
   async prepare(target: Target): Promise<Runnable> {
     const probe = await this.probe()
     const options = this.options
-    const training = trainingOf(target)
-    if (training) {
-      const name = (target as TrainTarget).name
-      if (!probe.available) throw new BackendError(`cpu backend unavailable: ${probe.reason}`, 'cpu')
-      if (training.error !== undefined) throw workloadError(name, 'cpu', probe.device.id, training.error)
-      const refusal = this.trainingRefusal(training.workload)
-      if (refusal !== null) throw workloadError(name, 'cpu', probe.device.id, refusal)
-      try {
-        return await prepareCpuTraining(target as TrainTarget, training.workload, probe.device, options)
-      } catch (error) {
-        throw workloadError(name, 'cpu', probe.device.id, messageOf(error))
-      }
-    }
+    const training = await prepareTrainingTarget(
+      'cpu',
+      probe,
+      target,
+      (w) => this.trainingRefusal(w),
+      'steady-clock',
+      options,
+    )
+    if (training) return training
     if (probe.available && options.memoryLimitBytes === undefined) {
       checkMemory(target, probe.device.id, this.availableMemory())
     }
     return prepareNative('cpu', probe, target, 'steady-clock', options)
-  }
-}
-
-/** A training target for the CPU (core's trainTarget), with its workload or what is wrong with it; null for any other target. */
-function trainingOf(
-  target: Target,
-): { workload: TrainWorkload; error?: undefined } | { workload?: undefined; error: string } | null {
-  if (target.kind !== 'custom' || target.backend !== 'cpu') return null
-  try {
-    const workload = trainWorkloadOf(target)
-    return workload ? { workload } : null
-  } catch (error) {
-    return { error: messageOf(error) }
   }
 }
 

@@ -6,7 +6,9 @@
  * in the description (`details.gemm`) and the runnable's notes. Durations come from CUDA events.
  * A fallback from cuBLAS to the own kernels under `gemm: 'auto'` is a process warning (once, when a
  * GEMM workload is prepared) as well as a note. Energy per run comes from NVML where present, summed over the measurement (runnable notes
- * and `energyJoulesPerRun`). Peak rates: cuda-peaks.ts.
+ * and `energyJoulesPerRun`). Peak rates: cuda-peaks.ts. Training targets (core's trainTarget with
+ * backend 'cuda') run the step of src/cuda/train.cu: CUDA events per phase, device memory after
+ * each step, NVML energy per step.
  */
 import {
   type Backend,
@@ -21,6 +23,7 @@ import type { NativeCudaOptions, NativeCudaProbe } from './addon-types.ts'
 import { cudaPeaks } from './cuda-peaks.ts'
 import { type AddonLoad, loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
+import { gpuTrainRefusal, prepareTrainingTarget, trainingSupport } from './native-train.ts'
 import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
 
@@ -123,12 +126,32 @@ class CudaBackend implements Backend {
     }
   }
 
+  /** The device's memory from the probe, once probed (before it, the addon checks what is free when allocating). */
+  private memoryBytes: number | undefined
+
+  noteProbe(device: DeviceDescription): void {
+    this.memoryBytes = Number(device.details.memoryBytes) || undefined
+  }
+
   supports(target: Target): true | string {
-    return nativeSupports('cuda', target)
+    return (
+      trainingSupport('cuda', target, (w) => gpuTrainRefusal(w, this.memoryBytes)) ?? nativeSupports('cuda', target)
+    )
   }
 
   async prepare(target: Target): Promise<Runnable> {
-    const runnable = await prepareNative('cuda', await this.probe(), target, 'cuda-events', this.options)
+    const probe = await this.probe()
+    if (probe.available) this.noteProbe(probe.device)
+    const training = await prepareTrainingTarget(
+      'cuda',
+      probe,
+      target,
+      (w) => gpuTrainRefusal(w, this.memoryBytes),
+      'cuda-events',
+      this.options,
+    )
+    if (training) return training
+    const runnable = await prepareNative('cuda', probe, target, 'cuda-events', this.options)
     const fallback = runnable.notes.find((note) => note.startsWith('gemm: FALLBACK'))
     if (fallback) warnOnce(`gpubench cuda: ${fallback}`)
     return runnable

@@ -5,11 +5,14 @@
  * dispatches in one command buffer, the per-command-buffer figure apart in the notes). How MPS
  * accumulates f16 is checked once per process and said in the notes. UNTESTED here (no macOS
  * machine in reach): built and exercised by .github/workflows/macos-native.yml. Everywhere else it
- * is unavailable with the build's reason.
+ * is unavailable with the build's reason. Training targets (core's trainTarget with backend
+ * 'metal') run the step of src/metal/train.mm: command-buffer times per phase, Metal's allocated
+ * size after each step; no energy (macOS has no unprivileged counter).
  */
-import { type Backend, deviceId, type Probe, type Runnable, type Target } from '@gpubench/core'
+import { type Backend, type DeviceDescription, deviceId, type Probe, type Runnable, type Target } from '@gpubench/core'
 import { loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
+import { gpuTrainRefusal, prepareTrainingTarget, trainingSupport } from './native-train.ts'
 import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
 import { nativeSupports, prepareNative } from './targets.ts'
 
@@ -47,12 +50,31 @@ class MetalBackend implements Backend {
     }
   }
 
+  /** Unified memory: the device's share (the probe's recommended working set), once probed. */
+  private memoryBytes: number | undefined
+
+  noteProbe(device: DeviceDescription): void {
+    this.memoryBytes = Number(device.details.memoryBytes) || undefined
+  }
+
   supports(target: Target): true | string {
-    return nativeSupports('metal', target)
+    return (
+      trainingSupport('metal', target, (w) => gpuTrainRefusal(w, this.memoryBytes)) ?? nativeSupports('metal', target)
+    )
   }
 
   async prepare(target: Target): Promise<Runnable> {
-    return prepareNative('metal', await this.probe(), target, 'metal-command-buffer')
+    const probe = await this.probe()
+    if (probe.available) this.noteProbe(probe.device)
+    const training = await prepareTrainingTarget(
+      'metal',
+      probe,
+      target,
+      (w) => gpuTrainRefusal(w, this.memoryBytes),
+      'metal-command-buffer',
+    )
+    if (training) return training
+    return prepareNative('metal', probe, target, 'metal-command-buffer')
   }
 }
 

@@ -1,6 +1,8 @@
-// The N-API class of the CPU training step, `TrainSession` (typed in addon-types.ts as
-// NativeTrainSession). Included by addon.cpp, the addon's one N-API translation unit; the step
-// itself is in cpu/train.cpp. Every native failure becomes a JavaScript Error with its message.
+// The N-API class of the training step, `TrainSession` (typed in addon-types.ts as
+// NativeTrainSession), over any backend's TrainSession (common/train.h). Included by addon.cpp, the
+// addon's one N-API translation unit, which passes the function that prepares a backend's step
+// (cpu/train.cpp, cuda/train.cu, metal/train.mm). Every native failure becomes a JavaScript Error
+// with its message.
 #pragma once
 
 #include <napi.h>
@@ -8,16 +10,17 @@
 #include <memory>
 #include <string>
 
-#include "cpu/train.h"
+#include "common/train.h"
 
 namespace gpubench {
 
 class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
  public:
-  using OptionsParser = cpu::CpuOptions (*)(const Napi::Value&);
+  /** Prepares backend's step with its options (the N-API value as given), or throws why not. */
+  using Preparer = std::unique_ptr<TrainSession> (*)(const std::string& backend, const TrainConfig&, const Napi::Value&);
 
-  static Napi::Function Define(Napi::Env env, OptionsParser parser) {
-    parser_ = parser;
+  static Napi::Function Define(Napi::Env env, Preparer prepare) {
+    prepare_ = prepare;
     return DefineClass(env, "TrainSession",
                        {InstanceMethod<&TrainSessionWrap::Write>("write"),
                         InstanceMethod<&TrainSessionWrap::Read>("read"),
@@ -28,20 +31,21 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
                         InstanceMethod<&TrainSessionWrap::Steps>("steps"),
                         InstanceMethod<&TrainSessionWrap::Notes>("notes"),
                         InstanceMethod<&TrainSessionWrap::PeakRss>("peakRssBytes"),
+                        InstanceMethod<&TrainSessionWrap::PeakDevice>("peakDeviceBytes"),
+                        InstanceMethod<&TrainSessionWrap::EnergySource>("energySource"),
                         InstanceMethod<&TrainSessionWrap::Dispose>("dispose")});
   }
 
-  /** new TrainSession('cpu', workload, options, fault?) */
+  /** new TrainSession(backend, workload, options, fault?) */
   explicit TrainSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainSessionWrap>(info) {
     run(info.Env(), [&] {
       if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject())
         throw NativeError("usage: new TrainSession(backend, workload, options, fault)");
       const std::string backend = info[0].As<Napi::String>().Utf8Value();
-      if (backend != "cpu") throw NativeError("training is built for the cpu backend only, not '" + backend + "'");
       Napi::Object w = info[1].As<Napi::Object>();
       if (!w.Get("model").IsObject()) throw NativeError("field 'model' must be an object");
       Napi::Object m = w.Get("model").As<Napi::Object>();
-      cpu::TrainConfig c;
+      TrainConfig c;
       c.layers = dim(m, "layers");
       c.dModel = dim(m, "dModel");
       c.heads = dim(m, "heads");
@@ -59,13 +63,13 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
       c.weightDecay = real(w, "weightDecay");
       c.initialLossScale = real(w, "initialLossScale");
       if (info.Length() > 3 && info[3].IsString()) c.fault = info[3].As<Napi::String>().Utf8Value();
-      impl_ = cpu::prepareTraining(c, parser_(info.Length() > 2 ? info[2] : info.Env().Undefined()));
+      impl_ = prepare_(backend, c, info.Length() > 2 ? info[2] : info.Env().Undefined());
       return 0;
     });
   }
 
  private:
-  static inline OptionsParser parser_ = nullptr;
+  static inline Preparer prepare_ = nullptr;
 
   template <class F>
   static auto run(Napi::Env env, F&& f) -> decltype(f()) {
@@ -92,7 +96,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
     return v.As<Napi::Number>().DoubleValue();
   }
 
-  cpu::TrainSession& impl() {
+  TrainSession& impl() {
     if (!impl_) throw NativeError("the training session was disposed");
     return *impl_;
   }
@@ -119,7 +123,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
       if (name == "parameters")
         impl().setParameters(data, (int64_t)count);
       else if (name == "gradients")
-        std::copy(data, data + count, impl().buffer("gradients"));
+        impl().setGradients(data, (int64_t)count);
       else
         throw NativeError("write: buffer must be 'parameters' or 'gradients', got '" + name + "'");
       return info.Env().Undefined();
@@ -132,8 +136,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
       const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
       size_t count = 0;
       float* out = floats(info, 1, count);
-      const float* data = impl().buffer(name);
-      std::copy(data, data + count, out);
+      impl().read(name, out, (int64_t)count);
       return info.Env().Undefined();
     });
   }
@@ -168,20 +171,23 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
   }
 
   /**
-   * steps(n): a Float64Array of n rows of 10: step, forward, backward, optimizer (ns), loss, RSS,
-   * minor and major faults, loss scale, skipped (1 when the update was skipped for an overflow).
+   * steps(n): a Float64Array of n rows of 12: step, forward, backward, optimizer (ns), loss, RSS,
+   * minor and major faults, loss scale, skipped (1 when the update was skipped for an overflow),
+   * device memory in use (NaN without a device of its own), energy in J (NaN where not read per step).
    */
   Napi::Value Steps(const Napi::CallbackInfo& info) {
     return run(info.Env(), [&] {
       const double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
       if (!(n >= 1) || n > 1e6 || n != (double)(int)n) throw NativeError("steps(n): n must be a positive integer");
       const auto steps = impl().steps((int)n);
-      Napi::Float64Array out = Napi::Float64Array::New(info.Env(), steps.size() * 10);
+      constexpr size_t kColumns = 12;
+      Napi::Float64Array out = Napi::Float64Array::New(info.Env(), steps.size() * kColumns);
       for (size_t i = 0; i < steps.size(); i++) {
         const auto& s = steps[i];
-        const double row[10] = {s.stepNs,   s.forwardNs,   s.backwardNs,  s.optimizerNs, s.loss,
-                                s.rssBytes, s.minorFaults, s.majorFaults, s.lossScale,   s.skipped ? 1.0 : 0.0};
-        for (size_t j = 0; j < 10; j++) out[i * 10 + j] = row[j];
+        const double row[kColumns] = {s.stepNs,      s.forwardNs,   s.backwardNs, s.optimizerNs,
+                                      s.loss,        s.rssBytes,    s.minorFaults, s.majorFaults,
+                                      s.lossScale,   s.skipped ? 1.0 : 0.0, s.deviceBytes, s.energyJoules};
+        for (size_t j = 0; j < kColumns; j++) out[i * kColumns + j] = row[j];
       }
       return out;
     });
@@ -197,7 +203,15 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
   }
 
   Napi::Value PeakRss(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), cpu::peakRssBytes());
+    return Napi::Number::New(info.Env(), peakRssBytes());
+  }
+
+  Napi::Value EnergySource(const Napi::CallbackInfo& info) {
+    return run(info.Env(), [&] { return Napi::String::New(info.Env(), impl().energySource()); });
+  }
+
+  Napi::Value PeakDevice(const Napi::CallbackInfo& info) {
+    return run(info.Env(), [&] { return Napi::Number::New(info.Env(), impl().peakDeviceBytes()); });
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
@@ -205,7 +219,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
     return info.Env().Undefined();
   }
 
-  std::unique_ptr<cpu::TrainSession> impl_;
+  std::unique_ptr<TrainSession> impl_;
 };
 
 }  // namespace gpubench

@@ -12,13 +12,15 @@ import {
   toleranceFor,
   train,
   trainData,
+  trainProxyOf,
   trainReductionDepth,
   trainTarget,
+  verifyByProxy,
   verifyTraining,
 } from '@gpubench/core'
 import { afterAll, describe, expect, test } from 'vitest'
-import { cpuTrainingSession, raplCounter } from '../src/cpu-train.ts'
 import { cpuBackend, createCpuBackend } from '../src/index.ts'
+import { cpuTrainingSession, raplCounter } from '../src/native-train.ts'
 
 const prepared: TrainingRunnable[] = []
 afterAll(async () => {
@@ -159,6 +161,44 @@ describe('CPU training step', () => {
       await session.dispose()
     }
   })
+
+  test('verification by proxy: the proxy checked against the reference, the full shape by its own losses', async () => {
+    // A shape verified by proxy on the GPU backends (there for steps too large for the reference), here on the CPU's real step.
+    const w = train({
+      model: { layers: 3, dModel: 96, heads: 6, mlp: 384, vocab: 1000, positions: 128 },
+      batch: 2,
+      seq: 96,
+    })
+    expect(trainProxyOf(w)).toMatchObject({
+      model: { layers: 2, dModel: 64, heads: 4, mlp: 256, vocab: 512 },
+      batch: 2,
+    })
+    const options = { blas: 'auto', isa: 'auto' } as const
+    const proxyOf = (fault?: string) => (pw: typeof w) => cpuTrainingSession(pw, options, fault ? { fault } : {})
+    const session = await cpuTrainingSession(w, options)
+    try {
+      const report = await verifyByProxy(session, proxyOf())
+      expect(report.failure).toBeUndefined()
+      expect(report.proxy).toBe('train L2 d64 h4 mlp256 V512 P64 2x64 f32')
+      expect(report.fullShapeLosses).toHaveLength(8)
+      expect(report.fullShapeLosses![0]!).toBeCloseTo(Math.log(1000), 0)
+      // A fault in the proxy's kernels fails it, naming the proxy.
+      const faulty = await verifyByProxy(session, proxyOf('gelu'))
+      expect(faulty.ok).toBe(false)
+      expect(faulty.failure).toMatch(/^on the proxy train L2 d64 .*: gradient of /)
+    } finally {
+      await session.dispose()
+    }
+    // A full shape whose gradient points the wrong way fails its own check.
+    const ascending = await cpuTrainingSession(w, options, { fault: 'cross-entropy' })
+    try {
+      const report = await verifyByProxy(ascending, proxyOf())
+      expect(report.ok).toBe(false)
+      expect(report.failure).toMatch(/^full shape: the loss went from [\d.]+ to [\d.]+, not down/)
+    } finally {
+      await ascending.dispose()
+    }
+  }, 60_000)
 
   test('energy: RAPL where readable, else unavailable with the reason', () => {
     const missing = raplCounter('/nonexistent/intel-rapl:0')

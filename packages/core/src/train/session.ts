@@ -12,9 +12,9 @@ import type { BackendKind, BackendTarget, DeviceDescription, Runnable, TimingMet
 import { medianOf } from '../measure/statistics.ts'
 import type { DurationNs } from '../units.ts'
 import { formatBytes, formatDuration, formatFlops } from '../units.ts'
-import { trainBytesOf, trainFlopsOf, trainMemoryEstimateOf } from './counts.ts'
+import { trainBytesOf, trainFlopsOf, trainMemoryEstimateOf, trainReferenceRefusal } from './counts.ts'
 import { initParameters, trainData } from './data.ts'
-import { type TrainVerifyOptions, type TrainVerifyReport, verifyTraining } from './verify.ts'
+import { type TrainVerifyOptions, type TrainVerifyReport, verifyByProxy, verifyTraining } from './verify.ts'
 import { describeTrain, parameterCount, type TrainWorkload, train } from './workload.ts'
 
 /** One timed training step, as a backend measures it. */
@@ -37,6 +37,11 @@ export interface TrainStepRecord {
   readonly skipped: boolean
   /** Energy of the step in joules, null where the device does not report it (see `energy` of the session). */
   readonly energyJoules: number | null
+  /**
+   * Device memory in use after the step, in bytes, as the device's driver counts it; absent where
+   * the backend has no memory of its own to report (the CPU) or cannot read it.
+   */
+  readonly deviceBytes?: number
 }
 
 /** A backend's prepared training step (see the module comment). Methods reject with a message naming the problem. */
@@ -65,6 +70,8 @@ export interface TrainingSession {
   readonly notes: readonly string[]
   /** Peak resident set size of the process so far, in bytes; NaN where unknown. */
   peakRssBytes(): number
+  /** The most device memory seen in use so far, in bytes, where the backend reports device memory (`deviceBytes`). */
+  peakDeviceBytes?(): number
   dispose(): Promise<void>
 }
 
@@ -119,6 +126,8 @@ export interface TrainFigures {
   readonly minorFaultsPerStep: number
   readonly majorFaultsPerStep: number
   readonly lastRssBytes: number
+  /** Device memory in use after the last step (TrainStepRecord.deviceBytes), null where not reported. */
+  readonly lastDeviceBytes: number | null
   /** Steps whose update was skipped for an overflow (mixed precision), and the last loss scale. */
   readonly skippedSteps: number
   readonly lastLossScale: number
@@ -150,6 +159,7 @@ export function trainFigures(w: TrainWorkload, records: readonly TrainStepRecord
     minorFaultsPerStep: records.reduce((s, r) => s + r.minorFaults, 0) / records.length,
     majorFaultsPerStep: records.reduce((s, r) => s + r.majorFaults, 0) / records.length,
     lastRssBytes: records[records.length - 1]!.rssBytes,
+    lastDeviceBytes: records[records.length - 1]!.deviceBytes ?? null,
     skippedSteps: records.filter((r) => r.skipped).length,
     lastLossScale: records[records.length - 1]!.lossScale,
     joulesPerStep: joules,
@@ -165,6 +175,11 @@ export function trainFigureNotes(w: TrainWorkload, f: TrainFigures, session: Tra
     `throughput: ${rate(f.samplesPerSecond)} samples/s, ${rate(f.tokensPerSecond)} tokens/s, ${formatFlops(f.flopPerSecond)} (model ${formatFlops(f.modelFlopPerSecond)})`,
     `model: ${parameterCount(w.model)} parameters; memory estimate ${formatBytes(mem.totalBytes)} (weights ${formatBytes(mem.weightsBytes)}, gradients ${formatBytes(mem.gradientsBytes)}, AdamW state ${formatBytes(mem.optimizerBytes)}, activations ${formatBytes(mem.activationsBytes)})`,
     `process memory: RSS ${formatBytes(f.lastRssBytes)} after the last step, peak ${formatBytes(session.peakRssBytes())}; page faults per step: ${f.minorFaultsPerStep.toFixed(1)} minor, ${f.majorFaultsPerStep.toFixed(1)} major (getrusage)`,
+    ...(f.lastDeviceBytes === null
+      ? []
+      : [
+          `device memory: ${formatBytes(f.lastDeviceBytes)} in use after the last step, peak ${formatBytes(session.peakDeviceBytes?.() ?? f.lastDeviceBytes)} (the driver's count for the whole device)`,
+        ]),
     `loss: ${f.firstLoss.toFixed(4)} at the first step measured, ${f.lastLoss.toFixed(4)} at the last${w.dtype === 'f16' ? `; loss scale ${f.lastLossScale}, ${f.skippedSteps} of ${f.steps} steps skipped for overflow` : ''}`,
     f.joulesPerStep === null ? `energy: ${session.energy}` : `energy: ${f.joulesPerStep.toPrecision(4)} J per step`,
   ]
@@ -239,7 +254,11 @@ export class TrainingRunnable implements Runnable {
   }
 
   async verify(): Promise<TrainVerifyReport> {
-    const report = await verifyTraining(this.live(), this.verifyOptions)
+    const { proxy } = this.verifyOptions
+    const report =
+      proxy && trainReferenceRefusal(this.workload) !== null
+        ? await verifyByProxy(this.live(), proxy, this.verifyOptions)
+        : await verifyTraining(this.live(), this.verifyOptions)
     await this.upload()
     return report
   }

@@ -13,19 +13,29 @@
  * 3. Training: `steps` steps from the workload's own initialisation; the last loss must be below
  *    `lossFraction` of the first, and every loss and every parameter afterwards finite.
  * 4. The first steps' losses are reported (`losses`) so backends can be compared with each other.
+ *
+ * A step too large for the reference (trainReferenceRefusal: GPT2-large would keep it busy for
+ * hours) is verified by proxy where the backend offers one (`verifyByProxy`): the checks above on
+ * the same backend's step at a small shape of the same kind (trainProxyOf), then the full shape's
+ * own steps: finite losses starting near ln(vocabulary), as a fresh model's must, and falling.
  */
 import type { VerifyReport } from '../reference.ts'
 import { toleranceFor } from '../reference.ts'
 import { initParameters, trainData } from './data.ts'
 import { referenceAdamW, referenceStep } from './reference.ts'
 import type { TrainingSession } from './session.ts'
-import { parameterLayout, type TrainWorkload } from './workload.ts'
+import { describeTrain, parameterCount, parameterLayout, type TrainWorkload, trainProxyOf } from './workload.ts'
 
 export interface TrainVerifyOptions {
   /** Steps of the training check (default 40). */
   readonly steps?: number
   /** The last loss must be below this fraction of the first (default 0.75). */
   readonly lossFraction?: number
+  /**
+   * The backend's session for another workload (its proxy, trainProxyOf): when given, a step too
+   * large for the reference is verified by proxy (verifyByProxy) instead of refused.
+   */
+  readonly proxy?: (w: TrainWorkload) => Promise<TrainingSession>
 }
 
 export interface TrainVerifyReport extends VerifyReport {
@@ -39,6 +49,60 @@ export interface TrainVerifyReport extends VerifyReport {
   /** Losses of the training check, step by step. */
   readonly losses: readonly number[]
   readonly lossFraction: number
+  /** Verified by proxy: the proxy's workload (describeTrain), and the full shape's own losses over its check. */
+  readonly proxy?: string
+  readonly fullShapeLosses?: readonly number[]
+}
+
+/** Steps of the full shape's own check when verifying by proxy. */
+export const PROXY_FULL_SHAPE_STEPS = 8
+/** A fresh model's first loss must lie within this fraction of ln(vocabulary). */
+export const PROXY_FIRST_LOSS_FRACTION = 0.15
+
+/**
+ * Verifies a step too large for the reference (see the module comment): the proxy session gets
+ * every check of verifyTraining; then `session` itself, from the workload's own initialisation,
+ * must give finite losses, the first within PROXY_FIRST_LOSS_FRACTION of ln(vocabulary), the last
+ * below the first, and finite parameters afterwards. The report's figures are the proxy's.
+ */
+export async function verifyByProxy(
+  session: TrainingSession,
+  proxy: (w: TrainWorkload) => Promise<TrainingSession>,
+  options: TrainVerifyOptions = {},
+): Promise<TrainVerifyReport> {
+  const w = session.workload
+  const pw = trainProxyOf(w)
+  const name = describeTrain(pw)
+  const small = await proxy(pw)
+  let report: TrainVerifyReport
+  try {
+    report = await verifyTraining(small, options)
+  } finally {
+    await small.dispose()
+  }
+  if (!report.ok) return { ...report, proxy: name, failure: `on the proxy ${name}: ${report.failure}` }
+  await session.setParameters(initParameters(w.model, w.initSeed))
+  await session.setTokens(trainData(w))
+  const losses = (await session.steps(PROXY_FULL_SHAPE_STEPS)).map((r) => r.loss)
+  const done = { ...report, proxy: name, fullShapeLosses: losses }
+  const fail = (failure: string): TrainVerifyReport => ({ ...done, ok: false, failure: `full shape: ${failure}` })
+  const bad = losses.findIndex((l) => !Number.isFinite(l))
+  if (bad >= 0) return fail(`the loss of step ${bad + 1} is ${losses[bad]}`)
+  const expected = Math.log(w.model.vocab)
+  const first = losses[0]!
+  if (!(Math.abs(first - expected) <= PROXY_FIRST_LOSS_FRACTION * expected)) {
+    return fail(
+      `the first loss ${first.toFixed(4)} is not within ${PROXY_FIRST_LOSS_FRACTION * 100}% of ln(${w.model.vocab}) = ${expected.toFixed(4)}, as a fresh model's is`,
+    )
+  }
+  const last = losses[losses.length - 1]!
+  if (!(last < first)) return fail(`the loss went from ${first.toFixed(4)} to ${last.toFixed(4)}, not down`)
+  const count = parameterCount(w.model)
+  const trained = new Float32Array(count).fill(Number.NaN)
+  await session.readParameters(trained)
+  const badParam = nonFinite(trained)
+  if (badParam >= 0) return fail(`after ${losses.length} steps parameter ${badParam} is ${trained[badParam]}`)
+  return { ...done, scanned: done.scanned + count }
 }
 
 /** The deepest reduction of a step: the longest dot product or sum any gradient is made of. */

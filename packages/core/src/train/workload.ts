@@ -276,3 +276,29 @@ export function parameterCount(model: TrainModel): number {
   const perLayer = 4 * d * d + 2 * d * mlp + 9 * d + mlp
   return vocab * d + positions * d + layers * perLayer + 2 * d
 }
+
+/**
+ * A small workload of the same kind as `w` for verification by proxy (verify.ts): two layers (so
+ * a fault between blocks shows), at most 4 heads of at most 16 dimensions, the MLP as many times
+ * dModel as in `w`, at most 512 tokens of vocabulary and 64 positions, batch at most 2; the same
+ * dtype, optimizer settings and seeds. Its float64 reference takes seconds.
+ */
+export function trainProxyOf(w: TrainWorkload): TrainWorkload {
+  const m = w.model
+  const heads = Math.min(m.heads, 4)
+  const dModel = heads * Math.min(m.dModel / m.heads, 16)
+  const positions = Math.min(m.positions, 64)
+  return train({
+    ...w,
+    model: {
+      layers: Math.min(m.layers, 2),
+      dModel,
+      heads,
+      mlp: Math.max(1, Math.round((m.mlp / m.dModel) * dModel)),
+      vocab: Math.min(m.vocab, 512),
+      positions,
+    },
+    batch: Math.min(w.batch, 2),
+    seq: Math.min(w.seq, positions),
+  })
+}

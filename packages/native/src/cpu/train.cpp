@@ -8,6 +8,8 @@
 // probabilities. A timed step allocates nothing.
 #include "train.h"
 
+#include "../common/train_step.h"
+
 // No code here reads floating-point exception flags; without trapping math GCC turns the selects
 // of the GELU's exponential into blends and vectorises those loops (measured: a quarter of a
 // quick-preset step was GELU). Clang vectorises them as they are.
@@ -32,23 +34,6 @@
 namespace gpubench::cpu {
 
 namespace {
-
-constexpr float kLayerNormEpsilon = 1e-5f;
-constexpr float kGeluC = 0.7978845608028654f;  // √(2/π)
-
-enum class Fault { None, CrossEntropy, Head, LayerNorm, LinearInput, LinearWeight, Bias, Attention, Softmax, Gelu, Embedding };
-
-Fault faultFrom(const std::string& name) {
-  static const std::pair<const char*, Fault> names[] = {
-      {"cross-entropy", Fault::CrossEntropy}, {"head", Fault::Head},       {"layernorm", Fault::LayerNorm},
-      {"linear-input", Fault::LinearInput},   {"linear-weight", Fault::LinearWeight}, {"bias", Fault::Bias},
-      {"attention", Fault::Attention},         {"softmax", Fault::Softmax}, {"gelu", Fault::Gelu},
-      {"embedding", Fault::Embedding}};
-  if (name.empty()) return Fault::None;
-  for (const auto& [n, f] : names)
-    if (name == n) return f;
-  throw NativeError("unknown training fault '" + name + "'");
-}
 
 /**
  * e^x for x <= 0 (Cephes' expf: x = k·ln 2 + r, |r| <= ln 2 / 2, a degree-7 polynomial for e^r, 2^k
@@ -97,83 +82,31 @@ void parallelRange(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
   });
 }
 
-struct LayerParams {
-  float *ln1w, *ln1b, *qkvw, *qkvb, *projw, *projb, *ln2w, *ln2b, *fcw, *fcb, *fcprojw, *fcprojb;
-};
-
-struct LayerActs {
-  float *ln1, *ln1Mean, *ln1Rstd, *qkv, *att, *attY, *res2, *ln2, *ln2Mean, *ln2Rstd, *fc, *gelu, *res3;
-};
-
-double currentRssBytes() {
-#if defined(__linux__)
-  std::ifstream in("/proc/self/statm");
-  double pages = 0, resident = 0;
-  if (in >> pages >> resident) return resident * (double)sysconf(_SC_PAGESIZE);
-#endif
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
 class CpuTrainSession final : public TrainSession {
  public:
-  CpuTrainSession(const TrainConfig& c, const CpuOptions& options) : c_(c), fault_(faultFrom(c.fault)), f16_(c.f16), lossScale_((float)c.initialLossScale) {
-    if (c.dModel % c.heads != 0) throw NativeError("dModel must be a multiple of heads");
-    if (c.seq > c.positions) throw NativeError("seq exceeds the model's positions");
+  CpuTrainSession(const TrainConfig& c, const CpuOptions& options) : c_(c), fault_(trainFaultFrom(c.fault)), f16_(c.f16) {
+    checkTrainConfig(c);
+    scaler_.reset(c.initialLossScale);
     ctx_.kernels = &selectKernels(options.isa);
     ctx_.blas = chooseBlas(options.blas);
     ctx_.pool = &ThreadPool::global();
-    const int64_t d = c.dModel, L = c.layers, N = c.batch * c.seq, T = c.seq;
-    // Parameters, in core's layout (parameterLayout).
-    int64_t offset = 0;
-    std::vector<std::pair<float**, int64_t>> slots;
-    layers_.resize((size_t)L);
-    auto param = [&](float** slot, int64_t size) { slots.push_back({slot, offset}), offset += size; };
-    param(&wte_, c.vocab * d);
-    param(&wpe_, c.positions * d);
-    for (auto& l : layers_) {
-      param(&l.ln1w, d), param(&l.ln1b, d), param(&l.qkvw, d * 3 * d), param(&l.qkvb, 3 * d);
-      param(&l.projw, d * d), param(&l.projb, d), param(&l.ln2w, d), param(&l.ln2b, d);
-      param(&l.fcw, d * c.mlp), param(&l.fcb, c.mlp), param(&l.fcprojw, c.mlp * d), param(&l.fcprojb, d);
-    }
-    param(&lnfw_, d);
-    param(&lnfb_, d);
-    count_ = offset;
+    const int64_t d = c.dModel, N = c.batch * c.seq;
+    // Parameters in core's layout (parameterLayout), activations as core's activationElementsOf.
+    count_ = TrainBuffers::parameterCount(c);
     params_.assign((size_t)count_, 0.0f);
     grads_.assign((size_t)count_, 0.0f);
     m_.assign((size_t)count_, 0.0f);
     v_.assign((size_t)count_, 0.0f);
-    for (auto& [slot, at] : slots) *slot = params_.data() + at;
-    // Activations (core's activationElementsOf: the same buffers).
-    const int64_t att = c.batch * c.heads * T * T;
-    const int64_t perLayer = N * (8 * d + 2 * c.mlp + 4) + att;
-    const int64_t saved = L * perLayer + N * d + (N * d + 2 * N) + N * c.vocab + N;
-    const int64_t scratch = N * (6 * d + 2 * c.mlp);  // the attention gradient (att elements) is datt_
-    acts_.assign((size_t)(saved + scratch), 0.0f);
-    float* a = acts_.data();
-    auto take = [&](int64_t size) {
-      float* p = a;
-      a += size;
-      return p;
-    };
-    encoded_ = take(N * d);
-    layerActs_.resize((size_t)L);
-    for (auto& l : layerActs_) {
-      l.ln1 = take(N * d), l.ln1Mean = take(N), l.ln1Rstd = take(N), l.qkv = take(N * 3 * d), l.att = take(att);
-      l.attY = take(N * d), l.res2 = take(N * d), l.ln2 = take(N * d), l.ln2Mean = take(N), l.ln2Rstd = take(N);
-      l.fc = take(N * c.mlp), l.gelu = take(N * c.mlp), l.res3 = take(N * d);
-    }
-    lnf_ = take(N * d), lnfMean_ = take(N), lnfRstd_ = take(N), logits_ = take(N * c.vocab), losses_ = take(N);
-    dres_ = take(N * d), dln_ = take(N * d), dattY_ = take(N * d), dqkv_ = take(N * 3 * d);
-    dfc_ = take(N * c.mlp), dgelu_ = take(N * c.mlp);
+    acts_.assign((size_t)TrainBuffers::activationFloats(c), 0.0f);
+    b_.bind(c, params_.data(), acts_.data());
     inputs_.assign((size_t)N, 0);
     targets_.assign((size_t)N, 0);
     const int workers = ctx_.pool->size();
     partials_.assign((size_t)workers * 2 * (size_t)d, 0.0f);
-    datt_.assign((size_t)att, 0.0f);
+    datt_.assign((size_t)TrainBuffers::attentionFloats(c), 0.0f);
     if (f16_) {
       // f16 copies of the weights, and of one product's operands and result at a time.
-      const int64_t wide = std::max({c.vocab, 3 * d, c.mlp});
-      const int64_t largest = std::max({N * wide, c.vocab * d, 3 * d * d, d * c.mlp});
+      const int64_t largest = TrainBuffers::largestProductOperand(c);
       w16_.assign((size_t)count_, 0);
       a16_.assign((size_t)largest, 0);
       b16_.assign((size_t)largest, 0);
@@ -190,24 +123,23 @@ class CpuTrainSession final : public TrainSession {
     std::fill(m_.begin(), m_.end(), 0.0f);
     std::fill(v_.begin(), v_.end(), 0.0f);
     step_ = 0;
-    lossScale_ = (float)c_.initialLossScale;
-    goodSteps_ = 0;
+    scaler_.reset(c_.initialLossScale);
+  }
+
+  void setGradients(const float* data, int64_t count) override {
+    if (count != count_)
+      throw NativeError("expected " + std::to_string(count_) + " gradients, got " + std::to_string(count));
+    std::memcpy(grads_.data(), data, (size_t)count * 4);
+  }
+
+  void read(const std::string& name, float* out, int64_t count) override {
+    if (count != count_)
+      throw NativeError("expected " + std::to_string(count_) + " elements, got " + std::to_string(count));
+    std::memcpy(out, buffer(name), (size_t)count * 4);
   }
 
   void setTokens(const int32_t* data, int64_t count) override {
-    const int64_t T = c_.seq;
-    if (count != c_.batch * (T + 1))
-      throw NativeError("expected batch x (seq + 1) = " + std::to_string(c_.batch * (T + 1)) + " tokens, got " +
-                        std::to_string(count));
-    for (int64_t i = 0; i < count; i++)
-      if (data[i] < 0 || data[i] >= c_.vocab)
-        throw NativeError("token " + std::to_string(i) + " is " + std::to_string(data[i]) + ", outside the vocabulary of " +
-                          std::to_string(c_.vocab));
-    for (int64_t b = 0; b < c_.batch; b++)
-      for (int64_t t = 0; t < T; t++) {
-        inputs_[(size_t)(b * T + t)] = data[b * (T + 1) + t];
-        targets_[(size_t)(b * T + t)] = data[b * (T + 1) + t + 1];
-      }
+    splitTokens(c_, data, count, inputs_.data(), targets_.data());
     haveTokens_ = true;
   }
 
@@ -233,20 +165,9 @@ class CpuTrainSession final : public TrainSession {
       const double t1 = nowNs();
       backward();
       const double t2 = nowNs();
-      s.lossScale = f16_ ? lossScale_ : 1.0;
-      s.skipped = overflowed_;
-      if (overflowed_) {
-        // GradScaler's rule: skip the update, halve the scale; double it after a run of good steps.
-        lossScale_ = std::max(1.0f, lossScale_ * 0.5f);
-        goodSteps_ = 0;
-        skippedSteps_++;
-      } else {
-        adamw();
-        if (f16_ && ++goodSteps_ >= kGrowthInterval) {
-          lossScale_ *= 2.0f;
-          goodSteps_ = 0;
-        }
-      }
+      s.lossScale = f16_ ? scaler_.scale : 1.0;
+      s.skipped = f16_ && scaler_.afterBackward(overflowed_);
+      if (!s.skipped) adamw();
       const double t3 = nowNs();
       getrusage(RUSAGE_SELF, &after);
       s.forwardNs = t1 - t0;
@@ -261,7 +182,7 @@ class CpuTrainSession final : public TrainSession {
     return out;
   }
 
-  float* buffer(const std::string& name) override {
+  float* buffer(const std::string& name) {
     if (name == "parameters") return params_.data();
     if (name == "gradients") return grads_.data();
     if (name == "m") return m_.data();
@@ -278,13 +199,17 @@ class CpuTrainSession final : public TrainSession {
     if (f16_)
       out.push_back("mixed precision: f16 operands and results of every product (own f16 GEMM, f32 accumulation), f32 master "
                     "weights, AdamW state, element-wise kernels and attention; loss scale now " +
-                    std::to_string((int64_t)lossScale_) + ", " + std::to_string(skippedSteps_) +
+                    std::to_string((int64_t)scaler_.scale) + ", " + std::to_string(scaler_.skippedSteps) +
                     " steps skipped for overflow so far");
-    if (fault_ != Fault::None) out.push_back("fault injected: " + c_.fault + " (tests only)");
+    if (fault_ != TrainFault::None) out.push_back("fault injected: " + c_.fault + " (tests only)");
     return out;
   }
 
- private:
+  // The kernels, public for the step's structure (common/train_step.h) to call; the class is this file's alone.
+
+  /** A parameter's gradient: the same offset in grads_. */
+  float* grad(const float* p) { return grads_.data() + (p - params_.data()); }
+
   // ------------------------------------------------------------ products
 
   /** One product; with f16, operands and result are the f16 buffers given (f32 accumulation inside). */
@@ -340,9 +265,9 @@ class CpuTrainSession final : public TrainSession {
                       int64_t I, int64_t O) {
     mixed(GemmProblem{N, I, O, dout, O, 1, W, 1, O, nullptr, I, false, false, true}, N * O, 0, true, dx, N * I);
     mixed(GemmProblem{I, O, N, x, 1, I, dout, O, 1, nullptr, O, false, true, false}, N * I, N * O, false, dW, I * O);
-    if (fault_ == Fault::LinearInput) negate(dx, N * I);
-    if (fault_ == Fault::LinearWeight) negate(dW, I * O);
-    if (db) columnSums(db, dout, N, O, fault_ == Fault::Bias ? -1.0f : 1.0f);
+    if (fault_ == TrainFault::LinearInput) negate(dx, N * I);
+    if (fault_ == TrainFault::LinearWeight) negate(dW, I * O);
+    if (db) columnSums(db, dout, N, O, fault_ == TrainFault::Bias ? -1.0f : 1.0f);
   }
 
   void negate(float* x, int64_t n) {
@@ -398,7 +323,7 @@ class CpuTrainSession final : public TrainSession {
                          const float* rstd, const float* g) {
     const int64_t N = c_.batch * c_.seq, d = c_.dModel;
     const int workers = ctx_.pool->size();
-    const float sign = fault_ == Fault::LayerNorm ? -1.0f : 1.0f;
+    const float sign = fault_ == TrainFault::LayerNorm ? -1.0f : 1.0f;
     std::fill(partials_.begin(), partials_.begin() + (size_t)workers * 2 * d, 0.0f);
     parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int worker) {
       float* pg = partials_.data() + (size_t)worker * 2 * d;
@@ -505,9 +430,9 @@ class CpuTrainSession final : public TrainSession {
       return GemmProblem{T, hs, T, att + bh * T * T, 1, T, dout + b * T * d + h * hs, d, 1,
                          dqkv + b * T * 3 * d + 2 * d + h * hs, 3 * d, false, true, false};
     });
-    const float sa = fault_ == Fault::Attention ? -1.0f : 1.0f;
-    const float ss = fault_ == Fault::Softmax ? -1.0f : 1.0f;
-    if (fault_ == Fault::Attention)
+    const float sa = fault_ == TrainFault::Attention ? -1.0f : 1.0f;
+    const float ss = fault_ == TrainFault::Softmax ? -1.0f : 1.0f;
+    if (fault_ == TrainFault::Attention)
       for (int64_t bh = 0; bh < BH; bh++)
         for (int64_t t = 0; t < T; t++) negate(dqkv + ((bh / H) * T + t) * 3 * d + 2 * d + (bh % H) * hs, hs);
     // dS in place of dP, causal rows.
@@ -547,7 +472,7 @@ class CpuTrainSession final : public TrainSession {
   }
 
   void geluBackward(float* dx, const float* dout, const float* x, int64_t n) {
-    const float sign = fault_ == Fault::Gelu ? -1.0f : 1.0f;
+    const float sign = fault_ == TrainFault::Gelu ? -1.0f : 1.0f;
     parallelRange(*ctx_.pool, n, 4096, [&](int64_t lo, int64_t hi, int) {
       for (int64_t i = lo; i < hi; i++) {
         const float v = x[i];
@@ -562,40 +487,22 @@ class CpuTrainSession final : public TrainSession {
 
   double forward() {
     if (!haveTokens_) throw NativeError("no tokens uploaded: call setTokens first");
-    const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab, mlp = c_.mlp;
+    const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab;
     if (f16_) toHalf(w16_.data(), params_.data(), count_);  // autocast's cast of the master weights
     parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = lo; n < hi; n++) {
-        const float* te = wte_ + (int64_t)inputs_[(size_t)n] * d;
-        const float* pe = wpe_ + (n % T) * d;
-        for (int64_t i = 0; i < d; i++) encoded_[n * d + i] = te[i] + pe[i];
+        const float* te = b_.wte + (int64_t)inputs_[(size_t)n] * d;
+        const float* pe = b_.wpe + (n % T) * d;
+        for (int64_t i = 0; i < d; i++) b_.encoded[n * d + i] = te[i] + pe[i];
       }
     });
-    const float* x = encoded_;
-    for (size_t l = 0; l < layers_.size(); l++) {
-      const LayerParams& p = layers_[l];
-      const LayerActs& a = layerActs_[l];
-      layerNorm(a.ln1, a.ln1Mean, a.ln1Rstd, x, p.ln1w, p.ln1b);
-      matmul(a.qkv, a.ln1, p.qkvw, N, d, 3 * d);
-      addBias(a.qkv, p.qkvb, nullptr, N, 3 * d);
-      attention(a.attY, a.att, a.qkv);
-      matmul(a.res2, a.attY, p.projw, N, d, d);
-      addBias(a.res2, p.projb, x, N, d);
-      layerNorm(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, p.ln2w, p.ln2b);
-      matmul(a.fc, a.ln2, p.fcw, N, d, mlp);
-      addBias(a.fc, p.fcb, nullptr, N, mlp);
-      gelu(a.gelu, a.fc, N * mlp);
-      matmul(a.res3, a.gelu, p.fcprojw, N, mlp, d);
-      addBias(a.res3, p.fcprojb, a.res2, N, d);
-      x = a.res3;
-    }
-    layerNorm(lnf_, lnfMean_, lnfRstd_, x, lnfw_, lnfb_);
+    forwardBlocks(*this, b_, c_);
     // Tied head: logits = lnf · wteᵀ (wte is V x d).
-    mixed(GemmProblem{N, V, d, lnf_, d, 1, wte_, 1, d, nullptr, V, false, false, true}, N * d, 0, true, logits_, N * V);
+    mixed(GemmProblem{N, V, d, b_.lnf, d, 1, b_.wte, 1, d, nullptr, V, false, false, true}, N * d, 0, true, b_.logits, N * V);
     // Softmax in place (the probabilities are kept for backward) and the cross-entropy per position.
     parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = lo; n < hi; n++) {
-        float* row = logits_ + n * V;
+        float* row = b_.logits + n * V;
         float max = -std::numeric_limits<float>::infinity();
         for (int64_t v = 0; v < V; v++) max = std::max(max, row[v]);
         double sum = 0;
@@ -605,68 +512,50 @@ class CpuTrainSession final : public TrainSession {
         }
         const float inv = (float)(1.0 / sum);
         for (int64_t v = 0; v < V; v++) row[v] *= inv;
-        losses_[n] = -std::log(row[targets_[(size_t)n]]);
+        b_.losses[n] = -std::log(row[targets_[(size_t)n]]);
       }
     });
     double loss = 0;
-    for (int64_t n = 0; n < N; n++) loss += losses_[n];
+    for (int64_t n = 0; n < N; n++) loss += b_.losses[n];
     return loss / (double)N;
   }
 
   void backward() {
-    const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab, mlp = c_.mlp;
-    // A parameter's gradient sits at the same offset in grads_.
-    auto grad = [this](const float* p) { return grads_.data() + (p - params_.data()); };
+    const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab;
     // Cross-entropy: dlogits = (probs − onehot) / N, in place of the probabilities.
-    const float sce = fault_ == Fault::CrossEntropy ? -1.0f : 1.0f;
+    const float sce = fault_ == TrainFault::CrossEntropy ? -1.0f : 1.0f;
     // With f16 the loss is scaled (and every activation gradient with it); the gradients are unscaled at the end.
-    const float invN = (f16_ ? lossScale_ : 1.0f) / (float)N;
+    const float invN = (f16_ ? scaler_.scale : 1.0f) / (float)N;
     parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = lo; n < hi; n++) {
-        float* row = logits_ + n * V;
+        float* row = b_.logits + n * V;
         row[targets_[(size_t)n]] -= 1.0f;
         for (int64_t v = 0; v < V; v++) row[v] *= sce * invN;
       }
     });
     // Head: dlnf = dlogits · wte; dwte = dlogitsᵀ · lnf (the embedding's scatter-add comes last).
-    mixed(GemmProblem{N, d, V, logits_, V, 1, wte_, d, 1, nullptr, d, false, false, false}, N * V, 0, true, dln_, N * d);
-    mixed(GemmProblem{V, d, N, logits_, 1, V, lnf_, d, 1, nullptr, d, false, true, false}, N * V, N * d, false, grad(wte_),
+    mixed(GemmProblem{N, d, V, b_.logits, V, 1, b_.wte, d, 1, nullptr, d, false, false, false}, N * V, 0, true, b_.dln, N * d);
+    mixed(GemmProblem{V, d, N, b_.logits, 1, V, b_.lnf, d, 1, nullptr, d, false, true, false}, N * V, N * d, false, grad(b_.wte),
           V * d);
-    if (fault_ == Fault::Head) {
-      negate(dln_, N * d);
-      negate(grad(wte_), V * d);
+    if (fault_ == TrainFault::Head) {
+      negate(b_.dln, N * d);
+      negate(grad(b_.wte), V * d);
     }
-    std::fill_n(dres_, N * d, 0.0f);
-    const float* xL = layerActs_.empty() ? encoded_ : layerActs_.back().res3;
-    layerNormBackward(dres_, grad(lnfw_), grad(lnfb_), dln_, xL, lnfMean_, lnfRstd_, lnfw_);
-    for (size_t l = layers_.size(); l-- > 0;) {
-      const LayerParams& p = layers_[l];
-      const LayerActs& a = layerActs_[l];
-      const float* input = l == 0 ? encoded_ : layerActs_[l - 1].res3;
-      // res3 = res2 + fcproj(gelu(fc(ln2(res2)))): dres holds d res3, then d res2.
-      matmulBackward(dgelu_, grad(p.fcprojw), grad(p.fcprojb), dres_, a.gelu, p.fcprojw, N, mlp, d);
-      geluBackward(dfc_, dgelu_, a.fc, N * mlp);
-      matmulBackward(dln_, grad(p.fcw), grad(p.fcb), dfc_, a.ln2, p.fcw, N, d, mlp);
-      layerNormBackward(dres_, grad(p.ln2w), grad(p.ln2b), dln_, a.res2, a.ln2Mean, a.ln2Rstd, p.ln2w);
-      // res2 = input + proj(attention(qkv(ln1(input)))): dres becomes d input.
-      matmulBackward(dattY_, grad(p.projw), grad(p.projb), dres_, a.attY, p.projw, N, d, d);
-      attentionBackward(dqkv_, dattY_, a.qkv, a.att);
-      matmulBackward(dln_, grad(p.qkvw), grad(p.qkvb), dqkv_, a.ln1, p.qkvw, N, d, 3 * d);
-      layerNormBackward(dres_, grad(p.ln1w), grad(p.ln1b), dln_, input, a.ln1Mean, a.ln1Rstd, p.ln1w);
-    }
+    std::fill_n(b_.dres, N * d, 0.0f);
+    backwardBlocks(*this, b_, c_);
     // Embeddings: scatter-add into the token's row of wte and the position's row of wpe. Rows of
     // wte repeat across positions, so the columns are split instead of the positions.
-    const float se = fault_ == Fault::Embedding ? -1.0f : 1.0f;
-    float* dwte = grad(wte_);
-    float* dwpe = grad(wpe_);
+    const float se = fault_ == TrainFault::Embedding ? -1.0f : 1.0f;
+    float* dwte = grad(b_.wte);
+    float* dwpe = grad(b_.wpe);
     std::fill_n(dwpe, c_.positions * d, 0.0f);
     parallelRange(*ctx_.pool, d, 16, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = 0; n < N; n++) {
         float* te = dwte + (int64_t)inputs_[(size_t)n] * d;
         float* pe = dwpe + (n % T) * d;
         for (int64_t i = lo; i < hi; i++) {
-          te[i] += se * dres_[n * d + i];
-          pe[i] += se * dres_[n * d + i];
+          te[i] += se * b_.dres[n * d + i];
+          pe[i] += se * b_.dres[n * d + i];
         }
       }
     });
@@ -676,7 +565,7 @@ class CpuTrainSession final : public TrainSession {
   /** f16: checks the scaled gradients for overflow (then the step is skipped) and divides them by the scale. */
   void unscale() {
     float* g = grads_.data();
-    const float inv = 1.0f / lossScale_;
+    const float inv = 1.0f / scaler_.scale;
     std::vector<char> bad((size_t)ctx_.pool->size(), 0);
     parallelRange(*ctx_.pool, count_, 1 << 14, [&](int64_t lo, int64_t hi, int worker) {
       for (int64_t i = lo; i < hi; i++) {
@@ -710,15 +599,12 @@ class CpuTrainSession final : public TrainSession {
     });
   }
 
-  /** Good steps after which the loss scale doubles (PyTorch's GradScaler: 2000). */
-  static constexpr int kGrowthInterval = 2000;
 
+ private:
   TrainConfig c_;
-  Fault fault_;
+  TrainFault fault_;
   bool f16_;
-  float lossScale_;
-  int goodSteps_ = 0;
-  int64_t skippedSteps_ = 0;
+  LossScaler scaler_;
   /** f16: the scaled gradients of the last backward overflowed; its update must be skipped. */
   bool overflowed_ = false;
   std::vector<uint16_t> w16_, a16_, b16_, c16_;
@@ -729,15 +615,31 @@ class CpuTrainSession final : public TrainSession {
   std::vector<float> params_, grads_, m_, v_, acts_, partials_, datt_;
   std::vector<GemmProblem> attentionProblems_;
   std::vector<int32_t> inputs_, targets_;
-  float *wte_ = nullptr, *wpe_ = nullptr, *lnfw_ = nullptr, *lnfb_ = nullptr;
-  std::vector<LayerParams> layers_;
-  std::vector<LayerActs> layerActs_;
-  float *encoded_ = nullptr, *lnf_ = nullptr, *lnfMean_ = nullptr, *lnfRstd_ = nullptr, *logits_ = nullptr,
-        *losses_ = nullptr;
-  float *dres_ = nullptr, *dln_ = nullptr, *dattY_ = nullptr, *dqkv_ = nullptr, *dfc_ = nullptr, *dgelu_ = nullptr;
+  TrainBuffers b_;
 };
 
 }  // namespace
+
+std::unique_ptr<TrainSession> prepareTraining(const TrainConfig& config, const CpuOptions& options) {
+  try {
+    return std::make_unique<CpuTrainSession>(config, options);
+  } catch (const std::bad_alloc&) {
+    throw NativeError("out of memory while allocating the training step's buffers");
+  }
+}
+
+}  // namespace gpubench::cpu
+
+namespace gpubench {
+
+double currentRssBytes() {
+#if defined(__linux__)
+  std::ifstream in("/proc/self/statm");
+  double pages = 0, resident = 0;
+  if (in >> pages >> resident) return resident * (double)sysconf(_SC_PAGESIZE);
+#endif
+  return std::numeric_limits<double>::quiet_NaN();
+}
 
 double peakRssBytes() {
   rusage usage{};
@@ -749,12 +651,4 @@ double peakRssBytes() {
 #endif
 }
 
-std::unique_ptr<TrainSession> prepareTraining(const TrainConfig& config, const CpuOptions& options) {
-  try {
-    return std::make_unique<CpuTrainSession>(config, options);
-  } catch (const std::bad_alloc&) {
-    throw NativeError("out of memory while allocating the training step's buffers");
-  }
-}
-
-}  // namespace gpubench::cpu
+}  // namespace gpubench

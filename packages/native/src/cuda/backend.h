@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../common/runnable.h"
+#include "../common/train.h"
 
 namespace gpubench::cuda {
 
@@ -37,5 +38,11 @@ struct CudaProbe {
 CudaProbe probe();
 
 std::unique_ptr<DeviceRunnable> prepare(const WorkloadSpec& workload, const CudaOptions& options);
+
+/**
+ * The training step on device 0 (or GPUBENCH_CUDA_DEVICE), cuda/train.cu: products on cuBLAS when
+ * it loads (options.gemm as for workloads), else the own GEMM kernels; CUDA events per phase.
+ */
+std::unique_ptr<TrainSession> prepareTraining(const TrainConfig& config, const CudaOptions& options);
 
 }  // namespace gpubench::cuda

@@ -7,6 +7,34 @@
 
 namespace gpubench::cuda {
 
+void checkGemmOption(const std::string& gemm) {
+  if (gemm != "auto" && gemm != "cublas" && gemm != "own")
+    throw NativeError("cuda option 'gemm' must be 'auto', 'cublas' or 'own', got '" + gemm + "'");
+}
+
+std::string setUpGemmOn(CudaContext& ctx, const std::string& gemm, const std::string& ownKernel) {
+  checkGemmOption(gemm);
+  const std::string own = "own kernel (" + ownKernel + ")";
+  if (gemm == "own") return "gemm: " + own + ", as asked (gemm: 'own')";
+  CublasHandle h = createCublasHandle();
+  // Failures other than "no such file" are libraries that exist but were passed over: say which.
+  std::string passedOver;
+  for (const auto& f : h.failures)
+    if (f.find("No such file") == std::string::npos && passedOver.size() < 800)
+      passedOver += (passedOver.empty() ? "" : "; ") + f;
+  if (!h.handle) {
+    const std::string why = passedOver.empty() ? "no libcublas found (set GPUBENCH_CUBLAS or CUDA_HOME)" : passedOver;
+    if (gemm == "cublas") throw NativeError("gemm: 'cublas' asked for, but no cuBLAS works: " + why);
+    return "gemm: FALLBACK to the " + own + ", not cuBLAS (" + why +
+           "); expect it to be several times slower, and a baseline recorded now measures this kernel";
+  }
+  ctx.cublasHandle = h.handle;
+  ctx.cublas = h.library;
+  if (int s = h.library->setStream(h.handle, ctx.stream); s != 0)
+    throw NativeError("cublasSetStream failed with status " + std::to_string(s));
+  return "gemm: cublas (" + h.library->file + ")" + (passedOver.empty() ? "" : "; passed over: " + passedOver);
+}
+
 void enqueueGemm(const CudaContext& ctx, const GemmDesc& d, bool transA, bool transB) {
   if (!ctx.cublasHandle) {
     check(launchGemm(d, ctx.stream), "GEMM kernel launch");

@@ -205,33 +205,9 @@ class CudaRunnable final : public DeviceRunnable {
   }
 
   void setUpGemm(const CudaOptions& options) {
-    if (options.gemm != "auto" && options.gemm != "cublas" && options.gemm != "own")
-      throw NativeError("cuda option 'gemm' must be 'auto', 'cublas' or 'own', got '" + options.gemm + "'");
     const bool usesGemm = w_.kind == Kind::Gemm || w_.kind == Kind::VjpLinearLayer;
-    if (!usesGemm) return;
-    const std::string own = std::string("own kernel (") + (w_.dtype == Dtype::F16 ? "WMMA tensor cores" : "tiled f32") + ")";
-    if (options.gemm == "own") {
-      gemmNote_ = "gemm: " + own + ", as asked (gemm: 'own')";
-      return;
-    }
-    CublasHandle h = createCublasHandle();
-    // Failures other than "no such file" are libraries that exist but were passed over: say which.
-    std::string passedOver;
-    for (const auto& f : h.failures)
-      if (f.find("No such file") == std::string::npos && passedOver.size() < 800)
-        passedOver += (passedOver.empty() ? "" : "; ") + f;
-    if (!h.handle) {
-      const std::string why = passedOver.empty() ? "no libcublas found (set GPUBENCH_CUBLAS or CUDA_HOME)" : passedOver;
-      if (options.gemm == "cublas") throw NativeError("gemm: 'cublas' asked for, but no cuBLAS works: " + why);
-      gemmNote_ = "gemm: FALLBACK to the " + own + ", not cuBLAS (" + why +
-                  "); expect it to be several times slower, and a baseline recorded now measures this kernel";
-      return;
-    }
-    ctx_.cublasHandle = h.handle;
-    ctx_.cublas = h.library;
-    if (int s = h.library->setStream(h.handle, ctx_.stream); s != 0)
-      throw NativeError("cublasSetStream failed with status " + std::to_string(s));
-    gemmNote_ = "gemm: cublas (" + h.library->file + ")" + (passedOver.empty() ? "" : "; passed over: " + passedOver);
+    if (!usesGemm) return checkGemmOption(options.gemm);
+    gemmNote_ = setUpGemmOn(ctx_, options.gemm, w_.dtype == Dtype::F16 ? "WMMA tensor cores" : "tiled f32");
   }
 
   /**

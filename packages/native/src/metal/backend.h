@@ -6,6 +6,7 @@
 #include <string>
 
 #include "../common/runnable.h"
+#include "../common/train.h"
 
 namespace gpubench::metal {
 
@@ -20,5 +21,8 @@ struct MetalProbe {
 MetalProbe probe();
 
 std::unique_ptr<DeviceRunnable> prepare(const WorkloadSpec& workload);
+
+/** The training step (metal/train.mm): MPS for the products, MSL for the rest; command-buffer times per phase. */
+std::unique_ptr<TrainSession> prepareTraining(const TrainConfig& config);
 
 }  // namespace gpubench::metal

@@ -19,6 +19,7 @@ import {
   type Backend,
   BackendError,
   BackendUnavailableError,
+  type DeviceDescription,
   DeviceProcess,
   type DeviceProcessInfo,
   DeviceProcessSlot,
@@ -180,6 +181,11 @@ function trainingWorkloadOf(target: Target): TrainWorkload | null {
   }
 }
 
+/** A backend whose `supports` uses the device's description (its memory), told of it when another process probed. */
+export interface ProbeListener {
+  noteProbe(device: DeviceDescription): void
+}
+
 /**
  * A native backend with its isolation decided on first use: `inProcess` itself under 'none', or
  * its twin in a device process. `supports` is always answered here (it needs no device).
@@ -253,6 +259,8 @@ export class ContainedBackend implements Backend {
     }
     // A backend this machine lacks (Metal on Linux, CUDA without a driver) keeps no process idle.
     if (!probe.available) slot.shutdown(`the ${NAMES[this.kind]} backend is unavailable: ${probe.reason}`)
+    // `supports` is answered here: what it needs of the device (its memory) comes from the child's probe.
+    else (this.#inProcess as Partial<ProbeListener>).noteProbe?.(probe.device)
     return probe
   }
 
