@@ -115,13 +115,15 @@ cuda::CudaOptions parseCudaOptions(const Napi::Value& v) {
   if (!v.IsObject()) return o;
   Napi::Object object = v.As<Napi::Object>();
   o.gemm = text(object, "gemm", "auto");
-  if (object.Get("runsPerSample").IsNumber()) o.runsPerSample = object.Get("runsPerSample").As<Napi::Number>().Int32Value();
+  if (object.Get("runsPerSample").IsNumber())
+    o.runsPerSample = object.Get("runsPerSample").As<Napi::Number>().Int32Value();
   return o;
 }
 #endif
 
 /** The training step of a backend built into this addon (TrainSessionWrap's Preparer). */
-std::unique_ptr<TrainSession> prepareTraining(const std::string& backend, const TrainConfig& c, const Napi::Value& options) {
+std::unique_ptr<TrainSession> prepareTraining(const std::string& backend, const TrainConfig& c,
+                                              const Napi::Value& options) {
   if (backend == "cpu") return cpu::prepareTraining(c, parseCpuOptions(options));
 #if GPUBENCH_WITH_CUDA
   if (backend == "cuda") return cuda::prepareTraining(c, parseCudaOptions(options));
@@ -164,12 +166,12 @@ std::pair<void*, size_t> bytesOf(const Napi::Value& v) {
 class Runnable : public Napi::ObjectWrap<Runnable> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Runnable",
-                       {InstanceMethod<&Runnable::Write>("write"), InstanceMethod<&Runnable::Read>("read"),
-                        InstanceMethod<&Runnable::Cold>("cold"), InstanceMethod<&Runnable::Run>("run"),
-                        InstanceMethod<&Runnable::Notes>("notes"),
-                        InstanceMethod<&Runnable::Energy>("energyJoulesPerRun"),
-                        InstanceMethod<&Runnable::Dispose>("dispose")});
+    return DefineClass(
+        env, "Runnable",
+        {InstanceMethod<&Runnable::Write>("write"), InstanceMethod<&Runnable::Read>("read"),
+         InstanceMethod<&Runnable::Cold>("cold"), InstanceMethod<&Runnable::Run>("run"),
+         InstanceMethod<&Runnable::Notes>("notes"), InstanceMethod<&Runnable::Energy>("energyJoulesPerRun"),
+         InstanceMethod<&Runnable::Dispose>("dispose")});
   }
 
   /** new Runnable(backend, workload, options) */

@@ -17,23 +17,23 @@ namespace gpubench {
 class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
  public:
   /** Prepares backend's step with its options (the N-API value as given), or throws why not. */
-  using Preparer = std::unique_ptr<TrainSession> (*)(const std::string& backend, const TrainConfig&, const Napi::Value&);
+  using Preparer = std::unique_ptr<TrainSession> (*)(const std::string& backend, const TrainConfig&,
+                                                     const Napi::Value&);
 
   static Napi::Function Define(Napi::Env env, Preparer prepare) {
     prepare_ = prepare;
-    return DefineClass(env, "TrainSession",
-                       {InstanceMethod<&TrainSessionWrap::Write>("write"),
-                        InstanceMethod<&TrainSessionWrap::Read>("read"),
-                        InstanceMethod<&TrainSessionWrap::SetTokens>("setTokens"),
-                        InstanceMethod<&TrainSessionWrap::Poison>("poisonGradients"),
-                        InstanceMethod<&TrainSessionWrap::ForwardBackward>("forwardBackward"),
-                        InstanceMethod<&TrainSessionWrap::OptimizerStep>("optimizerStep"),
-                        InstanceMethod<&TrainSessionWrap::Steps>("steps"),
-                        InstanceMethod<&TrainSessionWrap::Notes>("notes"),
-                        InstanceMethod<&TrainSessionWrap::PeakRss>("peakRssBytes"),
-                        InstanceMethod<&TrainSessionWrap::PeakDevice>("peakDeviceBytes"),
-                        InstanceMethod<&TrainSessionWrap::EnergySource>("energySource"),
-                        InstanceMethod<&TrainSessionWrap::Dispose>("dispose")});
+    return DefineClass(
+        env, "TrainSession",
+        {InstanceMethod<&TrainSessionWrap::Write>("write"), InstanceMethod<&TrainSessionWrap::Read>("read"),
+         InstanceMethod<&TrainSessionWrap::SetTokens>("setTokens"),
+         InstanceMethod<&TrainSessionWrap::Poison>("poisonGradients"),
+         InstanceMethod<&TrainSessionWrap::ForwardBackward>("forwardBackward"),
+         InstanceMethod<&TrainSessionWrap::OptimizerStep>("optimizerStep"),
+         InstanceMethod<&TrainSessionWrap::Steps>("steps"), InstanceMethod<&TrainSessionWrap::Notes>("notes"),
+         InstanceMethod<&TrainSessionWrap::PeakRss>("peakRssBytes"),
+         InstanceMethod<&TrainSessionWrap::PeakDevice>("peakDeviceBytes"),
+         InstanceMethod<&TrainSessionWrap::EnergySource>("energySource"),
+         InstanceMethod<&TrainSessionWrap::Dispose>("dispose")});
   }
 
   /** new TrainSession(backend, workload, options, fault?) */
@@ -109,8 +109,8 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
     Napi::Float32Array a = info[i].As<Napi::Float32Array>();
     count = a.ElementLength();
     if ((int64_t)count != impl().parameterCount())
-      throw NativeError("expected " + std::to_string(impl().parameterCount()) + " elements (the parameter count), got " +
-                        std::to_string(count));
+      throw NativeError("expected " + std::to_string(impl().parameterCount()) +
+                        " elements (the parameter count), got " + std::to_string(count));
     return a.Data();
   }
 
@@ -184,9 +184,9 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
       Napi::Float64Array out = Napi::Float64Array::New(info.Env(), steps.size() * kColumns);
       for (size_t i = 0; i < steps.size(); i++) {
         const auto& s = steps[i];
-        const double row[kColumns] = {s.stepNs,      s.forwardNs,   s.backwardNs, s.optimizerNs,
-                                      s.loss,        s.rssBytes,    s.minorFaults, s.majorFaults,
-                                      s.lossScale,   s.skipped ? 1.0 : 0.0, s.deviceBytes, s.energyJoules};
+        const double row[kColumns] = {s.stepNs,      s.forwardNs,   s.backwardNs,  s.optimizerNs, s.loss,
+                                      s.rssBytes,    s.minorFaults, s.majorFaults, s.lossScale,   s.skipped ? 1.0 : 0.0,
+                                      s.deviceBytes, s.energyJoules};
         for (size_t j = 0; j < kColumns; j++) out[i * kColumns + j] = row[j];
       }
       return out;
@@ -202,9 +202,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
     });
   }
 
-  Napi::Value PeakRss(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), peakRssBytes());
-  }
+  Napi::Value PeakRss(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), peakRssBytes()); }
 
   Napi::Value EnergySource(const Napi::CallbackInfo& info) {
     return run(info.Env(), [&] { return Napi::String::New(info.Env(), impl().energySource()); });

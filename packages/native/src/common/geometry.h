@@ -67,7 +67,8 @@ struct GemmGrid {
 
 inline GemmGrid gemmGrid(int64_t m, int64_t n, int64_t batch, int tileM, int tileN) {
   const int64_t rowTiles = ceilDiv(m, tileM);
-  return {std::min(kMaxGridX, ceilDiv(n, tileN)), std::min(kMaxGridYZ, rowTiles), std::min(kMaxGridYZ, batch), rowTiles};
+  return {std::min(kMaxGridX, ceilDiv(n, tileN)), std::min(kMaxGridYZ, rowTiles), std::min(kMaxGridYZ, batch),
+          rowTiles};
 }
 
 }  // namespace gpubench

@@ -25,7 +25,8 @@ class DeviceRunnable {
   virtual void dispose() = 0;
   /** What ran and how it was timed: implementation names, energy, host-clock figures. */
   virtual std::vector<std::string> notes() const = 0;
-  /** Device energy per execution in joules over the runs the notes name (CUDA: the measurement so far); negative when not reported. */
+  /** Device energy per execution in joules over the runs the notes name (CUDA: the measurement so far); negative when
+   * not reported. */
   virtual double energyJoulesPerRun() const { return -1; }
 };
 

@@ -25,12 +25,14 @@ constexpr double kRewarmAfterIdleNs = 1e9;
 constexpr double kTargetNsPerSample = 100e3;
 constexpr int64_t kMaxRunsPerSample = 1000;
 
-/** Whether to warm up before the next samples: never ran (lastRunEndNs < 0), or idle for longer than kRewarmAfterIdleNs. */
+/** Whether to warm up before the next samples: never ran (lastRunEndNs < 0), or idle for longer than
+ * kRewarmAfterIdleNs. */
 inline bool needsWarmup(double lastRunEndNs, double nowNs) {
   return lastRunEndNs < 0 || nowNs - lastRunEndNs > kRewarmAfterIdleNs;
 }
 
-/** Back-to-back runs per timed sample for runs of about `estimatedNsPerRun`: enough for kTargetNsPerSample, 1..kMaxRunsPerSample. */
+/** Back-to-back runs per timed sample for runs of about `estimatedNsPerRun`: enough for
+ * kTargetNsPerSample, 1..kMaxRunsPerSample. */
 inline int64_t runsPerSample(double estimatedNsPerRun) {
   if (!(estimatedNsPerRun > 0) || estimatedNsPerRun >= kTargetNsPerSample) return 1;
   return std::clamp<int64_t>((int64_t)std::ceil(kTargetNsPerSample / estimatedNsPerRun), 1, kMaxRunsPerSample);
@@ -58,7 +60,7 @@ inline TimingPlan planTimingFor(int64_t runs, double workingSetBytes, double cac
     p.cache = p.flushL2 ? "L2 flushed before each sample, outside the timed span (working set " + ws + ")"
                         : "caches not flushed between samples: a working set of " + ws +
                               (cacheBytes > 0 && workingSetBytes <= cacheBytes ? " fits " + cache + ": cache-resident"
-                                                                              : " may stay partly in " + cache);
+                                                                               : " may stay partly in " + cache);
   } else {
     const std::string runs = std::to_string(p.runsPerSample) + " back-to-back runs per sample";
     p.cache = cacheBytes > 0 && workingSetBytes <= cacheBytes

@@ -68,20 +68,37 @@ class TrainSession {
   virtual double peakDeviceBytes() const { return std::numeric_limits<double>::quiet_NaN(); }
 };
 
-/** The process's resident set size now (/proc/self/statm; NaN where unknown) and its peak (getrusage; 0 where unknown), in bytes. Defined in cpu/train.cpp. */
+/** The process's resident set size now (/proc/self/statm; NaN where unknown) and its peak (getrusage; 0 where unknown),
+ * in bytes. Defined in cpu/train.cpp. */
 double currentRssBytes();
 double peakRssBytes();
 
 /** The kernel whose backward a test flips (core's TRAIN_FAULTS). */
-enum class TrainFault { None, CrossEntropy, Head, LayerNorm, LinearInput, LinearWeight, Bias, Attention, Softmax, Gelu, Embedding };
+enum class TrainFault {
+  None,
+  CrossEntropy,
+  Head,
+  LayerNorm,
+  LinearInput,
+  LinearWeight,
+  Bias,
+  Attention,
+  Softmax,
+  Gelu,
+  Embedding
+};
 
 inline TrainFault trainFaultFrom(const std::string& name) {
-  static const std::pair<const char*, TrainFault> names[] = {
-      {"cross-entropy", TrainFault::CrossEntropy}, {"head", TrainFault::Head},
-      {"layernorm", TrainFault::LayerNorm},        {"linear-input", TrainFault::LinearInput},
-      {"linear-weight", TrainFault::LinearWeight}, {"bias", TrainFault::Bias},
-      {"attention", TrainFault::Attention},        {"softmax", TrainFault::Softmax},
-      {"gelu", TrainFault::Gelu},                  {"embedding", TrainFault::Embedding}};
+  static const std::pair<const char*, TrainFault> names[] = {{"cross-entropy", TrainFault::CrossEntropy},
+                                                             {"head", TrainFault::Head},
+                                                             {"layernorm", TrainFault::LayerNorm},
+                                                             {"linear-input", TrainFault::LinearInput},
+                                                             {"linear-weight", TrainFault::LinearWeight},
+                                                             {"bias", TrainFault::Bias},
+                                                             {"attention", TrainFault::Attention},
+                                                             {"softmax", TrainFault::Softmax},
+                                                             {"gelu", TrainFault::Gelu},
+                                                             {"embedding", TrainFault::Embedding}};
   if (name.empty()) return TrainFault::None;
   for (const auto& [n, f] : names)
     if (name == n) return f;
@@ -94,7 +111,8 @@ inline void checkTrainConfig(const TrainConfig& c) {
   if (c.seq > c.positions) throw NativeError("seq exceeds the model's positions");
 }
 
-/** Splits batch x (seq + 1) token ids into inputs and next-token targets (batch x seq each), checking each against the vocabulary. */
+/** Splits batch x (seq + 1) token ids into inputs and next-token targets (batch x seq each), checking each against the
+ * vocabulary. */
 inline void splitTokens(const TrainConfig& c, const int32_t* data, int64_t count, int32_t* inputs, int32_t* targets) {
   const int64_t T = c.seq;
   if (count != c.batch * (T + 1))
@@ -102,8 +120,8 @@ inline void splitTokens(const TrainConfig& c, const int32_t* data, int64_t count
                       std::to_string(count));
   for (int64_t i = 0; i < count; i++)
     if (data[i] < 0 || data[i] >= c.vocab)
-      throw NativeError("token " + std::to_string(i) + " is " + std::to_string(data[i]) + ", outside the vocabulary of " +
-                        std::to_string(c.vocab));
+      throw NativeError("token " + std::to_string(i) + " is " + std::to_string(data[i]) +
+                        ", outside the vocabulary of " + std::to_string(c.vocab));
   for (int64_t b = 0; b < c.batch; b++)
     for (int64_t t = 0; t < T; t++) {
       inputs[b * T + t] = data[b * (T + 1) + t];

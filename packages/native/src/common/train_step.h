@@ -27,7 +27,8 @@ struct TrainBuffers {
   float *wte = nullptr, *wpe = nullptr, *lnfw = nullptr, *lnfb = nullptr;
   std::vector<TrainLayerParams> layers;
   std::vector<TrainLayerActs> acts;
-  float *encoded = nullptr, *lnf = nullptr, *lnfMean = nullptr, *lnfRstd = nullptr, *logits = nullptr, *losses = nullptr;
+  float *encoded = nullptr, *lnf = nullptr, *lnfMean = nullptr, *lnfRstd = nullptr, *logits = nullptr,
+        *losses = nullptr;
   /** One block's worth of activation gradients, reused by every block. */
   float *dres = nullptr, *dln = nullptr, *dattY = nullptr, *dqkv = nullptr, *dfc = nullptr, *dgelu = nullptr;
 

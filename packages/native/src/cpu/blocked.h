@@ -112,7 +112,8 @@ struct Blocked {
         } else {
           Arch::micro(kc, a, b, tile, NR, false);
           for (int64_t r = 0; r < rows; r++)
-            for (int64_t q = 0; q < cols; q++) c[r * ldc + q] = accumulate ? c[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
+            for (int64_t q = 0; q < cols; q++)
+              c[r * ldc + q] = accumulate ? c[r * ldc + q] + tile[r * NR + q] : tile[r * NR + q];
         }
       }
     }
@@ -265,7 +266,8 @@ struct Blocked {
     uintptr_t delta = kPage - kWindow;  // acc offset minus A's offset, mod a page
     for (; delta >= kWindow; delta -= 64) {
       bool clear = true;
-      for (uintptr_t r = 0; r < 4 && clear; r++) clear = (delta + kPage * 4 - (r * rowBytes) % kPage) % kPage >= kWindow;
+      for (uintptr_t r = 0; r < 4 && clear; r++)
+        clear = (delta + kPage * 4 - (r * rowBytes) % kPage) % kPage >= kWindow;
       if (clear) break;
     }
     ensure(storage, (size_t)P.n + 2 * kPage / sizeof(float));

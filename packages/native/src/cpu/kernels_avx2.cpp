@@ -80,7 +80,8 @@ struct Avx2 {
   GPUBENCH_AVX2 static void f2hRow(const float* src, uint16_t* dst, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                       _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
     for (; i < n; i++) dst[i] = _cvtss_sh(src[i], _MM_FROUND_TO_NEAREST_INT);
   }
 
@@ -203,7 +204,8 @@ struct Avx2 {
   /** acc += s[0]·a + s[1]·(a + lda) + s[2]·(a + 2 lda) + s[3]·(a + 3 lda): acc loaded and stored once per four rows. */
   GPUBENCH_AVX2 static void axpy4F32(float* acc, const float* a, int64_t lda, const float* s, int64_t n) {
     const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-    const __m256 v0 = _mm256_set1_ps(s[0]), v1 = _mm256_set1_ps(s[1]), v2 = _mm256_set1_ps(s[2]), v3 = _mm256_set1_ps(s[3]);
+    const __m256 v0 = _mm256_set1_ps(s[0]), v1 = _mm256_set1_ps(s[1]), v2 = _mm256_set1_ps(s[2]),
+                 v3 = _mm256_set1_ps(s[3]);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
       __m256 t = _mm256_loadu_ps(acc + i);
@@ -218,7 +220,8 @@ struct Avx2 {
 
   GPUBENCH_AVX2 static void axpy4F16(float* acc, const uint16_t* a, int64_t lda, const float* s, int64_t n) {
     const uint16_t *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda;
-    const __m256 v0 = _mm256_set1_ps(s[0]), v1 = _mm256_set1_ps(s[1]), v2 = _mm256_set1_ps(s[2]), v3 = _mm256_set1_ps(s[3]);
+    const __m256 v0 = _mm256_set1_ps(s[0]), v1 = _mm256_set1_ps(s[1]), v2 = _mm256_set1_ps(s[2]),
+                 v3 = _mm256_set1_ps(s[3]);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
       __m256 t = _mm256_loadu_ps(acc + i);

@@ -180,8 +180,10 @@ class CpuRunnable final : public DeviceRunnable {
                                                     : std::string("own ") + ctx_.kernels->isa));
     }
     if (w_.kind == Kind::Launch)
-      out.push_back(std::string("launch: one near-empty task handed to a helper thread of the thread pool, waited for; cold run ") +
-                    (coldPaidPoolStart_ ? "included starting the pool's threads" : "found the pool already started"));
+      out.push_back(
+          std::string(
+              "launch: one near-empty task handed to a helper thread of the thread pool, waited for; cold run ") +
+          (coldPaidPoolStart_ ? "included starting the pool's threads" : "found the pool already started"));
     return out;
   }
 

@@ -15,7 +15,8 @@ struct CpuDescription {
   int threads;
   std::string isa;
   std::vector<std::string> features;
-  /** "openblas" / "blis" / "accelerate" when f32 GEMM runs on the system BLAS under these options, else the own kernel's name. */
+  /** "openblas" / "blis" / "accelerate" when f32 GEMM runs on the system BLAS under these options, else the own
+   * kernel's name. */
   std::string gemm;
   /** The system BLAS found (file), or why none was: reported whatever the options chose. */
   std::string systemBlas;

@@ -19,7 +19,9 @@ const SystemBlas& systemBlas() {
     };
 #else
     const Candidate candidates[] = {
-        {"openblas", "libopenblas.so.0"}, {"openblas", "libopenblas.so"}, {"blis", "libblis.so.4"},
+        {"openblas", "libopenblas.so.0"},
+        {"openblas", "libopenblas.so"},
+        {"blis", "libblis.so.4"},
         {"blis", "libblis.so"},
     };
 #endif

@@ -77,14 +77,13 @@ void parallelRange(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
     f((int64_t)0, n, 0);
     return;
   }
-  pool.parallelFor((int)chunks, [&](int task, int worker) {
-    f(n * task / chunks, n * (task + 1) / chunks, worker);
-  });
+  pool.parallelFor((int)chunks, [&](int task, int worker) { f(n * task / chunks, n * (task + 1) / chunks, worker); });
 }
 
 class CpuTrainSession final : public TrainSession {
  public:
-  CpuTrainSession(const TrainConfig& c, const CpuOptions& options) : c_(c), fault_(trainFaultFrom(c.fault)), f16_(c.f16) {
+  CpuTrainSession(const TrainConfig& c, const CpuOptions& options)
+      : c_(c), fault_(trainFaultFrom(c.fault)), f16_(c.f16) {
     checkTrainConfig(c);
     scaler_.reset(c.initialLossScale);
     ctx_.kernels = &selectKernels(options.isa);
@@ -192,15 +191,16 @@ class CpuTrainSession final : public TrainSession {
 
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;
-    out.push_back(std::string("training kernels: ") + (f16_ ? "f16 mixed precision, " : "f32, ") + ctx_.kernels->isa + " element-wise on " +
-                  std::to_string(ctx_.pool->size()) + " threads; gemm: " +
+    out.push_back(std::string("training kernels: ") + (f16_ ? "f16 mixed precision, " : "f32, ") + ctx_.kernels->isa +
+                  " element-wise on " + std::to_string(ctx_.pool->size()) + " threads; gemm: " +
                   (ctx_.blas && !f16_ ? ctx_.blas->name + " (" + ctx_.blas->detail + ")"
                                       : std::string("own ") + ctx_.kernels->isa + (f16_ ? " f16" : "")));
     if (f16_)
-      out.push_back("mixed precision: f16 operands and results of every product (own f16 GEMM, f32 accumulation), f32 master "
-                    "weights, AdamW state, element-wise kernels and attention; loss scale now " +
-                    std::to_string((int64_t)scaler_.scale) + ", " + std::to_string(scaler_.skippedSteps) +
-                    " steps skipped for overflow so far");
+      out.push_back(
+          "mixed precision: f16 operands and results of every product (own f16 GEMM, f32 accumulation), f32 master "
+          "weights, AdamW state, element-wise kernels and attention; loss scale now " +
+          std::to_string((int64_t)scaler_.scale) + ", " + std::to_string(scaler_.skippedSteps) +
+          " steps skipped for overflow so far");
     if (fault_ != TrainFault::None) out.push_back("fault injected: " + c_.fault + " (tests only)");
     return out;
   }
@@ -362,7 +362,8 @@ class CpuTrainSession final : public TrainSession {
 
   // ------------------------------------------------------------ attention
 
-  /** Runs one product per (batch, head) on the own kernels, in one pool dispatch (the system BLAS would take one call per tiny product). */
+  /** Runs one product per (batch, head) on the own kernels, in one pool dispatch (the system BLAS would take one call
+   * per tiny product). */
   template <class Make>
   void perHead(const Make& make) {
     const int64_t H = c_.heads, BH = c_.batch * H;
@@ -381,8 +382,20 @@ class CpuTrainSession final : public TrainSession {
     const float scale = 1.0f / std::sqrt((float)hs);
     // S[t][u] = Σ_i Q[t][i] · K[u][i]
     perHead([&](int64_t b, int64_t h, int64_t bh) {
-      return GemmProblem{T, T, hs, qkv + b * T * 3 * d + h * hs, 3 * d, 1, qkv + b * T * 3 * d + d + h * hs, 1, 3 * d,
-                         att + bh * T * T, T, false, false, true};
+      return GemmProblem{T,
+                         T,
+                         hs,
+                         qkv + b * T * 3 * d + h * hs,
+                         3 * d,
+                         1,
+                         qkv + b * T * 3 * d + d + h * hs,
+                         1,
+                         3 * d,
+                         att + bh * T * T,
+                         T,
+                         false,
+                         false,
+                         true};
     });
     parallelRange(*ctx_.pool, B * H * T, 16, [&](int64_t lo, int64_t hi, int) {
       for (int64_t r = lo; r < hi; r++) {
@@ -405,8 +418,20 @@ class CpuTrainSession final : public TrainSession {
     });
     // Y[t][i] = Σ_u P[t][u] · V[u][i], into head h's columns of out.
     perHead([&](int64_t b, int64_t h, int64_t bh) {
-      return GemmProblem{T, hs, T, att + bh * T * T, T, 1, qkv + b * T * 3 * d + 2 * d + h * hs, 3 * d, 1,
-                         out + b * T * d + h * hs, d, false, false, false};
+      return GemmProblem{T,
+                         hs,
+                         T,
+                         att + bh * T * T,
+                         T,
+                         1,
+                         qkv + b * T * 3 * d + 2 * d + h * hs,
+                         3 * d,
+                         1,
+                         out + b * T * d + h * hs,
+                         d,
+                         false,
+                         false,
+                         false};
     });
   }
 
@@ -422,13 +447,37 @@ class CpuTrainSession final : public TrainSession {
     float* dP = datt_.data();
     // dP[t][u] = Σ_i dY[t][i] · V[u][i]
     perHead([&](int64_t b, int64_t h, int64_t bh) {
-      return GemmProblem{T, T, hs, dout + b * T * d + h * hs, d, 1, qkv + b * T * 3 * d + 2 * d + h * hs, 1, 3 * d,
-                         dP + bh * T * T, T, false, false, true};
+      return GemmProblem{T,
+                         T,
+                         hs,
+                         dout + b * T * d + h * hs,
+                         d,
+                         1,
+                         qkv + b * T * 3 * d + 2 * d + h * hs,
+                         1,
+                         3 * d,
+                         dP + bh * T * T,
+                         T,
+                         false,
+                         false,
+                         true};
     });
     // dV[u][i] = Σ_t P[t][u] · dY[t][i]
     perHead([&](int64_t b, int64_t h, int64_t bh) {
-      return GemmProblem{T, hs, T, att + bh * T * T, 1, T, dout + b * T * d + h * hs, d, 1,
-                         dqkv + b * T * 3 * d + 2 * d + h * hs, 3 * d, false, true, false};
+      return GemmProblem{T,
+                         hs,
+                         T,
+                         att + bh * T * T,
+                         1,
+                         T,
+                         dout + b * T * d + h * hs,
+                         d,
+                         1,
+                         dqkv + b * T * 3 * d + 2 * d + h * hs,
+                         3 * d,
+                         false,
+                         true,
+                         false};
     });
     const float sa = fault_ == TrainFault::Attention ? -1.0f : 1.0f;
     const float ss = fault_ == TrainFault::Softmax ? -1.0f : 1.0f;
@@ -450,13 +499,37 @@ class CpuTrainSession final : public TrainSession {
     });
     // dQ[t][i] = Σ_u dS[t][u] · K[u][i]
     perHead([&](int64_t b, int64_t h, int64_t bh) {
-      return GemmProblem{T, hs, T, dP + bh * T * T, T, 1, qkv + b * T * 3 * d + d + h * hs, 3 * d, 1,
-                         dqkv + b * T * 3 * d + h * hs, 3 * d, false, false, false};
+      return GemmProblem{T,
+                         hs,
+                         T,
+                         dP + bh * T * T,
+                         T,
+                         1,
+                         qkv + b * T * 3 * d + d + h * hs,
+                         3 * d,
+                         1,
+                         dqkv + b * T * 3 * d + h * hs,
+                         3 * d,
+                         false,
+                         false,
+                         false};
     });
     // dK[u][i] = Σ_t dS[t][u] · Q[t][i]
     perHead([&](int64_t b, int64_t h, int64_t bh) {
-      return GemmProblem{T, hs, T, dP + bh * T * T, 1, T, qkv + b * T * 3 * d + h * hs, 3 * d, 1,
-                         dqkv + b * T * 3 * d + d + h * hs, 3 * d, false, true, false};
+      return GemmProblem{T,
+                         hs,
+                         T,
+                         dP + bh * T * T,
+                         1,
+                         T,
+                         qkv + b * T * 3 * d + h * hs,
+                         3 * d,
+                         1,
+                         dqkv + b * T * 3 * d + d + h * hs,
+                         3 * d,
+                         false,
+                         true,
+                         false};
     });
   }
 
@@ -477,7 +550,8 @@ class CpuTrainSession final : public TrainSession {
       for (int64_t i = lo; i < hi; i++) {
         const float v = x[i];
         const float th = fastTanh(kGeluC * (v + 0.044715f * v * v * v));
-        const float grad = 0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * kGeluC * (1.0f + 3.0f * 0.044715f * v * v);
+        const float grad =
+            0.5f * (1.0f + th) + 0.5f * v * (1.0f - th * th) * kGeluC * (1.0f + 3.0f * 0.044715f * v * v);
         dx[i] = sign * grad * dout[i];
       }
     });
@@ -498,7 +572,8 @@ class CpuTrainSession final : public TrainSession {
     });
     forwardBlocks(*this, b_, c_);
     // Tied head: logits = lnf · wteᵀ (wte is V x d).
-    mixed(GemmProblem{N, V, d, b_.lnf, d, 1, b_.wte, 1, d, nullptr, V, false, false, true}, N * d, 0, true, b_.logits, N * V);
+    mixed(GemmProblem{N, V, d, b_.lnf, d, 1, b_.wte, 1, d, nullptr, V, false, false, true}, N * d, 0, true, b_.logits,
+          N * V);
     // Softmax in place (the probabilities are kept for backward) and the cross-entropy per position.
     parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
       for (int64_t n = lo; n < hi; n++) {
@@ -534,9 +609,10 @@ class CpuTrainSession final : public TrainSession {
       }
     });
     // Head: dlnf = dlogits · wte; dwte = dlogitsᵀ · lnf (the embedding's scatter-add comes last).
-    mixed(GemmProblem{N, d, V, b_.logits, V, 1, b_.wte, d, 1, nullptr, d, false, false, false}, N * V, 0, true, b_.dln, N * d);
-    mixed(GemmProblem{V, d, N, b_.logits, 1, V, b_.lnf, d, 1, nullptr, d, false, true, false}, N * V, N * d, false, grad(b_.wte),
-          V * d);
+    mixed(GemmProblem{N, d, V, b_.logits, V, 1, b_.wte, d, 1, nullptr, d, false, false, false}, N * V, 0, true, b_.dln,
+          N * d);
+    mixed(GemmProblem{V, d, N, b_.logits, 1, V, b_.lnf, d, 1, nullptr, d, false, true, false}, N * V, N * d, false,
+          grad(b_.wte), V * d);
     if (fault_ == TrainFault::Head) {
       negate(b_.dln, N * d);
       negate(grad(b_.wte), V * d);
@@ -598,7 +674,6 @@ class CpuTrainSession final : public TrainSession {
       }
     });
   }
-
 
  private:
   TrainConfig c_;

@@ -12,13 +12,15 @@ namespace gpubench::cuda {
 struct CudaOptions {
   /** "auto" (cuBLAS when it loads), "cublas" (required) or "own". */
   std::string gemm = "auto";
-  /** Runs per timed sample: 0 plans it from the warm-up (common/timing_plan.h); 1..1000 fixes it, to compare timings. */
+  /** Runs per timed sample: 0 plans it from the warm-up (common/timing_plan.h); 1..1000 fixes it, to compare timings.
+   */
   int runsPerSample = 0;
 };
 
 struct CudaProbe {
   bool available = false;
-  /** Why not, in the runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version"), plus the driver it needs. */
+  /** Why not, in the runtime's words (e.g. "CUDA driver version is insufficient for CUDA runtime version"), plus the
+   * driver it needs. */
   std::string reason;
   std::string name;
   std::string computeCapability;

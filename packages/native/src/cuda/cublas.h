@@ -27,14 +27,14 @@ struct Cublas {
                                         long long strideB, const float* beta, float* C, int ldc, long long strideC,
                                         int batchCount);
   using GemmStridedBatchedExFn = int (*)(Handle, int transa, int transb, int m, int n, int k, const void* alpha,
-                                         const void* A, int Atype, int lda, long long strideA, const void* B,
-                                         int Btype, int ldb, long long strideB, const void* beta, void* C, int Ctype,
-                                         int ldc, long long strideC, int batchCount, int computeType, int algo);
+                                         const void* A, int Atype, int lda, long long strideA, const void* B, int Btype,
+                                         int ldb, long long strideB, const void* beta, void* C, int Ctype, int ldc,
+                                         long long strideC, int batchCount, int computeType, int algo);
 
   static constexpr int OP_N = 0, OP_T = 1;
-  static constexpr int R_16F = 2, R_32F = 0;      // cudaDataType
-  static constexpr int COMPUTE_32F = 68;          // cublasComputeType_t
-  static constexpr int GEMM_DEFAULT = -1;         // cublasGemmAlgo_t
+  static constexpr int R_16F = 2, R_32F = 0;  // cudaDataType
+  static constexpr int COMPUTE_32F = 68;      // cublasComputeType_t
+  static constexpr int GEMM_DEFAULT = -1;     // cublasGemmAlgo_t
 
   /** The file loaded. */
   std::string file;

@@ -40,7 +40,8 @@ CudaProbe probe() {
     return p;
   }
   if (device < 0 || device >= count) {
-    p.reason = "GPUBENCH_CUDA_DEVICE=" + std::to_string(device) + " but there are " + std::to_string(count) + " devices";
+    p.reason =
+        "GPUBENCH_CUDA_DEVICE=" + std::to_string(device) + " but there are " + std::to_string(count) + " devices";
     return p;
   }
   cudaDeviceProp prop{};

@@ -43,7 +43,8 @@ std::string installedDriverRelease() {
   return driverReleaseFromProcText(text.str());
 }
 
-std::string insufficientDriverReason(const std::string& runtimeWords, int runtimeVersion, const std::string& installed) {
+std::string insufficientDriverReason(const std::string& runtimeWords, int runtimeVersion,
+                                     const std::string& installed) {
   std::string out = runtimeWords;
   const int branch = minimumDriverBranch(runtimeVersion);
   const std::string runtime = std::to_string(runtimeVersion / 1000) + "." + std::to_string(runtimeVersion % 1000 / 10);

@@ -6,10 +6,12 @@
 
 namespace gpubench::cuda {
 
-/** The oldest driver branch that runs a CUDA runtime of this version (1000 x major + 10 x minor): 13.x 580, 12.x 525, 11.x 450; 0 unknown. */
+/** The oldest driver branch that runs a CUDA runtime of this version (1000 x major + 10 x minor): 13.x 580, 12.x
+ * 525, 11.x 450; 0 unknown. */
 int minimumDriverBranch(int runtimeVersion);
 
-/** The release in the text of /proc/driver/nvidia/version ("NVRM version: ... Kernel Module  580.65.06  ..."), "" when absent. */
+/** The release in the text of /proc/driver/nvidia/version ("NVRM version: ... Kernel Module  580.65.06  ..."), "" when
+ * absent. */
 std::string driverReleaseFromProcText(const std::string& text);
 
 /** The installed driver's release: NVML's, else /proc/driver/nvidia/version's, else "". */

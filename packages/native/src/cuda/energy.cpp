@@ -25,12 +25,14 @@ std::string EnergyWindow::describe(const std::string& unit) const {
   if (calls_ == 0) return "energy: no runs yet";
   if (missing_) return "energy: not reported (a counter reading failed during the measurement)";
   if (ns_ < kMinWindowNs) {
-    snprintf(text, sizeof text, "energy: not reported (runs so far span %.0f ms; the counter needs a window of at least %.0f ms)",
+    snprintf(text, sizeof text,
+             "energy: not reported (runs so far span %.0f ms; the counter needs a window of at least %.0f ms)",
              ns_ / 1e6, kMinWindowNs / 1e6);
     return text;
   }
   if (millijoules_ <= 0) return "energy: not reported (the counter did not move)";
-  snprintf(text, sizeof text, "energy: %.4g J per %s, summed over %d run() calls (%.0f %ss in %.2f s, %.0f W on average)",
+  snprintf(text, sizeof text,
+           "energy: %.4g J per %s, summed over %d run() calls (%.0f %ss in %.2f s, %.0f W on average)",
            joulesPerExecution(), unit.c_str(), calls_, executions_, unit.c_str(), ns_ / 1e9, millijoules_ / ns_ * 1e6);
   return text;
 }

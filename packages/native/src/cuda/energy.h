@@ -17,7 +17,8 @@ class EnergyWindow {
    * covered (runs, or launches for the launch workload) and its host duration in ns.
    */
   void add(double millijoules, double executions, double ns);
-  /** Joules per execution over the window; negative while it is shorter than kMinWindowNs, after a missing reading, or when the counter never moved. */
+  /** Joules per execution over the window; negative while it is shorter than kMinWindowNs, after a missing reading, or
+   * when the counter never moved. */
   double joulesPerExecution() const;
   /** The note saying what the figure covers, or why there is none. */
   std::string describe(const std::string& unit) const;

@@ -52,9 +52,9 @@ void enqueueGemm(const CudaContext& ctx, const GemmDesc& d, bool transA, bool tr
                                     d.strideB, d.A, Cublas::R_16F, lda, d.strideA, &beta, d.C, Cublas::R_16F,
                                     (int)d.ldc, d.strideC, d.batch, Cublas::COMPUTE_32F, Cublas::GEMM_DEFAULT);
   } else {
-    status = c.sgemmStridedBatched(ctx.cublasHandle, opB, opA, d.n, d.m, d.k, &alpha,
-                                   static_cast<const float*>(d.B), ldb, d.strideB, static_cast<const float*>(d.A), lda,
-                                   d.strideA, &beta, static_cast<float*>(d.C), (int)d.ldc, d.strideC, d.batch);
+    status = c.sgemmStridedBatched(ctx.cublasHandle, opB, opA, d.n, d.m, d.k, &alpha, static_cast<const float*>(d.B),
+                                   ldb, d.strideB, static_cast<const float*>(d.A), lda, d.strideA, &beta,
+                                   static_cast<float*>(d.C), (int)d.ldc, d.strideC, d.batch);
   }
   if (status != 0)
     throw NativeError(std::string(d.f16 ? "cublasGemmStridedBatchedEx" : "cublasSgemmStridedBatched") +

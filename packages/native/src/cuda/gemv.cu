@@ -79,8 +79,8 @@ __global__ void gemvRowsKernel(int m, int n, const T* A, const T* x, T* y) {
 constexpr int kCols = GemvColsGeometry::kColsPerBlock, kLanes = GemvColsGeometry::kRowLanes;
 
 template <class T>
-__global__ void __launch_bounds__(kCols* kLanes) gemvColsKernel(int m, int n, int64_t rowsPerSplit, const T* A,
-                                                                 const T* x, T* y, float* partial) {
+__global__ void __launch_bounds__(kCols* kLanes)
+    gemvColsKernel(int m, int n, int64_t rowsPerSplit, const T* A, const T* x, T* y, float* partial) {
   const int64_t col = (int64_t)blockIdx.x * kCols + threadIdx.x;
   const int64_t r0 = (int64_t)blockIdx.y * rowsPerSplit;
   const int64_t r1 = min((int64_t)m, r0 + rowsPerSplit);

@@ -112,8 +112,7 @@ Napi::Value Candidates(const Napi::CallbackInfo& info) {
         auto it = env.find(name);
         return it == env.end() ? nullptr : it->second.c_str();
       },
-      (int)integer(info[1], "runtimeMajor"),
-      globMatches);
+      (int)integer(info[1], "runtimeMajor"), globMatches);
   return toArray(info.Env(), candidates);
 }
 
@@ -147,7 +146,8 @@ Napi::Value Energy(const Napi::CallbackInfo& info) {
   return o;
 }
 
-/** driver: { minimumBranch(runtimeVersion), releaseFromProcText(text), insufficientReason(words, runtimeVersion, installed) } */
+/** driver: { minimumBranch(runtimeVersion), releaseFromProcText(text), insufficientReason(words, runtimeVersion,
+ * installed) } */
 Napi::Value MinimumBranch(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), minimumDriverBranch((int)integer(info[0], "runtimeVersion")));
 }
@@ -155,9 +155,9 @@ Napi::Value ReleaseFromProc(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), driverReleaseFromProcText(text(info[0], "text")));
 }
 Napi::Value InsufficientReason(const Napi::CallbackInfo& info) {
-  return Napi::String::New(info.Env(), insufficientDriverReason(text(info[0], "words"),
-                                                                (int)integer(info[1], "runtimeVersion"),
-                                                                text(info[2], "installed")));
+  return Napi::String::New(info.Env(),
+                           insufficientDriverReason(text(info[0], "words"), (int)integer(info[1], "runtimeVersion"),
+                                                    text(info[2], "installed")));
 }
 
 }  // namespace

@@ -74,13 +74,15 @@ class CudaRunnable final : public DeviceRunnable {
   // sees the last one.
   void write(const std::string& name, const void* data, size_t bytes) override {
     auto& b = find(name, bytes);
-    check(cudaMemcpyAsync(b.data, data, bytes, cudaMemcpyHostToDevice, ctx_.stream), "cudaMemcpyAsync to buffer '" + name + "'");
+    check(cudaMemcpyAsync(b.data, data, bytes, cudaMemcpyHostToDevice, ctx_.stream),
+          "cudaMemcpyAsync to buffer '" + name + "'");
     check(cudaStreamSynchronize(ctx_.stream), "cudaStreamSynchronize after writing '" + name + "'");
   }
 
   void read(const std::string& name, void* data, size_t bytes) override {
     auto& b = find(name, bytes);
-    check(cudaMemcpyAsync(data, b.data, bytes, cudaMemcpyDeviceToHost, ctx_.stream), "cudaMemcpyAsync from buffer '" + name + "'");
+    check(cudaMemcpyAsync(data, b.data, bytes, cudaMemcpyDeviceToHost, ctx_.stream),
+          "cudaMemcpyAsync from buffer '" + name + "'");
     check(cudaStreamSynchronize(ctx_.stream), "cudaStreamSynchronize after reading '" + name + "'");
   }
 
@@ -155,7 +157,8 @@ class CudaRunnable final : public DeviceRunnable {
       out.push_back("timing: CUDA events around " + std::to_string(w_.launchesPerSample) +
                     " back-to-back launches per sample, the time per launch reported");
       if (hostNsPerLaunch_ > 0)
-        out.push_back("host clock: " + std::to_string((long long)hostNsPerLaunch_) + " ns per launch over the last run");
+        out.push_back("host clock: " + std::to_string((long long)hostNsPerLaunch_) +
+                      " ns per launch over the last run");
     } else {
       out.push_back(warmedUp_ ? "timing: CUDA events around " + std::to_string(plan_.runsPerSample) +
                                     " back-to-back run(s) per sample, the time per run reported" +
@@ -187,7 +190,8 @@ class CudaRunnable final : public DeviceRunnable {
     for (const auto& spec : w_.buffers()) {
       DeviceBuffer& b = buffers_[spec.name];
       b.bytes = (size_t)(spec.length * w_.elementBytes());
-      check(cudaMalloc(&b.data, b.bytes), "cudaMalloc (buffer '" + spec.name + "', " + formatBytes((double)b.bytes) + ")");
+      check(cudaMalloc(&b.data, b.bytes),
+            "cudaMalloc (buffer '" + spec.name + "', " + formatBytes((double)b.bytes) + ")");
       if (spec.output) {
         check(cudaMemsetAsync(b.data, 0, b.bytes, ctx_.stream), "cudaMemsetAsync");
       } else {

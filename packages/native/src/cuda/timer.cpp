@@ -19,9 +19,13 @@ void EventTimer::reserve(size_t pairs) {
   }
 }
 
-void EventTimer::start(size_t pair, cudaStream_t stream) { check(cudaEventRecord(starts_[pair], stream), "cudaEventRecord"); }
+void EventTimer::start(size_t pair, cudaStream_t stream) {
+  check(cudaEventRecord(starts_[pair], stream), "cudaEventRecord");
+}
 
-void EventTimer::stop(size_t pair, cudaStream_t stream) { check(cudaEventRecord(stops_[pair], stream), "cudaEventRecord"); }
+void EventTimer::stop(size_t pair, cudaStream_t stream) {
+  check(cudaEventRecord(stops_[pair], stream), "cudaEventRecord");
+}
 
 double EventTimer::elapsedNs(size_t pair) const {
   float ms = 0;

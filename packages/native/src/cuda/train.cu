@@ -220,7 +220,8 @@ __global__ void geluBackwardKernel(float* dx, const float* dout, const float* x,
   }
 }
 
-/** Softmax of each logits row in place (the probabilities are kept for backward) and −log p[target] per row; a block per row. */
+/** Softmax of each logits row in place (the probabilities are kept for backward) and −log p[target] per row; a block
+ * per row. */
 __global__ void crossEntropyKernel(float* logits, float* losses, const int32_t* targets, int64_t V) {
   __shared__ float shared[32];
   float* row = logits + (int64_t)blockIdx.x * V;
@@ -324,8 +325,9 @@ class CudaTrainSession final : public TrainSession {
     size_t freeBytes = 0, totalBytes = 0;
     check(cudaMemGetInfo(&freeBytes, &totalBytes), "cudaMemGetInfo");
     if ((double)allocationBytes_ > (double)freeBytes)
-      throw NativeError("the training step needs " + formatBytes((double)allocationBytes_) + " of device memory, more than the " +
-                        formatBytes((double)freeBytes) + " free on " + deviceName_);
+      throw NativeError("the training step needs " + formatBytes((double)allocationBytes_) +
+                        " of device memory, more than the " + formatBytes((double)freeBytes) + " free on " +
+                        deviceName_);
     try {
       check(cudaStreamCreateWithFlags(&ctx_.stream, cudaStreamNonBlocking), "cudaStreamCreate");
       check(cudaMalloc(&memory_, (size_t)allocationBytes_),
@@ -361,18 +363,26 @@ class CudaTrainSession final : public TrainSession {
   void setGradients(const float* data, int64_t count) override { upload(grads_, data, count, "gradients"); }
 
   void read(const std::string& name, float* out, int64_t count) override {
-    if (count != count_) throw NativeError("expected " + std::to_string(count_) + " elements, got " + std::to_string(count));
-    const float* from = name == "parameters" ? params_ : name == "gradients" ? grads_ : name == "m" ? m_ : name == "v" ? v_ : nullptr;
+    if (count != count_)
+      throw NativeError("expected " + std::to_string(count_) + " elements, got " + std::to_string(count));
+    const float* from = name == "parameters"  ? params_
+                        : name == "gradients" ? grads_
+                        : name == "m"         ? m_
+                        : name == "v"         ? v_
+                                              : nullptr;
     if (!from) throw NativeError("no training buffer named '" + name + "'");
-    check(cudaMemcpyAsync(out, from, (size_t)count * 4, cudaMemcpyDeviceToHost, ctx_.stream), "cudaMemcpyAsync from '" + name + "'");
+    check(cudaMemcpyAsync(out, from, (size_t)count * 4, cudaMemcpyDeviceToHost, ctx_.stream),
+          "cudaMemcpyAsync from '" + name + "'");
     sync("read");
   }
 
   void setTokens(const int32_t* data, int64_t count) override {
     std::vector<int32_t> inputs((size_t)N()), targets((size_t)N());
     splitTokens(c_, data, count, inputs.data(), targets.data());
-    check(cudaMemcpyAsync(inputs_, inputs.data(), (size_t)N() * 4, cudaMemcpyHostToDevice, ctx_.stream), "cudaMemcpyAsync (inputs)");
-    check(cudaMemcpyAsync(targets_, targets.data(), (size_t)N() * 4, cudaMemcpyHostToDevice, ctx_.stream), "cudaMemcpyAsync (targets)");
+    check(cudaMemcpyAsync(inputs_, inputs.data(), (size_t)N() * 4, cudaMemcpyHostToDevice, ctx_.stream),
+          "cudaMemcpyAsync (inputs)");
+    check(cudaMemcpyAsync(targets_, targets.data(), (size_t)N() * 4, cudaMemcpyHostToDevice, ctx_.stream),
+          "cudaMemcpyAsync (targets)");
     sync("setTokens");  // before the host vectors go away
     haveTokens_ = true;
   }
@@ -442,24 +452,28 @@ class CudaTrainSession final : public TrainSession {
   std::string energySource() const override {
     const Nvml& nvml = Nvml::forDevice(pciBusIdOf(device_));
     if (nvml.energyMillijoules() < 0) return "unavailable: NVML: " + nvml.detail();
-    return "reported (NVML total energy of the whole GPU, read around each call of steps(n) and spread evenly over its steps)";
+    return "reported (NVML total energy of the whole GPU, read around each call of steps(n) and spread evenly over its "
+           "steps)";
   }
 
   double peakDeviceBytes() const override { return peakDeviceBytes_; }
 
   std::vector<std::string> notes() const override {
     std::vector<std::string> out;
-    out.push_back(std::string("training kernels: ") + (f16_ ? "f16 mixed precision, " : "f32, ") + "own CUDA kernels on " +
-                  deviceName_ + "; " + gemmNote_);
+    out.push_back(std::string("training kernels: ") + (f16_ ? "f16 mixed precision, " : "f32, ") +
+                  "own CUDA kernels on " + deviceName_ + "; " + gemmNote_);
     if (f16_)
-      out.push_back("mixed precision: f16 operands and results of every product (f32 accumulation), f32 master weights, AdamW "
-                    "state, element-wise kernels and attention; loss scale now " +
-                    std::to_string((int64_t)scaler_.scale) + ", " + std::to_string(scaler_.skippedSteps) +
-                    " steps skipped for overflow so far (the skip is decided on the device)");
-    out.push_back("timing: CUDA events around forward, backward and optimizer; the stream is synchronised once per step "
-                  "to read the loss and the overflow flag");
-    out.push_back("device memory: the step's buffers " + formatBytes((double)allocationBytes_) + " in one allocation; in use on " +
-                  deviceName_ + " (cudaMemGetInfo, every process's) peak " + formatBytes(peakDeviceBytes_));
+      out.push_back(
+          "mixed precision: f16 operands and results of every product (f32 accumulation), f32 master weights, AdamW "
+          "state, element-wise kernels and attention; loss scale now " +
+          std::to_string((int64_t)scaler_.scale) + ", " + std::to_string(scaler_.skippedSteps) +
+          " steps skipped for overflow so far (the skip is decided on the device)");
+    out.push_back(
+        "timing: CUDA events around forward, backward and optimizer; the stream is synchronised once per step "
+        "to read the loss and the overflow flag");
+    out.push_back("device memory: the step's buffers " + formatBytes((double)allocationBytes_) +
+                  " in one allocation; in use on " + deviceName_ + " (cudaMemGetInfo, every process's) peak " +
+                  formatBytes(peakDeviceBytes_));
     if (fault_ != TrainFault::None) out.push_back("fault injected: " + c_.fault + " (tests only)");
     return out;
   }
@@ -528,7 +542,9 @@ class CudaTrainSession final : public TrainSession {
     ctx_.stream = nullptr;
   }
 
-  void sync(const std::string& what) { check(cudaStreamSynchronize(ctx_.stream), "cudaStreamSynchronize after " + what); }
+  void sync(const std::string& what) {
+    check(cudaStreamSynchronize(ctx_.stream), "cudaStreamSynchronize after " + what);
+  }
 
   void upload(float* to, const float* data, int64_t count, const char* what) {
     if (count != count_)
@@ -570,7 +586,8 @@ class CudaTrainSession final : public TrainSession {
   }
 
   void product(const Product& p, bool f16) {
-    const GemmDesc desc{(int)p.m, (int)p.n, (int)p.k, 1, p.A, p.rsA, p.csA, 0, p.B, p.rsB, p.csB, 0, p.C, p.ldc, 0, f16};
+    const GemmDesc desc{(int)p.m, (int)p.n, (int)p.k, 1, p.A, p.rsA, p.csA, 0,
+                        p.B,      p.rsB,    p.csB,    0, p.C, p.ldc, 0,     f16};
     enqueueGemm(ctx_, desc, p.transA, p.transB);
   }
 
@@ -582,7 +599,8 @@ class CudaTrainSession final : public TrainSession {
   /** A weight's f16 copy (refreshed at the start of each forward). */
   const __half* half(const float* W) const { return w16_ + (W - params_); }
 
-  /** C (f32) = op(A)·op(B): f32 directly; f16 through the f16 buffers (A into a16_, B into b16_ unless it is a weight). */
+  /** C (f32) = op(A)·op(B): f32 directly; f16 through the f16 buffers (A into a16_, B into b16_ unless it is a weight).
+   */
   void mixed(Product p, int64_t aElements, int64_t bElements, bool bIsWeight, float* C, int64_t cElements) {
     if (!f16_) {
       p.C = C;
@@ -615,8 +633,8 @@ class CudaTrainSession final : public TrainSession {
     mixed(Product{I, O, N, x, 1, I, dout, O, 1, nullptr, O, true, false}, N * I, N * O, false, dW, I * O);
     if (fault_ == TrainFault::LinearInput) negate(dx, 1, 0, 0, N * I);
     if (fault_ == TrainFault::LinearWeight) negate(dW, 1, 0, 0, I * O);
-    columnSumsKernel<<<(unsigned)((O + 31) / 32), dim3(32, 8), 0, ctx_.stream>>>(db, dout, N, O,
-                                                                                 fault_ == TrainFault::Bias ? -1.0f : 1.0f);
+    columnSumsKernel<<<(unsigned)((O + 31) / 32), dim3(32, 8), 0, ctx_.stream>>>(
+        db, dout, N, O, fault_ == TrainFault::Bias ? -1.0f : 1.0f);
     launched("columnSums");
   }
 
@@ -631,7 +649,8 @@ class CudaTrainSession final : public TrainSession {
   }
 
   void geluBackward(float* dx, const float* dout, const float* x, int64_t n) {
-    geluBackwardKernel<<<blocksFor(n), kThreads, 0, ctx_.stream>>>(dx, dout, x, n, fault_ == TrainFault::Gelu ? -1.0f : 1.0f);
+    geluBackwardKernel<<<blocksFor(n), kThreads, 0, ctx_.stream>>>(dx, dout, x, n,
+                                                                   fault_ == TrainFault::Gelu ? -1.0f : 1.0f);
     launched("geluBackward");
   }
 
@@ -658,8 +677,8 @@ class CudaTrainSession final : public TrainSession {
     const int64_t H = c_.heads;
     for (int64_t b = 0; b < c_.batch; b++) {
       const auto [p, strideA, strideB, strideC] = make(b);
-      const GemmDesc desc{(int)p.m, (int)p.n, (int)p.k, (int)H, p.A, p.rsA, p.csA, strideA, p.B, p.rsB, p.csB, strideB,
-                          p.C, p.ldc, strideC, false};
+      const GemmDesc desc{(int)p.m, (int)p.n, (int)p.k, (int)H,  p.A, p.rsA, p.csA,   strideA,
+                          p.B,      p.rsB,    p.csB,    strideB, p.C, p.ldc, strideC, false};
       enqueueGemm(ctx_, desc, p.transA, p.transB);
     }
   }
@@ -678,12 +697,12 @@ class CudaTrainSession final : public TrainSession {
                           hs, hs, TT};
     });
     attentionSoftmaxKernel<<<warpBlocks(B * H * T), kThreads, 0, ctx_.stream>>>(att, B * H * T, T,
-                                                                                 1.0f / std::sqrt((float)hs));
+                                                                                1.0f / std::sqrt((float)hs));
     launched("attentionSoftmax");
     // Y = P·V into head h's columns of out
     perHead([&](int64_t b) {
-      return HeadProducts{Product{T, hs, T, att + b * H * TT, T, 1, qkv + b * T * 3 * d + 2 * d, 3 * d, 1, out + b * T * d, d,
-                                  false, false},
+      return HeadProducts{Product{T, hs, T, att + b * H * TT, T, 1, qkv + b * T * 3 * d + 2 * d, 3 * d, 1,
+                                  out + b * T * d, d, false, false},
                           TT, hs, hs};
     });
   }
@@ -693,14 +712,14 @@ class CudaTrainSession final : public TrainSession {
     float* dP = datt_;
     // dP = dY·Vᵀ
     perHead([&](int64_t b) {
-      return HeadProducts{Product{T, T, hs, dout + b * T * d, d, 1, qkv + b * T * 3 * d + 2 * d, 1, 3 * d, dP + b * H * TT, T,
-                                  false, true},
+      return HeadProducts{Product{T, T, hs, dout + b * T * d, d, 1, qkv + b * T * 3 * d + 2 * d, 1, 3 * d,
+                                  dP + b * H * TT, T, false, true},
                           hs, hs, TT};
     });
     // dV = Pᵀ·dY
     perHead([&](int64_t b) {
-      return HeadProducts{Product{T, hs, T, att + b * H * TT, 1, T, dout + b * T * d, d, 1, dqkv + b * T * 3 * d + 2 * d, 3 * d,
-                                  true, false},
+      return HeadProducts{Product{T, hs, T, att + b * H * TT, 1, T, dout + b * T * d, d, 1,
+                                  dqkv + b * T * 3 * d + 2 * d, 3 * d, true, false},
                           TT, hs, hs};
     });
     const float sa = fault_ == TrainFault::Attention ? -1.0f : 1.0f;
@@ -711,14 +730,14 @@ class CudaTrainSession final : public TrainSession {
     launched("attentionSoftmaxBackward");
     // dQ = dS·K
     perHead([&](int64_t b) {
-      return HeadProducts{Product{T, hs, T, dP + b * H * TT, T, 1, qkv + b * T * 3 * d + d, 3 * d, 1, dqkv + b * T * 3 * d,
-                                  3 * d, false, false},
+      return HeadProducts{Product{T, hs, T, dP + b * H * TT, T, 1, qkv + b * T * 3 * d + d, 3 * d, 1,
+                                  dqkv + b * T * 3 * d, 3 * d, false, false},
                           TT, hs, hs};
     });
     // dK = dSᵀ·Q
     perHead([&](int64_t b) {
-      return HeadProducts{Product{T, hs, T, dP + b * H * TT, 1, T, qkv + b * T * 3 * d, 3 * d, 1, dqkv + b * T * 3 * d + d,
-                                  3 * d, true, false},
+      return HeadProducts{Product{T, hs, T, dP + b * H * TT, 1, T, qkv + b * T * 3 * d, 3 * d, 1,
+                                  dqkv + b * T * 3 * d + d, 3 * d, true, false},
                           TT, hs, hs};
     });
   }
@@ -736,7 +755,8 @@ class CudaTrainSession final : public TrainSession {
     mixed(Product{N, V, d, b_.lnf, d, 1, b_.wte, 1, d, nullptr, V, false, true}, N * d, 0, true, b_.logits, N * V);
     crossEntropyKernel<<<(unsigned)N, 1024, 0, ctx_.stream>>>(b_.logits, b_.losses, targets_, V);
     launched("crossEntropy");
-    check(cudaMemcpyAsync(hostLosses_, b_.losses, (size_t)N * 4, cudaMemcpyDeviceToHost, ctx_.stream), "cudaMemcpyAsync (losses)");
+    check(cudaMemcpyAsync(hostLosses_, b_.losses, (size_t)N * 4, cudaMemcpyDeviceToHost, ctx_.stream),
+          "cudaMemcpyAsync (losses)");
   }
 
   void backward() {
@@ -748,7 +768,8 @@ class CudaTrainSession final : public TrainSession {
     launched("crossEntropyBackward");
     // Head: dlnf = dlogits · wte; dwte = dlogitsᵀ · lnf (the embedding's scatter-add comes last).
     mixed(Product{N, d, V, b_.logits, V, 1, b_.wte, d, 1, nullptr, d, false, false}, N * V, 0, true, b_.dln, N * d);
-    mixed(Product{V, d, N, b_.logits, 1, V, b_.lnf, d, 1, nullptr, d, true, false}, N * V, N * d, false, grad(b_.wte), V * d);
+    mixed(Product{V, d, N, b_.logits, 1, V, b_.lnf, d, 1, nullptr, d, true, false}, N * V, N * d, false, grad(b_.wte),
+          V * d);
     if (fault_ == TrainFault::Head) {
       negate(b_.dln, 1, 0, 0, N * d);
       negate(grad(b_.wte), 1, 0, 0, V * d);
@@ -764,7 +785,8 @@ class CudaTrainSession final : public TrainSession {
       check(cudaMemsetAsync(overflow_, 0, 4, ctx_.stream), "cudaMemsetAsync (overflow flag)");
       unscaleKernel<<<blocksFor(count_), kThreads, 0, ctx_.stream>>>(grads_, count_, 1.0f / scaler_.scale, overflow_);
       launched("unscale");
-      check(cudaMemcpyAsync(hostOverflow_, overflow_, 4, cudaMemcpyDeviceToHost, ctx_.stream), "cudaMemcpyAsync (overflow flag)");
+      check(cudaMemcpyAsync(hostOverflow_, overflow_, 4, cudaMemcpyDeviceToHost, ctx_.stream),
+            "cudaMemcpyAsync (overflow flag)");
     }
   }
 
@@ -783,7 +805,6 @@ class CudaTrainSession final : public TrainSession {
     adamwKernel<<<blocksFor(count_), kThreads, 0, ctx_.stream>>>(params_, grads_, m_, v_, count_, k, overflow_);
     launched("adamw");
   }
-
 
  private:
   TrainConfig c_;

@@ -38,7 +38,8 @@ id<MTLComputePipelineState> pipeline(const std::string& name) {
   if (!fn) throw NativeError("no MSL function named '" + name + "'");
   id<MTLComputePipelineState> state = [c.device newComputePipelineStateWithFunction:fn error:&error];
   if (!state)
-    throw NativeError("pipeline '" + name + "': " + (error ? error.localizedDescription.UTF8String : "no error description"));
+    throw NativeError("pipeline '" + name +
+                      "': " + (error ? error.localizedDescription.UTF8String : "no error description"));
   pipelines[name] = state;
   return state;
 }

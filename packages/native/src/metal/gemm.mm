@@ -26,8 +26,12 @@ void encodeGemm(id<MTLCommandBuffer> cb, const GemmArgs& g) {
                                              matrixBytes:(NSUInteger)(rows * cols) * e
                                                 dataType:type];
   };
-  MPSMatrix* a = [[MPSMatrix alloc] initWithBuffer:g.A offset:0 descriptor:describe(g.transA ? g.k : g.m, g.transA ? g.m : g.k)];
-  MPSMatrix* b = [[MPSMatrix alloc] initWithBuffer:g.B offset:0 descriptor:describe(g.transB ? g.n : g.k, g.transB ? g.k : g.n)];
+  MPSMatrix* a = [[MPSMatrix alloc] initWithBuffer:g.A
+                                            offset:0
+                                        descriptor:describe(g.transA ? g.k : g.m, g.transA ? g.m : g.k)];
+  MPSMatrix* b = [[MPSMatrix alloc] initWithBuffer:g.B
+                                            offset:0
+                                        descriptor:describe(g.transB ? g.n : g.k, g.transB ? g.k : g.n)];
   MPSMatrix* c = [[MPSMatrix alloc] initWithBuffer:g.C offset:0 descriptor:describe(g.m, g.n)];
   MPSMatrixMultiplication* mm = [[MPSMatrixMultiplication alloc] initWithDevice:context().device
                                                                   transposeLeft:g.transA
@@ -66,7 +70,8 @@ std::string checkF16Accumulation() {
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < n; j++) {
       double exact = 0;
-      for (int64_t p = 0; p < k; p++) exact += (double)f16ToF32(a[(size_t)(i * k + p)]) * (double)f16ToF32(b[(size_t)(p * n + j)]);
+      for (int64_t p = 0; p < k; p++)
+        exact += (double)f16ToF32(a[(size_t)(i * k + p)]) * (double)f16ToF32(b[(size_t)(p * n + j)]);
       worst = std::fmax(worst, std::fabs((double)f16ToF32(c[i * n + j]) - exact) / exact);
     }
   const double oneRounding = std::ldexp(1.0, -11);  // half an f16 ulp, relative

@@ -36,7 +36,8 @@ void encodeGemv(id<MTLCommandBuffer> cb, const GemvArgs& g) {
   }
   const GemvColsGeometry geometry = gemvColsGeometry(g.m, g.n, kAssumedGpuCores);
   if (geometry.rowSplits > 1 && !g.workspace) throw NativeError("GEMV: the workspace for the row splits is missing");
-  const uint32_t dims[4] = {(uint32_t)g.m, (uint32_t)g.n, (uint32_t)geometry.rowsPerSplit, (uint32_t)geometry.rowSplits};
+  const uint32_t dims[4] = {(uint32_t)g.m, (uint32_t)g.n, (uint32_t)geometry.rowsPerSplit,
+                            (uint32_t)geometry.rowSplits};
   [enc setComputePipelineState:pipeline("gemv_cols_" + type)];
   [enc setBuffer:g.A offset:0 atIndex:0];
   [enc setBuffer:g.x offset:0 atIndex:1];

@@ -49,8 +49,8 @@ class MetalRunnable final : public DeviceRunnable {
     const double need = (double)w.totalBytes() + 4.0 * (double)workspaceFloats;
     const double limit = (double)c.device.recommendedMaxWorkingSetSize;
     if (need > limit)
-      throw NativeError("needs " + formatBytes(need) + ", more than the " + formatBytes(limit) +
-                        " working set of " + c.device.name.UTF8String);
+      throw NativeError("needs " + formatBytes(need) + ", more than the " + formatBytes(limit) + " working set of " +
+                        c.device.name.UTF8String);
     uint64_t seed = 0x6d6574616cull;
     for (const auto& spec : w.buffers()) {
       const size_t bytes = (size_t)(spec.length * w.elementBytes());
@@ -64,7 +64,8 @@ class MetalRunnable final : public DeviceRunnable {
       (spec.output ? outputs_ : inputs_).push_back(b);
     }
     if (workspaceFloats > 0) {
-      workspace_ = [c.device newBufferWithLength:(NSUInteger)(4 * workspaceFloats) options:MTLResourceStorageModePrivate];
+      workspace_ = [c.device newBufferWithLength:(NSUInteger)(4 * workspaceFloats)
+                                         options:MTLResourceStorageModePrivate];
       if (!workspace_) throw NativeError("allocating the GEMV workspace failed");
     }
     const bool f16Gemm = w.dtype == Dtype::F16 && (w.kind == Kind::Gemm || w.kind == Kind::VjpLinearLayer);
@@ -157,7 +158,8 @@ class MetalRunnable final : public DeviceRunnable {
     if (disposed_) throw NativeError("the runnable was disposed");
   }
 
-  /** Back-to-back runs in growing command buffers for at least kWarmupNs; the last one's time per run fixes the plan. */
+  /** Back-to-back runs in growing command buffers for at least kWarmupNs; the last one's time per run fixes the plan.
+   */
   void warmUp() {
     const double t0 = hostNowNs();
     int64_t runs = 0, batch = 1;
@@ -225,7 +227,8 @@ class MetalRunnable final : public DeviceRunnable {
     for (int64_t r = 0; r < count; r++) {
       switch (w_.kind) {
         case Kind::Gemm:
-          encodeGemm(cb, GemmArgs{inputs_[0], inputs_[1], outputs_[0], w_.m, w_.n, w_.k, w_.batch, w_.transA, w_.transB, f16});
+          encodeGemm(
+              cb, GemmArgs{inputs_[0], inputs_[1], outputs_[0], w_.m, w_.n, w_.k, w_.batch, w_.transA, w_.transB, f16});
           break;
         case Kind::Gemv:
           encodeGemv(cb, GemvArgs{inputs_[0], inputs_[1], outputs_[0], workspace_, w_.m, w_.n, w_.trans, f16});
