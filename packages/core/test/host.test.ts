@@ -7,7 +7,7 @@ import {
   hostBackend,
   hostFunction,
   MIN_SAMPLE_SPAN_NS,
-} from '../src/backends/host.ts'
+} from '../src/backends/host-backend.ts'
 import type { HostInfo } from '../src/device.ts'
 import { measure } from '../src/measure/engine.ts'
 import { gemm } from '../src/workloads.ts'

@@ -87,7 +87,7 @@ export function createInProcessBackend(options: WebgpuOptions = {}): InProcessBa
     const timingNote = !settings.timestamps
       ? 'timestamp queries disabled by the timestamps option'
       : "the adapter lacks the 'timestamp-query' feature"
-    return PlanRunnable.create(session, plan, target, device, verifier, timingNote)
+    return PlanRunnable.create({ session, plan, target, device, verifier, timingNote })
   }
 
   async function prepare(target: Target): Promise<PlanRunnable | WebgpuTrainingRunnable> {

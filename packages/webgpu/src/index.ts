@@ -8,7 +8,6 @@
 /// <reference types="@webgpu/types" preserve="true" />
 
 export type { DeviceProcessInfo } from '@gpubench/core'
-export { createWebgpuBackend, shutdownWebgpu, type WebgpuBackend, webgpuBackend } from './backend.ts'
 export { describeAdapter } from './describe.ts'
 export {
   DAWN_BACKENDS,
@@ -28,7 +27,7 @@ export {
 export type { BindingKind } from './plan.ts'
 export { DAWN_LIMIT_NOTICE, SILENCE_GRACE_MS } from './process/client.ts'
 export type { IsolatedWebgpuBackend } from './process/isolated-backend.ts'
-export { RUNS_PER_SUBMISSION } from './runnable.ts'
+export { RUNS_PER_SUBMISSION } from './timer.ts'
 export {
   isWebgpuKernel,
   type WebgpuKernelBinding,
@@ -37,4 +36,5 @@ export {
   type WebgpuKernelTarget,
   webgpuKernel,
 } from './user-kernel.ts'
+export { createWebgpuBackend, shutdownWebgpu, type WebgpuBackend, webgpuBackend } from './webgpu-backend.ts'
 export type { WebgpuRunnable } from './webgpu-runnable.ts'

@@ -1,55 +1,29 @@
 /**
  * The runnable of a plan on its own session (device): allocation and upload at creation, WGSL
  * checked at creation (compile errors surface with Dawn's messages before anything is timed),
- * pipelines built in the cold run, then timed runs.
- *
- * Timing, 'webgpu-timestamps': each run is one compute pass with timestamp writes at its start
- * and end; up to 2048 runs go back to back into one command buffer and one submission, resolved
- * and read back together. The host clock is read beside it (submit to readback, per run), kept in
- * `hostDurationsNs`. 'host-submit-wait' (no timestamp-query): each run is its own submission,
- * timed on the host from submit to completion, so it includes the submit-and-wait cost; that cost
- * for an empty submission is measured at creation and stated in the notes.
+ * pipelines built in the cold run, then timed runs, timed as timer.ts says ('webgpu-timestamps'
+ * where the device has timestamp queries, else 'host-submit-wait'); the host clock beside the
+ * device's is kept in `hostDurationsNs`.
  *
  * Every device operation runs inside error scopes and bounded waits (see session.ts): a
  * validation error, an out-of-memory, a lost device or a hung wait ends in a BackendError with
  * Dawn's message, never a hang or a silent zero.
  */
-import {
-  type DeviceDescription,
-  type DurationNs,
-  medianOf,
-  type Target,
-  type TimingMethod,
-  type VerifyReport,
-} from '@gpubench/core'
-import { align4, BufferUsage, MAX_QUERIES_PER_SET, MapMode, ShaderStage } from './constants.ts'
+import type { DeviceDescription, DurationNs, Target, TimingMethod, VerifyReport } from '@gpubench/core'
+import { align4, BufferUsage, MapMode, ShaderStage } from './constants.ts'
 import type { Plan, PlanBuffer } from './plan.ts'
 import type { Session } from './session.ts'
+import { nowNs, type PassTimer, RUNS_PER_SUBMISSION, timerFor } from './timer.ts'
 import type { Verifier, WebgpuRunnable } from './webgpu-runnable.ts'
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Runs per submission when timing with timestamps: two queries each fill one query set. */
-export const RUNS_PER_SUBMISSION = MAX_QUERIES_PER_SET / 2
-
-/**
- * While a WebGPU promise is pending, Dawn's Node binding polls the device from the main thread
- * without pause: on a software adapter that is one core taken from the rasteriser's own threads
- * (measured on 2 cores: 850 ms of main-thread CPU in a 1.2 s GEMM submission, samples spread
- * 44-88 ms). So after a timed submission the host sleeps through most of the device time the
- * previous submission took, and only then asks for the result. Device timestamps are unaffected
- * by how the host waits; only submissions expected to last longer than SLEEP_MIN_NS sleep, for
- * SLEEP_FRACTION of the expected time.
- */
-export const SLEEP_MIN_NS = 2e6
-export const SLEEP_FRACTION = 0.85
-
-const EMPTY_SUBMISSIONS_MEASURED = 7
-
-function nowNs(): bigint {
-  return process.hrtime.bigint()
+/** What a plan's runnable is made of; `timingNote` says why timestamps are not used, where they are not. */
+export interface PlanRunnableParts {
+  readonly session: Session
+  readonly plan: Plan
+  readonly target: Target
+  readonly device: DeviceDescription
+  readonly verifier: Verifier
+  readonly timingNote: string
 }
 
 export class PlanRunnable implements WebgpuRunnable {
@@ -67,44 +41,34 @@ export class PlanRunnable implements WebgpuRunnable {
   #layouts: GPUBindGroupLayout[] = []
   #pipelines: GPUComputePipeline[] | undefined
   #bindGroups: GPUBindGroup[] = []
-  #querySet: GPUQuerySet | undefined
-  #resolveBuffer: GPUBuffer | undefined
-  #timestampReadback: GPUBuffer | undefined
+  readonly #timer: PassTimer
   #started = false
   /** Host time per run (all `repeat` repetitions) in the latest submission, for sizing submissions. */
   #recentRunNs: number | undefined
-  /** Device time of one run (all its repetitions) in the latest timed submission, from its timestamps. */
-  #recentDeviceRunNs: number | undefined
   #disposed = false
 
-  private constructor(session: Session, plan: Plan, target: Target, device: DeviceDescription, verifier: Verifier) {
-    this.#session = session
-    this.plan = plan
-    this.target = target
-    this.device = device
-    this.#verifier = verifier
-    this.timing = session.timestamps ? 'webgpu-timestamps' : 'host-submit-wait'
+  private constructor(parts: PlanRunnableParts) {
+    this.#session = parts.session
+    this.plan = parts.plan
+    this.target = parts.target
+    this.device = parts.device
+    this.#verifier = parts.verifier
+    this.#timer = timerFor(parts.session, parts.plan.label, parts.timingNote)
+    this.timing = this.#timer.method
   }
 
   /**
    * Allocates and uploads the plan's buffers and checks its WGSL. Owns `session` from here on:
    * on failure the session is destroyed and a BackendError with Dawn's messages is thrown.
    */
-  static async create(
-    session: Session,
-    plan: Plan,
-    target: Target,
-    device: DeviceDescription,
-    verifier: Verifier,
-    timingNote: string,
-  ): Promise<PlanRunnable> {
-    const runnable = new PlanRunnable(session, plan, target, device, verifier)
+  static async create(parts: PlanRunnableParts): Promise<PlanRunnable> {
+    const runnable = new PlanRunnable(parts)
     try {
       await runnable.#allocate()
       await runnable.#checkShaders()
-      await runnable.#describeTiming(timingNote)
+      await runnable.#describeTiming()
     } catch (error) {
-      session.destroy()
+      parts.session.destroy()
       throw error
     }
     return runnable
@@ -176,18 +140,9 @@ export class PlanRunnable implements WebgpuRunnable {
     }
   }
 
-  async #describeTiming(timingNote: string): Promise<void> {
+  async #describeTiming(): Promise<void> {
     this.notes.push(...(this.plan.notes ?? []))
-    if (this.timing === 'webgpu-timestamps') {
-      this.notes.push(
-        `webgpu-timestamps: timestamp queries at the start and end of each compute pass (Dawn's quantization disabled); up to ${RUNS_PER_SUBMISSION} runs back to back per submission`,
-      )
-    } else {
-      const costNs = await this.#emptySubmissionNs()
-      this.notes.push(
-        `host-submit-wait (${timingNote}): each duration includes submitting and waiting for completion; an empty submission costs about ${(costNs / 1e3).toFixed(1)} µs here (median of ${EMPTY_SUBMISSIONS_MEASURED})`,
-      )
-    }
+    this.notes.push(await this.#timer.describe())
     if (this.plan.repeat > 1) {
       this.notes.push(
         `each duration is one compute pass of ${this.plan.repeat} dispatches divided by ${this.plan.repeat}`,
@@ -201,18 +156,6 @@ export class PlanRunnable implements WebgpuRunnable {
         'Mesa keeps compiled shaders in a disk cache: a cold run after the first on this machine skips the JIT unless MESA_SHADER_CACHE_DISABLE=true',
       )
     }
-  }
-
-  async #emptySubmissionNs(): Promise<number> {
-    const { device } = this.#session
-    const costs: number[] = []
-    for (let i = 0; i < EMPTY_SUBMISSIONS_MEASURED; i++) {
-      const t0 = nowNs()
-      device.queue.submit([device.createCommandEncoder().finish()])
-      await this.#session.wait(device.queue.onSubmittedWorkDone(), 'an empty submission')
-      costs.push(Number(nowNs() - t0))
-    }
-    return medianOf(costs) ?? 0
   }
 
   /** Builds pipelines and bind groups (the compile part of the cold run). */
@@ -296,8 +239,11 @@ export class PlanRunnable implements WebgpuRunnable {
     const host: DurationNs[] = []
     for (let done = 0; done < n; ) {
       const count = Math.min(this.#runsPerSubmission(), n - done)
-      if (this.timing === 'webgpu-timestamps') await this.#timestampRuns(count, device, host)
-      else await this.#hostRuns(count, device, host)
+      const repeat = this.plan.repeat
+      const timed = await this.#timer.time(count, repeat, (pass) => this.#record(pass, repeat))
+      device.push(...timed.device)
+      host.push(...timed.host)
+      this.#observe((timed.host.at(-1) ?? 0) * repeat)
       done += count
     }
     this.hostDurationsNs = host
@@ -319,83 +265,6 @@ export class PlanRunnable implements WebgpuRunnable {
 
   #observe(perRunNs: number): void {
     this.#recentRunNs = perRunNs
-  }
-
-  async #timestampRuns(count: number, device: DurationNs[], host: DurationNs[]): Promise<void> {
-    const gpu = this.#session.device
-    const label = this.plan.label
-    const bytes = 16 * count
-    const readback = await this.#session.scoped(`${label}: timed runs`, () => {
-      this.#querySet ??= gpu.createQuerySet({ label: 'timestamps', type: 'timestamp', count: MAX_QUERIES_PER_SET })
-      this.#resolveBuffer ??= gpu.createBuffer({
-        label: 'timestamps resolved',
-        size: 8 * MAX_QUERIES_PER_SET,
-        usage: BufferUsage.QUERY_RESOLVE | BufferUsage.COPY_SRC,
-      })
-      this.#timestampReadback ??= gpu.createBuffer({
-        label: 'timestamps readback',
-        size: 8 * MAX_QUERIES_PER_SET,
-        usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST,
-      })
-      const querySet = this.#querySet
-      const encoder = gpu.createCommandEncoder({ label })
-      for (let i = 0; i < count; i++) {
-        const pass = encoder.beginComputePass({
-          timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-        })
-        this.#record(pass, this.plan.repeat)
-        pass.end()
-      }
-      encoder.resolveQuerySet(querySet, 0, 2 * count, this.#resolveBuffer, 0)
-      encoder.copyBufferToBuffer(this.#resolveBuffer, 0, this.#timestampReadback, 0, bytes)
-      return { commands: encoder.finish(), buffer: this.#timestampReadback }
-    })
-    const t0 = nowNs()
-    const expectedNs = (this.#recentDeviceRunNs ?? 0) * count
-    await this.#session.scoped(`${label}: submitting timed runs`, async () => {
-      gpu.queue.submit([readback.commands])
-      if (expectedNs > SLEEP_MIN_NS) await sleep((SLEEP_FRACTION * expectedNs) / 1e6)
-      await this.#session.wait(readback.buffer.mapAsync(MapMode.READ, 0, bytes), `${label}: timestamps readback`)
-    })
-    const hostPerRun = Number(nowNs() - t0) / count / this.plan.repeat
-    this.#observe(hostPerRun * this.plan.repeat)
-    const stamps = new BigUint64Array(readback.buffer.getMappedRange(0, bytes).slice(0))
-    readback.buffer.unmap()
-    let deviceTotalNs = 0
-    for (let i = 0; i < count; i++) {
-      const begin = stamps[2 * i] ?? 0n
-      const end = stamps[2 * i + 1] ?? 0n
-      if (end < begin) {
-        throw this.#session.error(
-          `${label}: timestamps went backwards (begin ${begin}, end ${end}); this device's timer cannot be trusted`,
-        )
-      }
-      deviceTotalNs += Number(end - begin)
-      device.push(Number(end - begin) / this.plan.repeat)
-      host.push(hostPerRun)
-    }
-    this.#recentDeviceRunNs = deviceTotalNs / count
-  }
-
-  async #hostRuns(count: number, device: DurationNs[], host: DurationNs[]): Promise<void> {
-    const gpu = this.#session.device
-    const label = this.plan.label
-    await this.#session.scoped(`${label}: timed runs`, async () => {
-      for (let i = 0; i < count; i++) {
-        const encoder = gpu.createCommandEncoder({ label })
-        const pass = encoder.beginComputePass()
-        this.#record(pass, this.plan.repeat)
-        pass.end()
-        const commands = encoder.finish()
-        const t0 = nowNs()
-        gpu.queue.submit([commands])
-        await this.#session.wait(gpu.queue.onSubmittedWorkDone(), `${label}: completion`)
-        const perRun = Number(nowNs() - t0) / this.plan.repeat
-        this.#observe(perRun * this.plan.repeat)
-        device.push(perRun)
-        host.push(perRun)
-      }
-    })
   }
 
   async #submitOnce(repeat: number, what: string): Promise<void> {

@@ -18,7 +18,7 @@ import type { ResolvedOptions } from './options.ts'
 /** Sessions not yet destroyed, so shutdown can free every device even if a runnable was never disposed. */
 const live = new Set<Session>()
 
-/** Destroys every open session's device (see shutdown in backend.ts). */
+/** Destroys every open session's device (see shutdown in webgpu-backend.ts). */
 export function destroyAllSessions(): void {
   for (const session of [...live]) session.destroy()
 }

@@ -5,8 +5,8 @@
  */
 import { BackendUnavailableError, type DeviceDescription, gemm, type Probe } from '@gpubench/core'
 import { describe, expect, it } from 'vitest'
-import { f16Support } from '../src/backend.ts'
 import { createWebgpuBackend } from '../src/index.ts'
+import { f16Support } from '../src/webgpu-backend.ts'
 
 function probeWith(shaderF16: boolean): Probe {
   const device: DeviceDescription = {

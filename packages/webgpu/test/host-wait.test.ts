@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs'
 import { gemm } from '@gpubench/core'
 import { describe, expect, it } from 'vitest'
 import { createWebgpuBackend, type IsolatedWebgpuBackend, RUNS_PER_SUBMISSION } from '../src/index.ts'
-import { SLEEP_MIN_NS } from '../src/runnable.ts'
+import { SLEEP_MIN_NS } from '../src/timer.ts'
 import { unavailable } from './adapter.ts'
 
 /** CPU time (user + system) of a process's main thread, in ms, from /proc. */

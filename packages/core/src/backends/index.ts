@@ -7,4 +7,4 @@ export {
   MAX_CALLS_PER_SAMPLE,
   MIN_SAMPLE_SPAN_NS,
   MIN_SAMPLE_SPAN_TIMER_CALLS,
-} from './host.ts'
+} from './host-backend.ts'
