@@ -30,7 +30,7 @@ import { loadAddon } from './load.ts'
 import { messageOf, workloadError } from './native-runnable.ts'
 import { prepareTrainingTarget, trainingSupport } from './native-train.ts'
 import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
-import { nativeSupports, prepareNative } from './targets.ts'
+import { nativeSupports, ProbedOnce, prepareNative } from './targets.ts'
 
 export interface CpuBackendOptions extends NativeCpuOptions, IsolationOptions {}
 
@@ -55,13 +55,13 @@ export function resolveCpuOptions(options: CpuBackendOptions = {}): NativeCpuOpt
   return { blas: blas as NativeCpuOptions['blas'], isa, ...(limit === undefined ? {} : { memoryLimitBytes: limit }) }
 }
 
-class CpuBackend implements Backend {
+class CpuBackend extends ProbedOnce implements Backend {
   readonly kind = 'cpu' as const
   private readonly requested: NativeCpuOptions
   private readonly availableMemory: () => number
-  private probed: Promise<Probe> | undefined
 
   constructor(options: NativeCpuOptions, sources: CpuBackendSources) {
+    super()
     this.requested = options
     this.availableMemory = sources.availableMemoryBytes ?? (() => availableMemoryBytes())
   }
@@ -71,12 +71,7 @@ class CpuBackend implements Backend {
     return resolveCpuOptions(this.requested)
   }
 
-  probe(): Promise<Probe> {
-    this.probed ??= this.doProbe()
-    return this.probed
-  }
-
-  private async doProbe(): Promise<Probe> {
+  protected async detect(): Promise<Probe> {
     const load = await loadAddon()
     if (!load.ok) return { available: false, reason: load.reason }
     let options: NativeCpuOptions

@@ -25,7 +25,7 @@ import { type AddonLoad, loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
 import { gpuTrainRefusal, prepareTrainingTarget, trainingSupport } from './native-train.ts'
 import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
-import { nativeSupports, prepareNative } from './targets.ts'
+import { nativeSupports, ProbedOnce, prepareNative } from './targets.ts'
 
 export interface CudaBackendOptions extends NativeCudaOptions, IsolationOptions {}
 
@@ -94,21 +94,16 @@ function warnOnce(message: string): void {
   process.emitWarning(message, { code: 'GPUBENCH_CUDA_GEMM_FALLBACK' })
 }
 
-class CudaBackend implements Backend {
+class CudaBackend extends ProbedOnce implements Backend {
   readonly kind = 'cuda' as const
   private readonly options: NativeCudaOptions
-  private probed: Promise<Probe> | undefined
 
   constructor(options: NativeCudaOptions) {
+    super()
     this.options = options
   }
 
-  probe(): Promise<Probe> {
-    this.probed ??= this.doProbe()
-    return this.probed
-  }
-
-  private async doProbe(): Promise<Probe> {
+  protected async detect(): Promise<Probe> {
     const load = await loadAddon()
     if (!load.ok) return { available: false, reason: load.reason }
     if (!load.addon.build.cuda || !load.addon.cudaProbe) return { available: false, reason: notBuiltReason(load) }

@@ -14,18 +14,12 @@ import { loadAddon } from './load.ts'
 import { messageOf } from './native-runnable.ts'
 import { gpuTrainRefusal, prepareTrainingTarget, trainingSupport } from './native-train.ts'
 import { ContainedBackend, type IsolationOptions } from './process/contained.ts'
-import { nativeSupports, prepareNative } from './targets.ts'
+import { nativeSupports, ProbedOnce, prepareNative } from './targets.ts'
 
-class MetalBackend implements Backend {
+class MetalBackend extends ProbedOnce implements Backend {
   readonly kind = 'metal' as const
-  private probed: Promise<Probe> | undefined
 
-  probe(): Promise<Probe> {
-    this.probed ??= this.doProbe()
-    return this.probed
-  }
-
-  private async doProbe(): Promise<Probe> {
+  protected async detect(): Promise<Probe> {
     const load = await loadAddon()
     if (!load.ok) return { available: false, reason: load.reason }
     if (!load.addon.build.metal || !load.addon.metalProbe) {

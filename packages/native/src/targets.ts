@@ -17,6 +17,18 @@ import type { NativeBackendKind, NativeCpuOptions, NativeCudaOptions } from './a
 import { loadAddon } from './load.ts'
 import { messageOf, NativeRunnableAdapter, workloadError } from './native-runnable.ts'
 
+/** The native backends' probe: taken once, on first use, and kept (a device does not change within a process). */
+export abstract class ProbedOnce {
+  #probed: Promise<Probe> | undefined
+
+  probe(): Promise<Probe> {
+    this.#probed ??= this.detect()
+    return this.#probed
+  }
+
+  protected abstract detect(): Promise<Probe>
+}
+
 export function nativeSupports(backend: BackendKind, target: Target): true | string {
   if (isWorkload(target)) return true
   if (target.kind === 'function') {

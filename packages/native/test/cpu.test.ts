@@ -171,6 +171,19 @@ describe('bad input', () => {
     expect(() => createCpuBackend({ memoryLimitBytes: -1 })).toThrow(/'memoryLimitBytes'/)
   })
 
+  test('the native runnable names a buffer it lacks, and one written or read with the wrong size', () => {
+    if (!load.ok) throw new Error(load.reason)
+    const native = new load.addon.Runnable('cpu', gemm({ batch: 1, m: 4, n: 4, k: 4 }))
+    try {
+      expect(() => native.write('Z', new Float32Array(16))).toThrow("no buffer named 'Z'")
+      expect(() => native.write('A', new Float32Array(15))).toThrow("buffer 'A' holds 64 bytes, got 60")
+      expect(() => native.read('C', new Float32Array(17))).toThrow("buffer 'C' holds 64 bytes, got 68")
+      native.write('A', new Float32Array(16))
+    } finally {
+      native.dispose()
+    }
+  })
+
   test('an allocation beyond the memory limit fails cleanly, then a normal workload still runs', async () => {
     const small = createCpuBackend({ memoryLimitBytes: 1_000_000 })
     const error = await small.prepare(gemm({ m: 1000, n: 1000, k: 1000 })).catch((e: unknown) => e)

@@ -30,4 +30,18 @@ class DeviceRunnable {
   virtual double energyJoulesPerRun() const { return -1; }
 };
 
+/**
+ * The buffer named `name` in a runnable's map of buffers, checked to hold exactly `bytes` (what a
+ * write or read of that many bytes needs); `sizeOf(buffer)` gives a buffer's size in bytes.
+ */
+template <class Map, class SizeOf>
+auto& findBuffer(Map& buffers, const std::string& name, size_t bytes, SizeOf sizeOf) {
+  auto it = buffers.find(name);
+  if (it == buffers.end()) throw NativeError("no buffer named '" + name + "'");
+  const size_t holds = sizeOf(it->second);
+  if (holds != bytes)
+    throw NativeError("buffer '" + name + "' holds " + std::to_string(holds) + " bytes, got " + std::to_string(bytes));
+  return it->second;
+}
+
 }  // namespace gpubench

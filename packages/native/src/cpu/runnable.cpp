@@ -192,12 +192,7 @@ class CpuRunnable final : public DeviceRunnable {
 
   AlignedBuffer& find(const std::string& name, size_t bytes) {
     if (disposed_) throw NativeError("the runnable was disposed");
-    auto it = buffers_.find(name);
-    if (it == buffers_.end()) throw NativeError("no buffer named '" + name + "'");
-    if (it->second.bytes != bytes)
-      throw NativeError("buffer '" + name + "' holds " + std::to_string(it->second.bytes) + " bytes, got " +
-                        std::to_string(bytes));
-    return it->second;
+    return findBuffer(buffers_, name, bytes, [](const AlignedBuffer& b) { return b.bytes; });
   }
 
   void ensurePool() {

@@ -265,12 +265,7 @@ class CudaRunnable final : public DeviceRunnable {
 
   DeviceBuffer& find(const std::string& name, size_t bytes) {
     live();
-    auto it = buffers_.find(name);
-    if (it == buffers_.end()) throw NativeError("no buffer named '" + name + "'");
-    if (it->second.bytes != bytes)
-      throw NativeError("buffer '" + name + "' holds " + std::to_string(it->second.bytes) + " bytes, got " +
-                        std::to_string(bytes));
-    return it->second;
+    return findBuffer(buffers_, name, bytes, [](const DeviceBuffer& b) { return b.bytes; });
   }
 
   float* flag() { return static_cast<float*>(outputs_[0]); }

@@ -202,12 +202,7 @@ class MetalRunnable final : public DeviceRunnable {
 
   id<MTLBuffer> find(const std::string& name, size_t bytes) {
     live();
-    auto it = buffers_.find(name);
-    if (it == buffers_.end()) throw NativeError("no buffer named '" + name + "'");
-    if (bytes != bufferBytes(name))
-      throw NativeError("buffer '" + name + "' holds " + std::to_string(bufferBytes(name)) + " bytes, got " +
-                        std::to_string(bytes));
-    return it->second;
+    return findBuffer(buffers_, name, bytes, [&](id<MTLBuffer>) { return bufferBytes(name); });
   }
 
   size_t bufferBytes(const std::string& name) const {
