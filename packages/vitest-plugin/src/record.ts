@@ -103,7 +103,11 @@ export interface MeasuredRecord {
   /** The entry `-u` writes; `commit` is filled in by the main process, which knows the tree. */
   readonly entry: BaselineEntry
   readonly baseline: BaselineLookup
-  /** The comparison with the baseline, when one was found (updated by `toMatchBaseline({ tolerance })`). */
+  /**
+   * The comparison with the baseline, when one was found: at the benchmark's tolerance, or at the
+   * one `toMatchBaseline({ tolerance })` asked for (runtime/judgement.ts). The reporter replaces it
+   * with the run's decision (node/run-gate.ts).
+   */
   verdict: RecordedVerdict | null
   readonly stoppedBy: string
   readonly relativeNoise: number

@@ -2,10 +2,11 @@ import { gemm, type Measurement, sortSamples } from '@gpubench/core'
 import { describe, expect, type TestContext, test } from 'vitest'
 import type { BaselineLookup, RecordedVerdict } from '../src/record.ts'
 import { expectThroughput, ThroughputAssertionError } from '../src/runtime/expect-throughput.ts'
+import { Judgement } from '../src/runtime/judgement.ts'
 import type { GpuBenchResult } from '../src/runtime/result.ts'
 import { linkResult } from '../src/runtime/result-link.ts'
 import { verdictFor } from '../src/runtime/verdict.ts'
-import { foundBaseline, measuredRecord, statsAround } from './records.ts'
+import { foundBaseline, statsAround } from './records.ts'
 
 /** A baseline from a device file whose runs span two sittings, so no unseen shift between sittings is allowed for. */
 function settledBaseline(deviceId: string, medianNs: number): BaselineLookup {
@@ -129,7 +130,8 @@ describe('toMatchBaseline', () => {
     const notices: string[] = []
     const regressed = result({ medianNs: 80e6, baseline: settledBaseline('cpu-test-2c', 40e6) })
     linkResult(regressed, {
-      record: measuredRecord({ key: 'gemm-1000' }),
+      key: 'gemm-1000',
+      judgement: new Judgement(regressed.measurement.stats, regressed.baseline, 0.05),
       context: {
         annotate: async (message: string) => {
           notices.push(message)
@@ -141,6 +143,20 @@ describe('toMatchBaseline', () => {
     })
     expectThroughput(regressed).toMatchBaseline()
     expect(notices).toEqual([expect.stringMatching(/reads regressed on its own; the run's error control decides/)])
+  })
+
+  test('in a run of the plugin, the verdict reported is the judgement’s at the tolerance asked for last', () => {
+    const slower = result({ medianNs: 80e6, baseline: settledBaseline('cpu-test-2c', 40e6) })
+    const judgement = new Judgement(slower.measurement.stats, slower.baseline, 0.05)
+    const context = { annotate: async () => {} } as unknown as TestContext
+    linkResult(slower, { key: 'gemm-1000', judgement, context, tolerance: 0.05, strict: false, update: 'none' })
+    expect(judgement.verdict?.kind).toBe('regressed')
+    expectThroughput(slower).toMatchBaseline({ tolerance: 0.4 })
+    expect(judgement.tolerance).toBe(0.4)
+    expect(judgement.verdict?.kind).not.toBe('regressed')
+    expect(judgement.verdict).toEqual(verdictFor(slower.measurement.stats, slower.baseline, 0.4))
+    expectThroughput(slower).toMatchBaseline()
+    expect(judgement.verdict?.kind).toBe('regressed')
   })
 
   test('a larger tolerance accepts the same slowdown', () => {
@@ -184,7 +200,8 @@ describe('toMatchBaseline', () => {
     const notices: string[] = []
     const link = (r: GpuBenchResult, update: 'none' | 'all') =>
       linkResult(r, {
-        record: measuredRecord({ key: 'gemm-1000' }),
+        key: 'gemm-1000',
+        judgement: new Judgement(r.measurement.stats, r.baseline, 0.05),
         context: {
           annotate: async (message: string) => {
             notices.push(message)

@@ -136,7 +136,7 @@ function matchBaseline(result: GpuBenchResult, options: MatchBaselineOptions): s
   const { baseline } = result
   if (baseline.state === 'invalid') {
     // Under -u a fault inside this benchmark's own entry is repaired by recording it (update-policy.ts).
-    if (update !== 'none' && link !== undefined && entryKeyAt(baseline.pointer) === link.record.key) {
+    if (update !== 'none' && link !== undefined && entryKeyAt(baseline.pointer) === link.key) {
       notice(result, `${where(result)}: ${baseline.message}; this run records the entry afresh`)
       return null
     }
@@ -154,12 +154,14 @@ function matchBaseline(result: GpuBenchResult, options: MatchBaselineOptions): s
   }
   const tolerance =
     options.tolerance === undefined ? (link?.tolerance ?? null) : validateTolerance('tolerance', options.tolerance)
-  const verdict =
-    tolerance === null || (link && tolerance === link.tolerance && result.verdict)
+  // In a run of the plugin the benchmark's judgement computes it (and reports the verdict at the
+  // tolerance asked for); alone, the comparison is made here.
+  const verdict = link
+    ? link.judgement.judgeAt(tolerance ?? link.tolerance)
+    : tolerance === null
       ? result.verdict
       : verdictFor(result.measurement.stats, baseline, tolerance)
   if (!verdict) return `${where(result)}: no comparison with the baseline could be made`
-  if (link && verdict !== link.record.verdict) link.record.verdict = verdict
   const details = comparisonDetails(
     { stats: result.measurement.stats, flopPerSecond: result.flopPerSecond, bytesPerSecond: result.bytesPerSecond },
     baseline,

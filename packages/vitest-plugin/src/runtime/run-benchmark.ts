@@ -22,6 +22,7 @@ import { summaryLine } from '../report/summary-line.ts'
 import { lookupBaseline, poolIdOf } from './baseline-lookup.ts'
 import { GpuBenchError, type Settings } from './bench-settings.ts'
 import { candidateKinds, chooseBackends, NoBackendError } from './choose-backend.ts'
+import { Judgement } from './judgement.ts'
 import type { AvailableBackend, BackendRegistry } from './registry.ts'
 import { type GpuBenchResult, perSecond, resultFrom, targetLabel, workCounts } from './result.ts'
 import { linkResult } from './result-link.ts'
@@ -168,6 +169,7 @@ export async function runBenchmark(
       gpubenchVersion: config.gpubenchVersion,
       deviceId: measured.device.id,
     })
+    const judgement = new Judgement(stats, baseline, settings.tolerance, verdict)
     const record: MeasuredRecord = {
       status: 'measured',
       key: name,
@@ -177,7 +179,10 @@ export async function runBenchmark(
       ...(measured.device.peak ? { peak: structuredClone(measured.device.peak) } : {}),
       entry,
       baseline,
-      verdict,
+      // Reported as judged: at the benchmark's tolerance, or at the one an assertion asks for.
+      get verdict() {
+        return judgement.verdict
+      },
       stoppedBy: measured.measurement.stoppedBy,
       relativeNoise: measured.measurement.relativeNoise,
       wallTimeNs: measured.measurement.wallTimeNs,
@@ -186,7 +191,8 @@ export async function runBenchmark(
     records.push(record)
     const result = resultFrom(name, target, measured.device, measured.timing, measured.measurement, record)
     linkResult(result, {
-      record,
+      key: name,
+      judgement,
       context,
       tolerance: settings.tolerance,
       strict: config.strict,
