@@ -12,6 +12,7 @@
 #include "common/spec.h"
 #include "cpu/runnable.h"
 #include "cpu/train.h"
+#include "napi-values.h"
 #include "train-addon.h"
 #if GPUBENCH_WITH_CUDA
 #include "cuda/backend.h"
@@ -25,26 +26,6 @@ Napi::Object hostBindings(Napi::Env env);  // cuda/host_bindings.cpp
 
 namespace gpubench {
 namespace {
-
-int64_t dim(const Napi::Object& o, const char* field) {
-  Napi::Value v = o.Get(field);
-  if (!v.IsNumber()) throw NativeError(std::string("field '") + field + "' must be a positive integer");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 1) || d > 2147483647.0 || d != (double)(int64_t)d)
-    throw NativeError(std::string("field '") + field + "' must be a positive integer below 2^31, got " +
-                      std::to_string(d));
-  return (int64_t)d;
-}
-
-bool flag(const Napi::Object& o, const char* field) {
-  Napi::Value v = o.Get(field);
-  return v.IsBoolean() && v.As<Napi::Boolean>().Value();
-}
-
-std::string text(const Napi::Object& o, const char* field, const std::string& fallback) {
-  Napi::Value v = o.Get(field);
-  return v.IsString() ? v.As<Napi::String>().Utf8Value() : fallback;
-}
 
 /** Reads a core workload object; checks what memory safety depends on (core has validated the rest). */
 WorkloadSpec parseWorkload(const Napi::Object& o) {
@@ -132,24 +113,6 @@ std::unique_ptr<TrainSession> prepareTraining(const std::string& backend, const 
   if (backend == "metal") return metal::prepareTraining(c);
 #endif
   throw NativeError("training on backend '" + backend + "' is not built into this addon");
-}
-
-Napi::Array strings(Napi::Env env, const std::vector<std::string>& values) {
-  Napi::Array out = Napi::Array::New(env, values.size());
-  for (size_t i = 0; i < values.size(); i++) out.Set((uint32_t)i, values[i]);
-  return out;
-}
-
-/** Runs f, turning native exceptions into JavaScript errors. */
-template <class F>
-auto guarded(Napi::Env env, F&& f) -> decltype(f()) {
-  try {
-    return f();
-  } catch (const Napi::Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
-  }
 }
 
 /** A typed array's bytes, checked against the dtype the caller says it holds. */
@@ -276,31 +239,38 @@ Napi::Value CpuDescribe(const Napi::CallbackInfo& info) {
   });
 }
 
+/** A probe's answer: { available: false, reason }, or { available: true } with what `fill` sets. */
+template <class Fill>
+[[maybe_unused]] Napi::Object probeObject(Napi::Env env, bool available, const std::string& reason, Fill fill) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("available", available);
+  if (available)
+    fill(o);
+  else
+    o.Set("reason", reason);
+  return o;
+}
+
 #if GPUBENCH_WITH_CUDA
 Napi::Value CudaProbe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&] {
     const cuda::CudaProbe p = cuda::probe();
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("available", p.available);
-    if (!p.available) {
-      o.Set("reason", p.reason);
-      return o;
-    }
-    o.Set("name", p.name);
-    o.Set("computeCapability", p.computeCapability);
-    o.Set("smCount", p.smCount);
-    o.Set("memoryBytes", p.memoryBytes);
-    o.Set("clockKHz", p.clockKHz);
-    o.Set("memoryClockKHz", p.memoryClockKHz);
-    o.Set("memoryBusWidthBits", p.memoryBusWidthBits);
-    o.Set("l2CacheBytes", p.l2CacheBytes);
-    o.Set("driverApiVersion", p.driverApiVersion);
-    o.Set("driverRelease", p.driverRelease);
-    o.Set("runtimeVersion", p.runtimeVersion);
-    o.Set("cublas", p.cublas);
-    o.Set("nvml", p.nvml);
-    return o;
+    return probeObject(env, p.available, p.reason, [&](Napi::Object& o) {
+      o.Set("name", p.name);
+      o.Set("computeCapability", p.computeCapability);
+      o.Set("smCount", p.smCount);
+      o.Set("memoryBytes", p.memoryBytes);
+      o.Set("clockKHz", p.clockKHz);
+      o.Set("memoryClockKHz", p.memoryClockKHz);
+      o.Set("memoryBusWidthBits", p.memoryBusWidthBits);
+      o.Set("l2CacheBytes", p.l2CacheBytes);
+      o.Set("driverApiVersion", p.driverApiVersion);
+      o.Set("driverRelease", p.driverRelease);
+      o.Set("runtimeVersion", p.runtimeVersion);
+      o.Set("cublas", p.cublas);
+      o.Set("nvml", p.nvml);
+    });
   });
 }
 #endif
@@ -310,16 +280,11 @@ Napi::Value MetalProbe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&] {
     const metal::MetalProbe p = metal::probe();
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("available", p.available);
-    if (!p.available) {
-      o.Set("reason", p.reason);
-      return o;
-    }
-    o.Set("name", p.name);
-    o.Set("memoryBytes", p.memoryBytes);
-    o.Set("unifiedMemory", p.unifiedMemory);
-    return o;
+    return probeObject(env, p.available, p.reason, [&](Napi::Object& o) {
+      o.Set("name", p.name);
+      o.Set("memoryBytes", p.memoryBytes);
+      o.Set("unifiedMemory", p.unifiedMemory);
+    });
   });
 }
 #endif

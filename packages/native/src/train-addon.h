@@ -11,6 +11,7 @@
 #include <string>
 
 #include "common/train.h"
+#include "napi-values.h"
 
 namespace gpubench {
 
@@ -38,7 +39,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
 
   /** new TrainSession(backend, workload, options, fault?) */
   explicit TrainSessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainSessionWrap>(info) {
-    run(info.Env(), [&] {
+    guarded(info.Env(), [&] {
       if (info.Length() < 2 || !info[0].IsString() || !info[1].IsObject())
         throw NativeError("usage: new TrainSession(backend, workload, options, fault)");
       const std::string backend = info[0].As<Napi::String>().Utf8Value();
@@ -54,8 +55,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
       c.positions = dim(m, "positions");
       c.batch = dim(w, "batch");
       c.seq = dim(w, "seq");
-      const Napi::Value dtype = w.Get("dtype");
-      c.f16 = dtype.IsString() && dtype.As<Napi::String>().Utf8Value() == "f16";
+      c.f16 = text(w, "dtype", "f32") == "f16";
       c.learningRate = real(w, "learningRate");
       c.beta1 = real(w, "beta1");
       c.beta2 = real(w, "beta2");
@@ -70,31 +70,6 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
 
  private:
   static inline Preparer prepare_ = nullptr;
-
-  template <class F>
-  static auto run(Napi::Env env, F&& f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const Napi::Error&) {
-      throw;
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(env, e.what());
-    }
-  }
-
-  static int64_t dim(const Napi::Object& o, const char* field) {
-    const Napi::Value v = o.Get(field);
-    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
-    if (!(d >= 1) || d > 2147483647.0 || d != (double)(int64_t)d)
-      throw NativeError(std::string("field '") + field + "' must be a positive integer below 2^31");
-    return (int64_t)d;
-  }
-
-  static double real(const Napi::Object& o, const char* field) {
-    const Napi::Value v = o.Get(field);
-    if (!v.IsNumber()) throw NativeError(std::string("field '") + field + "' must be a number");
-    return v.As<Napi::Number>().DoubleValue();
-  }
 
   TrainSession& impl() {
     if (!impl_) throw NativeError("the training session was disposed");
@@ -116,7 +91,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
 
   /** write(name, Float32Array): 'parameters' (also zeroes AdamW's moments and the step count) or 'gradients'. */
   Napi::Value Write(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] {
+    return guarded(info.Env(), [&] {
       const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
       size_t count = 0;
       const float* data = floats(info, 1, count);
@@ -132,7 +107,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
 
   /** read(name, Float32Array): 'parameters', 'gradients', 'm' or 'v'. */
   Napi::Value Read(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] {
+    return guarded(info.Env(), [&] {
       const std::string name = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
       size_t count = 0;
       float* out = floats(info, 1, count);
@@ -142,7 +117,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
   }
 
   Napi::Value SetTokens(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] {
+    return guarded(info.Env(), [&] {
       if (info.Length() < 1 || !info[0].IsTypedArray() ||
           info[0].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
         throw NativeError("setTokens: expected an Int32Array");
@@ -153,18 +128,18 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
   }
 
   Napi::Value Poison(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] {
+    return guarded(info.Env(), [&] {
       impl().poisonGradients();
       return info.Env().Undefined();
     });
   }
 
   Napi::Value ForwardBackward(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] { return Napi::Number::New(info.Env(), impl().forwardBackward()); });
+    return guarded(info.Env(), [&] { return Napi::Number::New(info.Env(), impl().forwardBackward()); });
   }
 
   Napi::Value OptimizerStep(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] {
+    return guarded(info.Env(), [&] {
       impl().optimizerStep();
       return info.Env().Undefined();
     });
@@ -176,7 +151,7 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
    * device memory in use (NaN without a device of its own), energy in J (NaN where not read per step).
    */
   Napi::Value Steps(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] {
+    return guarded(info.Env(), [&] {
       const double n = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
       if (!(n >= 1) || n > 1e6 || n != (double)(int)n) throw NativeError("steps(n): n must be a positive integer");
       const auto steps = impl().steps((int)n);
@@ -194,22 +169,20 @@ class TrainSessionWrap : public Napi::ObjectWrap<TrainSessionWrap> {
   }
 
   Napi::Value Notes(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] {
+    return guarded(info.Env(), [&] {
       const auto notes = impl().notes();
-      Napi::Array out = Napi::Array::New(info.Env(), notes.size());
-      for (size_t i = 0; i < notes.size(); i++) out.Set((uint32_t)i, notes[i]);
-      return out;
+      return strings(info.Env(), notes);
     });
   }
 
   Napi::Value PeakRss(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), peakRssBytes()); }
 
   Napi::Value EnergySource(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] { return Napi::String::New(info.Env(), impl().energySource()); });
+    return guarded(info.Env(), [&] { return Napi::String::New(info.Env(), impl().energySource()); });
   }
 
   Napi::Value PeakDevice(const Napi::CallbackInfo& info) {
-    return run(info.Env(), [&] { return Napi::Number::New(info.Env(), impl().peakDeviceBytes()); });
+    return guarded(info.Env(), [&] { return Napi::Number::New(info.Env(), impl().peakDeviceBytes()); });
   }
 
   Napi::Value Dispose(const Napi::CallbackInfo& info) {

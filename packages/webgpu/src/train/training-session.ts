@@ -366,6 +366,14 @@ export class WebgpuTrainingSession implements TrainingSession {
     const sx = fault === 'linear-input' ? -1 : 1
     const sw = fault === 'linear-weight' ? -1 : 1
     const sh = fault === 'head' ? -1 : 1
+    /** The backward of a linear layer out = x·W + b (x: N x I, W: I x O): dx = dout·Wᵀ, dW = xᵀ·dout, db = column sums. */
+    const linearBackward = (name: string, I: number, O: number, dout: Ref, x: Ref, dx: Ref, tensor: string) => {
+      const input = { label: `${name} backward (input)`, M: N, N: I, K: O, alpha: sx }
+      mm(bwd, { ...input, a: { row: O, col: 1 }, b: { row: 1, col: O } }, [dout, P(`${tensor}.weight`), dx])
+      const weight = { label: `${name} backward (weight)`, M: I, N: O, K: N, alpha: sw }
+      mm(bwd, { ...weight, a: { row: 1, col: I }, b: { row: O, col: 1 } }, [x, dout, G(`${tensor}.weight`)])
+      add(bwd, K.columnSums(`${name} backward (bias)`, N, O, fault), [dout, G(`${tensor}.bias`)])
+    }
     add(
       bwd,
       h(K.crossEntropyBackward(d, fault, mixed), 'logits'),
@@ -429,61 +437,9 @@ export class WebgpuTrainingSession implements TrainingSession {
       const p = `layer${l}.`
       const a = layers[l]!
       // MLP: out = res2 + proj(gelu(fc(ln2(res2)))).
-      mm(
-        bwd,
-        {
-          label: 'mlp proj backward (input)',
-          M: N,
-          N: MLP,
-          K: D,
-          a: { row: D, col: 1 },
-          b: { row: 1, col: D },
-          alpha: sx,
-        },
-        [dOut, P(`${p}mlp.proj.weight`), dgelu],
-      )
-      mm(
-        bwd,
-        {
-          label: 'mlp proj backward (weight)',
-          M: MLP,
-          N: D,
-          K: N,
-          a: { row: 1, col: MLP },
-          b: { row: D, col: 1 },
-          alpha: sw,
-        },
-        [a.gelu, dOut, G(`${p}mlp.proj.weight`)],
-      )
-      add(bwd, K.columnSums('mlp proj backward (bias)', N, D, fault), [dOut, G(`${p}mlp.proj.bias`)])
+      linearBackward('mlp proj', MLP, D, dOut, a.gelu, dgelu, `${p}mlp.proj`)
       add(bwd, h(K.geluBackward(d, fault), 'dx'), [a.fc, dgelu, dfc])
-      mm(
-        bwd,
-        {
-          label: 'mlp fc backward (input)',
-          M: N,
-          N: D,
-          K: MLP,
-          a: { row: MLP, col: 1 },
-          b: { row: 1, col: MLP },
-          alpha: sx,
-        },
-        [dfc, P(`${p}mlp.fc.weight`), dln],
-      )
-      mm(
-        bwd,
-        {
-          label: 'mlp fc backward (weight)',
-          M: D,
-          N: MLP,
-          K: N,
-          a: { row: 1, col: D },
-          b: { row: MLP, col: 1 },
-          alpha: sw,
-        },
-        [a.ln2, dfc, G(`${p}mlp.fc.weight`)],
-      )
-      add(bwd, K.columnSums('mlp fc backward (bias)', N, MLP, fault), [dfc, G(`${p}mlp.fc.bias`)])
+      linearBackward('mlp fc', D, MLP, dfc, a.ln2, dln, `${p}mlp.fc`)
       add(bwd, h(K.layerNormBackwardRows(d, 'ln2 backward', true, fault), 'dx'), [
         dln,
         a.res2,
@@ -502,62 +458,10 @@ export class WebgpuTrainingSession implements TrainingSession {
         G(`${p}ln2.bias`),
       ])
       // Attention: res2 = input + proj(attention(qkv(ln1(input)))).
-      mm(
-        bwd,
-        {
-          label: 'attn proj backward (input)',
-          M: N,
-          N: D,
-          K: D,
-          a: { row: D, col: 1 },
-          b: { row: 1, col: D },
-          alpha: sx,
-        },
-        [dres2, P(`${p}attn.proj.weight`), dattY],
-      )
-      mm(
-        bwd,
-        {
-          label: 'attn proj backward (weight)',
-          M: D,
-          N: D,
-          K: N,
-          a: { row: 1, col: D },
-          b: { row: D, col: 1 },
-          alpha: sw,
-        },
-        [a.attY, dres2, G(`${p}attn.proj.weight`)],
-      )
-      add(bwd, K.columnSums('attn proj backward (bias)', N, D, fault), [dres2, G(`${p}attn.proj.bias`)])
+      linearBackward('attn proj', D, D, dres2, a.attY, dattY, `${p}attn.proj`)
       add(bwd, K.attentionBackwardScores(d, fault), [dattY, a.qkv, a.att, ds])
       add(bwd, h(K.attentionBackwardQkv(d, fault), 'dqkv'), [ds, a.att, a.qkv, dattY, dqkv])
-      mm(
-        bwd,
-        {
-          label: 'qkv backward (input)',
-          M: N,
-          N: D,
-          K: 3 * D,
-          a: { row: 3 * D, col: 1 },
-          b: { row: 1, col: 3 * D },
-          alpha: sx,
-        },
-        [dqkv, P(`${p}attn.qkv.weight`), dln],
-      )
-      mm(
-        bwd,
-        {
-          label: 'qkv backward (weight)',
-          M: D,
-          N: 3 * D,
-          K: N,
-          a: { row: 1, col: D },
-          b: { row: 3 * D, col: 1 },
-          alpha: sw,
-        },
-        [a.ln1, dqkv, G(`${p}attn.qkv.weight`)],
-      )
-      add(bwd, K.columnSums('qkv backward (bias)', N, 3 * D, fault), [dqkv, G(`${p}attn.qkv.bias`)])
+      linearBackward('qkv', D, 3 * D, dqkv, a.ln1, dln, `${p}attn.qkv`)
       add(bwd, h(K.layerNormBackwardRows(d, 'ln1 backward', true, fault), 'dx'), [
         dln,
         a.input,
