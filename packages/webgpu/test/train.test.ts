@@ -25,6 +25,7 @@ import {
   trainData,
   trainReductionDepth,
   trainTarget,
+  trainTolerance,
   verifyTraining,
 } from '@gpubench/core'
 import { cpuBackend } from '@gpubench/native'
@@ -142,7 +143,7 @@ describe.skipIf(unavailable)('WebGPU training step', () => {
           expect(report.failure, seeds(w)).toBeUndefined()
           expect(report.ok).toBe(true)
           expect(report.checked).toBeGreaterThan(0)
-          expect(report.tolerance).toBe(toleranceFor(dtype, trainReductionDepth(w)))
+          expect(report.tolerance).toBe(trainTolerance(w))
           if (dtype === 'f16') {
             // The f16 rounding shows: the gradients are further from the reference than f32's tolerance (never an f32 run called f16).
             expect(report.maxScaledError, seeds(w)).toBeGreaterThan(toleranceFor('f32', trainReductionDepth(w)))

@@ -408,22 +408,31 @@ export class WebgpuTrainingSession implements TrainingSession {
     )
     const dxA = act('d x (a)', N * D)
     const dxB = act('d x (b)', N * D)
-    add(bwd, h(K.layerNormBackwardRows(d, 'lnf backward', false, fault), 'dx'), [
-      dlnf,
-      x,
-      lnfMean,
-      lnfRstd,
-      P('lnf.weight'),
-      dxA,
-    ])
-    add(bwd, K.layerNormBackwardParams(d, 'lnf backward (parameters)'), [
-      dlnf,
-      x,
-      lnfMean,
-      lnfRstd,
-      G('lnf.weight'),
-      G('lnf.bias'),
-    ])
+    /**
+     * The backward of a LayerNorm of x (its mean and rstd kept by the forward) from dout: dx (plus
+     * `residual`, the gradient arriving through the skip connection, where given), and the scale's
+     * and shift's gradients.
+     */
+    const layerNormBackward = (
+      name: string,
+      dout: Ref,
+      x: Ref,
+      stats: [Ref, Ref],
+      tensor: string,
+      dx: Ref,
+      residual?: Ref,
+    ) => {
+      const rows = K.layerNormBackwardRows(d, `${name} backward`, residual !== undefined, fault)
+      add(bwd, h(rows, 'dx'), [dout, x, ...stats, P(`${tensor}.weight`), ...(residual ? [residual] : []), dx])
+      add(bwd, K.layerNormBackwardParams(d, `${name} backward (parameters)`), [
+        dout,
+        x,
+        ...stats,
+        G(`${tensor}.weight`),
+        G(`${tensor}.bias`),
+      ])
+    }
+    layerNormBackward('lnf', dlnf, x, [lnfMean, lnfRstd], 'lnf', dxA)
     const dgelu = act('d gelu', N * MLP)
     const dfc = act('d fc', N * MLP)
     const dln = act('d ln', N * D)
@@ -440,45 +449,13 @@ export class WebgpuTrainingSession implements TrainingSession {
       linearBackward('mlp proj', MLP, D, dOut, a.gelu, dgelu, `${p}mlp.proj`)
       add(bwd, h(K.geluBackward(d, fault), 'dx'), [a.fc, dgelu, dfc])
       linearBackward('mlp fc', D, MLP, dfc, a.ln2, dln, `${p}mlp.fc`)
-      add(bwd, h(K.layerNormBackwardRows(d, 'ln2 backward', true, fault), 'dx'), [
-        dln,
-        a.res2,
-        a.ln2Mean,
-        a.ln2Rstd,
-        P(`${p}ln2.weight`),
-        dOut,
-        dres2,
-      ])
-      add(bwd, K.layerNormBackwardParams(d, 'ln2 backward (parameters)'), [
-        dln,
-        a.res2,
-        a.ln2Mean,
-        a.ln2Rstd,
-        G(`${p}ln2.weight`),
-        G(`${p}ln2.bias`),
-      ])
+      layerNormBackward('ln2', dln, a.res2, [a.ln2Mean, a.ln2Rstd], `${p}ln2`, dres2, dOut)
       // Attention: res2 = input + proj(attention(qkv(ln1(input)))).
       linearBackward('attn proj', D, D, dres2, a.attY, dattY, `${p}attn.proj`)
       add(bwd, K.attentionBackwardScores(d, fault), [dattY, a.qkv, a.att, ds])
       add(bwd, h(K.attentionBackwardQkv(d, fault), 'dqkv'), [ds, a.att, a.qkv, dattY, dqkv])
       linearBackward('qkv', D, 3 * D, dqkv, a.ln1, dln, `${p}attn.qkv`)
-      add(bwd, h(K.layerNormBackwardRows(d, 'ln1 backward', true, fault), 'dx'), [
-        dln,
-        a.input,
-        a.ln1Mean,
-        a.ln1Rstd,
-        P(`${p}ln1.weight`),
-        dres2,
-        dIn,
-      ])
-      add(bwd, K.layerNormBackwardParams(d, 'ln1 backward (parameters)'), [
-        dln,
-        a.input,
-        a.ln1Mean,
-        a.ln1Rstd,
-        G(`${p}ln1.weight`),
-        G(`${p}ln1.bias`),
-      ])
+      layerNormBackward('ln1', dln, a.input, [a.ln1Mean, a.ln1Rstd], `${p}ln1`, dIn, dres2)
       ;[dOut, dIn] = [dIn, dOut]
     }
     add(bwd, K.embedBackwardTokens(d, fault), [dOut, whole(this.#rowStart), whole(this.#rowIndex), G('wte')])
