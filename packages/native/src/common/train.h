@@ -5,6 +5,8 @@
 // copied in and out by name.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -161,5 +163,38 @@ struct LossScaler {
 
 constexpr float kLayerNormEpsilon = 1e-5f;
 constexpr float kGeluC = 0.7978845608028654f;  // √(2/π)
+
+/** The process's page faults during a step (getrusage) and its RSS after it: TrainStepTimes' host figures. */
+class HostStepCounters {
+ public:
+  void begin() { getrusage(RUSAGE_SELF, &before_); }
+  void end(TrainStepTimes& s) const {
+    rusage after{};
+    getrusage(RUSAGE_SELF, &after);
+    s.minorFaults = (double)(after.ru_minflt - before_.ru_minflt);
+    s.majorFaults = (double)(after.ru_majflt - before_.ru_majflt);
+    s.rssBytes = currentRssBytes();
+  }
+
+ private:
+  rusage before_{};
+};
+
+/** What every backend's session starts from: its configuration (checked), its fault, mixed precision's scaler. */
+class TrainSessionBase : public TrainSession {
+ protected:
+  explicit TrainSessionBase(const TrainConfig& c) : c_(c), fault_(trainFaultFrom(c.fault)), f16_(c.f16) {
+    checkTrainConfig(c);
+    scaler_.reset(c.initialLossScale);
+  }
+
+  /** -1 for the kernel whose backward a test flips, else 1. */
+  float signFor(TrainFault kernel) const { return fault_ == kernel ? -1.0f : 1.0f; }
+
+  TrainConfig c_;
+  TrainFault fault_;
+  bool f16_;
+  LossScaler scaler_;
+};
 
 }  // namespace gpubench

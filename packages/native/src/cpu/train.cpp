@@ -80,12 +80,9 @@ void parallelRange(ThreadPool& pool, int64_t n, int64_t grain, const F& f) {
   pool.parallelFor((int)chunks, [&](int task, int worker) { f(n * task / chunks, n * (task + 1) / chunks, worker); });
 }
 
-class CpuTrainSession final : public TrainSession {
+class CpuTrainSession final : public TrainSessionBase {
  public:
-  CpuTrainSession(const TrainConfig& c, const CpuOptions& options)
-      : c_(c), fault_(trainFaultFrom(c.fault)), f16_(c.f16) {
-    checkTrainConfig(c);
-    scaler_.reset(c.initialLossScale);
+  CpuTrainSession(const TrainConfig& c, const CpuOptions& options) : TrainSessionBase(c) {
     ctx_.kernels = &selectKernels(options.isa);
     ctx_.blas = chooseBlas(options.blas);
     ctx_.pool = &ThreadPool::global();
@@ -157,8 +154,8 @@ class CpuTrainSession final : public TrainSession {
     out.reserve((size_t)n);
     for (int i = 0; i < n; i++) {
       TrainStepTimes s;
-      rusage before{}, after{};
-      getrusage(RUSAGE_SELF, &before);
+      HostStepCounters host;
+      host.begin();
       const double t0 = nowNs();
       s.loss = forward();
       const double t1 = nowNs();
@@ -168,14 +165,11 @@ class CpuTrainSession final : public TrainSession {
       s.skipped = f16_ && scaler_.afterBackward(overflowed_);
       if (!s.skipped) adamw();
       const double t3 = nowNs();
-      getrusage(RUSAGE_SELF, &after);
+      host.end(s);
       s.forwardNs = t1 - t0;
       s.backwardNs = t2 - t1;
       s.optimizerNs = t3 - t2;
       s.stepNs = t3 - t0;
-      s.minorFaults = (double)(after.ru_minflt - before.ru_minflt);
-      s.majorFaults = (double)(after.ru_majflt - before.ru_majflt);
-      s.rssBytes = currentRssBytes();
       out.push_back(s);
     }
     return out;
@@ -267,7 +261,7 @@ class CpuTrainSession final : public TrainSession {
     mixed(GemmProblem{I, O, N, x, 1, I, dout, O, 1, nullptr, O, false, true, false}, N * I, N * O, false, dW, I * O);
     if (fault_ == TrainFault::LinearInput) negate(dx, N * I);
     if (fault_ == TrainFault::LinearWeight) negate(dW, I * O);
-    if (db) columnSums(db, dout, N, O, fault_ == TrainFault::Bias ? -1.0f : 1.0f);
+    if (db) columnSums(db, dout, N, O, signFor(TrainFault::Bias));
   }
 
   void negate(float* x, int64_t n) {
@@ -323,7 +317,7 @@ class CpuTrainSession final : public TrainSession {
                          const float* rstd, const float* g) {
     const int64_t N = c_.batch * c_.seq, d = c_.dModel;
     const int workers = ctx_.pool->size();
-    const float sign = fault_ == TrainFault::LayerNorm ? -1.0f : 1.0f;
+    const float sign = signFor(TrainFault::LayerNorm);
     std::fill(partials_.begin(), partials_.begin() + (size_t)workers * 2 * d, 0.0f);
     parallelRange(*ctx_.pool, N, 16, [&](int64_t lo, int64_t hi, int worker) {
       float* pg = partials_.data() + (size_t)worker * 2 * d;
@@ -479,8 +473,8 @@ class CpuTrainSession final : public TrainSession {
                          true,
                          false};
     });
-    const float sa = fault_ == TrainFault::Attention ? -1.0f : 1.0f;
-    const float ss = fault_ == TrainFault::Softmax ? -1.0f : 1.0f;
+    const float sa = signFor(TrainFault::Attention);
+    const float ss = signFor(TrainFault::Softmax);
     if (fault_ == TrainFault::Attention)
       for (int64_t bh = 0; bh < BH; bh++)
         for (int64_t t = 0; t < T; t++) negate(dqkv + ((bh / H) * T + t) * 3 * d + 2 * d + (bh % H) * hs, hs);
@@ -545,7 +539,7 @@ class CpuTrainSession final : public TrainSession {
   }
 
   void geluBackward(float* dx, const float* dout, const float* x, int64_t n) {
-    const float sign = fault_ == TrainFault::Gelu ? -1.0f : 1.0f;
+    const float sign = signFor(TrainFault::Gelu);
     parallelRange(*ctx_.pool, n, 4096, [&](int64_t lo, int64_t hi, int) {
       for (int64_t i = lo; i < hi; i++) {
         const float v = x[i];
@@ -598,7 +592,7 @@ class CpuTrainSession final : public TrainSession {
   void backward() {
     const int64_t d = c_.dModel, T = c_.seq, N = c_.batch * T, V = c_.vocab;
     // Cross-entropy: dlogits = (probs − onehot) / N, in place of the probabilities.
-    const float sce = fault_ == TrainFault::CrossEntropy ? -1.0f : 1.0f;
+    const float sce = signFor(TrainFault::CrossEntropy);
     // With f16 the loss is scaled (and every activation gradient with it); the gradients are unscaled at the end.
     const float invN = (f16_ ? scaler_.scale : 1.0f) / (float)N;
     parallelRange(*ctx_.pool, N, 4, [&](int64_t lo, int64_t hi, int) {
@@ -621,7 +615,7 @@ class CpuTrainSession final : public TrainSession {
     backwardBlocks(*this, b_, c_);
     // Embeddings: scatter-add into the token's row of wte and the position's row of wpe. Rows of
     // wte repeat across positions, so the columns are split instead of the positions.
-    const float se = fault_ == TrainFault::Embedding ? -1.0f : 1.0f;
+    const float se = signFor(TrainFault::Embedding);
     float* dwte = grad(b_.wte);
     float* dwpe = grad(b_.wpe);
     std::fill_n(dwpe, c_.positions * d, 0.0f);
@@ -676,10 +670,6 @@ class CpuTrainSession final : public TrainSession {
   }
 
  private:
-  TrainConfig c_;
-  TrainFault fault_;
-  bool f16_;
-  LossScaler scaler_;
   /** f16: the scaled gradients of the last backward overflowed; its update must be skipped. */
   bool overflowed_ = false;
   std::vector<uint16_t> w16_, a16_, b16_, c16_;

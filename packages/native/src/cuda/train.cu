@@ -308,12 +308,9 @@ struct Product {
   bool transA, transB;
 };
 
-class CudaTrainSession final : public TrainSession {
+class CudaTrainSession final : public TrainSessionBase {
  public:
-  CudaTrainSession(const TrainConfig& c, const CudaOptions& options)
-      : c_(c), fault_(trainFaultFrom(c.fault)), f16_(c.f16) {
-    checkTrainConfig(c);
-    scaler_.reset(c.initialLossScale);
+  CudaTrainSession(const TrainConfig& c, const CudaOptions& options) : TrainSessionBase(c) {
     device_ = selectedDevice();
     check(cudaSetDevice(device_), "cudaSetDevice");
     cudaDeviceProp prop{};
@@ -415,8 +412,8 @@ class CudaTrainSession final : public TrainSession {
     const double energy0 = nvml.energyMillijoules();
     for (int i = 0; i < n; i++) {
       TrainStepTimes s;
-      rusage before{}, after{};
-      getrusage(RUSAGE_SELF, &before);
+      HostStepCounters host;
+      host.begin();
       s.lossScale = f16_ ? scaler_.scale : 1.0;
       timer_.start(0, ctx_.stream);
       forward();
@@ -436,10 +433,7 @@ class CudaTrainSession final : public TrainSession {
       s.backwardNs = timer_.elapsedNs(1);
       s.optimizerNs = timer_.elapsedNs(2);
       s.stepNs = s.forwardNs + s.backwardNs + s.optimizerNs;
-      getrusage(RUSAGE_SELF, &after);
-      s.minorFaults = (double)(after.ru_minflt - before.ru_minflt);
-      s.majorFaults = (double)(after.ru_majflt - before.ru_majflt);
-      s.rssBytes = currentRssBytes();
+      host.end(s);
       s.deviceBytes = notePeak();
       out.push_back(s);
     }
@@ -633,8 +627,8 @@ class CudaTrainSession final : public TrainSession {
     mixed(Product{I, O, N, x, 1, I, dout, O, 1, nullptr, O, true, false}, N * I, N * O, false, dW, I * O);
     if (fault_ == TrainFault::LinearInput) negate(dx, 1, 0, 0, N * I);
     if (fault_ == TrainFault::LinearWeight) negate(dW, 1, 0, 0, I * O);
-    columnSumsKernel<<<(unsigned)((O + 31) / 32), dim3(32, 8), 0, ctx_.stream>>>(
-        db, dout, N, O, fault_ == TrainFault::Bias ? -1.0f : 1.0f);
+    columnSumsKernel<<<(unsigned)((O + 31) / 32), dim3(32, 8), 0, ctx_.stream>>>(db, dout, N, O,
+                                                                                 signFor(TrainFault::Bias));
     launched("columnSums");
   }
 
@@ -649,8 +643,7 @@ class CudaTrainSession final : public TrainSession {
   }
 
   void geluBackward(float* dx, const float* dout, const float* x, int64_t n) {
-    geluBackwardKernel<<<blocksFor(n), kThreads, 0, ctx_.stream>>>(dx, dout, x, n,
-                                                                   fault_ == TrainFault::Gelu ? -1.0f : 1.0f);
+    geluBackwardKernel<<<blocksFor(n), kThreads, 0, ctx_.stream>>>(dx, dout, x, n, signFor(TrainFault::Gelu));
     launched("geluBackward");
   }
 
@@ -667,7 +660,7 @@ class CudaTrainSession final : public TrainSession {
     const bool shared = 2 * d * 4 <= maxSharedBytes_;
     const unsigned blocks = (unsigned)std::min<int64_t>(warpBlocks(N()), (int64_t)smCount_ * 4);
     layerNormBackwardKernel<<<blocks, kThreads, shared ? (size_t)(2 * d * 4) : 0, ctx_.stream>>>(
-        dx, dg, db, dout, x, mean, rstd, g, N(), d, fault_ == TrainFault::LayerNorm ? -1.0f : 1.0f, shared);
+        dx, dg, db, dout, x, mean, rstd, g, N(), d, signFor(TrainFault::LayerNorm), shared);
     launched("layerNormBackward");
   }
 
@@ -722,8 +715,8 @@ class CudaTrainSession final : public TrainSession {
                                   dqkv + b * T * 3 * d + 2 * d, 3 * d, true, false},
                           TT, hs, hs};
     });
-    const float sa = fault_ == TrainFault::Attention ? -1.0f : 1.0f;
-    const float ss = fault_ == TrainFault::Softmax ? -1.0f : 1.0f;
+    const float sa = signFor(TrainFault::Attention);
+    const float ss = signFor(TrainFault::Softmax);
     if (fault_ == TrainFault::Attention) negate(dqkv, B * T, 3 * d, 2 * d, d);
     attentionSoftmaxBackwardKernel<<<warpBlocks(B * H * T), kThreads, 0, ctx_.stream>>>(
         dP, att, B * H * T, T, 1.0f / std::sqrt((float)hs), sa, ss);
@@ -762,7 +755,7 @@ class CudaTrainSession final : public TrainSession {
   void backward() {
     const int64_t d = c_.dModel, T = c_.seq, N = this->N(), V = c_.vocab;
     // With f16 the loss is scaled (and every activation gradient with it); the gradients are unscaled at the end.
-    const float sce = fault_ == TrainFault::CrossEntropy ? -1.0f : 1.0f;
+    const float sce = signFor(TrainFault::CrossEntropy);
     const float scale = sce * (f16_ ? scaler_.scale : 1.0f) / (float)N;
     crossEntropyBackwardKernel<<<blocksFor(N * V), kThreads, 0, ctx_.stream>>>(b_.logits, targets_, N, V, scale);
     launched("crossEntropyBackward");
@@ -778,8 +771,8 @@ class CudaTrainSession final : public TrainSession {
     backwardBlocks(*this, b_, c_);
     float* dwpe = grad(b_.wpe);
     check(cudaMemsetAsync(dwpe, 0, (size_t)(c_.positions * d) * 4, ctx_.stream), "cudaMemsetAsync");
-    embeddingBackwardKernel<<<blocksFor(N * d), kThreads, 0, ctx_.stream>>>(
-        grad(b_.wte), dwpe, b_.dres, inputs_, N, T, d, fault_ == TrainFault::Embedding ? -1.0f : 1.0f);
+    embeddingBackwardKernel<<<blocksFor(N * d), kThreads, 0, ctx_.stream>>>(grad(b_.wte), dwpe, b_.dres, inputs_, N, T,
+                                                                            d, signFor(TrainFault::Embedding));
     launched("embeddingBackward");
     if (f16_) {
       check(cudaMemsetAsync(overflow_, 0, 4, ctx_.stream), "cudaMemsetAsync (overflow flag)");
@@ -807,10 +800,6 @@ class CudaTrainSession final : public TrainSession {
   }
 
  private:
-  TrainConfig c_;
-  TrainFault fault_;
-  bool f16_;
-  LossScaler scaler_;
   int device_ = -1;
   std::string deviceName_;
   int smCount_ = 1;
