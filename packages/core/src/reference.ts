@@ -184,32 +184,27 @@ export function checkIO(w: Workload, io: KernelIO, seed: number, samplesPerOutpu
   let checked = 0
   let scanned = 0
   let maxScaledError = 0
+  const failed = (failure: string, at: Partial<VerifyReport> = {}): VerifyReport => ({
+    ok: false,
+    checked,
+    scanned,
+    maxScaledError,
+    tolerance,
+    seed,
+    ...at,
+    failure,
+  })
   for (const spec of buffersOf(w).outputs) {
     const out = io.outputs[spec.name]
-    if (!out || out.length !== spec.length) {
-      return {
-        ok: false,
-        checked,
-        scanned,
-        maxScaledError,
-        tolerance,
-        seed,
-        failure: `output '${spec.name}' missing or of the wrong length`,
-      }
-    }
+    if (!out || out.length !== spec.length) return failed(`output '${spec.name}' missing or of the wrong length`)
     // Every element: nothing may still hold the poison (or any other non-finite value).
     for (let i = 0; i < out.length; i++) {
       const v = valueAt(out, i)
       if (!Number.isFinite(v)) {
-        return {
-          ok: false,
-          checked,
+        return failed(`${spec.name}[${i}] is ${v} (unwritten or overflowed); seed ${seed}`, {
           scanned: scanned + i,
           maxScaledError: Number.POSITIVE_INFINITY,
-          tolerance,
-          seed,
-          failure: `${spec.name}[${i}] is ${v} (unwritten or overflowed); seed ${seed}`,
-        }
+        })
       }
     }
     scanned += out.length
@@ -224,15 +219,9 @@ export function checkIO(w: Workload, io: KernelIO, seed: number, samplesPerOutpu
       checked++
       if (err > maxScaledError) maxScaledError = err
       if (!(err <= tolerance)) {
-        return {
-          ok: false,
-          checked,
-          scanned,
-          maxScaledError,
-          tolerance,
-          seed,
-          failure: `${spec.name}[${i}] = ${got}, expected ${want.value} (scaled error ${err.toExponential(2)} > ${tolerance.toExponential(2)}); seed ${seed}`,
-        }
+        return failed(
+          `${spec.name}[${i}] = ${got}, expected ${want.value} (scaled error ${err.toExponential(2)} > ${tolerance.toExponential(2)}); seed ${seed}`,
+        )
       }
     }
   }

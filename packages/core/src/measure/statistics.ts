@@ -3,32 +3,18 @@
  * between order statistics (Hyndman and Fan's type 7, as R, NumPy and tinybench do), so a
  * p50 here equals tinybench's p50 on the same samples.
  */
+
+import type { SampleStats } from '../store/baseline.generated.ts'
 import { bootstrapMedianInterval, DEFAULT_RESAMPLES, DEFAULT_SEED, type MedianInterval } from './bootstrap.ts'
 import { SampleError } from './errors.ts'
 import { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
 import { interpolate, type SortedSamples, sortSamples } from './sample.ts'
 
-/** Summary statistics of a set of durations; all in ns. Also the shape stored in baseline files. */
-export interface SampleStats {
-  /** Number of samples (>= 1). */
-  n: number
-  medianNs: number
-  meanNs: number
-  /** Sample standard deviation (n - 1 in the denominator); 0 when n = 1. */
-  sdNs: number
-  /** Median absolute deviation from the median, unscaled (not multiplied by 1.4826). */
-  madNs: number
-  minNs: number
-  maxNs: number
-  p25Ns: number
-  p75Ns: number
-  p99Ns: number
-  /** Percentile-bootstrap confidence interval of the median, seeded (see bootstrap.ts); always holds medianNs. */
-  ciLowNs: number
-  ciHighNs: number
-  /** Confidence level of [ciLowNs, ciHighNs], e.g. 0.95. */
-  ciLevel: number
-}
+/**
+ * Summary statistics of a set of durations, all in ns: the shape baseline files store, so its one
+ * definition is the schema's (schema/baseline.schema.json, generated into the store's types).
+ */
+export type { SampleStats }
 
 export interface SummarizeOptions {
   /** Confidence level of the median's interval, in (0, 1); default 0.95. */

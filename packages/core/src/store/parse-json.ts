@@ -165,18 +165,17 @@ export function parseJson(text: string): JsonValue {
       // Object.create(null) has no __proto__ setter: this defines an own property for any key.
       object[key] = parseValue(depth + 1)
       path.pop()
-      skipWhitespace()
-      const next = text[index]
-      if (next === ',') {
-        index++
-        continue
-      }
-      if (next === '}') {
-        index++
-        return object
-      }
-      fail(`unexpected ${describe(index)}, expected ',' or '}'`)
+      if (closes('}')) return object
     }
+  }
+
+  /** After a member or element: true when `close` ends its container, false after a comma; anything else fails. */
+  function closes(close: '}' | ']'): boolean {
+    skipWhitespace()
+    const next = text[index]
+    if (next !== ',' && next !== close) fail(`unexpected ${describe(index)}, expected ',' or '${close}'`)
+    index++
+    return next === close
   }
 
   function parseArray(depth: number): JsonValue {
@@ -191,17 +190,7 @@ export function parseJson(text: string): JsonValue {
       path.push(array.length)
       array.push(parseValue(depth + 1))
       path.pop()
-      skipWhitespace()
-      const next = text[index]
-      if (next === ',') {
-        index++
-        continue
-      }
-      if (next === ']') {
-        index++
-        return array
-      }
-      fail(`unexpected ${describe(index)}, expected ',' or ']'`)
+      if (closes(']')) return array
     }
   }
 
