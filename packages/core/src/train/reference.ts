@@ -151,17 +151,18 @@ function layerNormBackward(
   }
 }
 
-/** out (N x O) = x (N x I) · W (I x O, at wOff in p) + b (at bOff, or none when bOff < 0). */
-function linear(
-  out: Float64Array,
-  x: Float64Array,
-  p: Float64Array,
-  wOff: number,
-  bOff: number,
-  N: number,
-  I: number,
-  O: number,
-): void {
+/** A linear layer's weight W (I x O, at wOff in the parameters), bias (at bOff; none when bOff < 0), and its N rows of input. */
+interface LinearLayer {
+  readonly wOff: number
+  readonly bOff: number
+  readonly N: number
+  readonly I: number
+  readonly O: number
+}
+
+/** out (N x O) = x (N x I) · W + b. */
+function linear(out: Float64Array, x: Float64Array, p: Float64Array, layer: LinearLayer): void {
+  const { wOff, bOff, N, I, O } = layer
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < O; o++) {
       let s = bOff >= 0 ? p[bOff + o]! : 0
@@ -178,13 +179,10 @@ function linearBackward(
   dout: Float64Array,
   x: Float64Array,
   p: Float64Array,
-  wOff: number,
-  bOff: number,
-  N: number,
-  I: number,
-  O: number,
+  layer: LinearLayer,
   fault: TrainFault | undefined,
 ): void {
+  const { wOff, bOff, N, I, O } = layer
   const sx = fault === 'linear-input' ? -1 : 1
   const sw = fault === 'linear-weight' ? -1 : 1
   const sb = fault === 'bias' ? -1 : 1
@@ -381,23 +379,23 @@ function forward(
     const ln1Rstd = new Float64Array(N)
     layerNorm(ln1, ln1Mean, ln1Rstd, x, p, L.ln1w, L.ln1b, N, d)
     const qkv = new Float64Array(N * 3 * d)
-    linear(qkv, ln1, p, L.qkvw, L.qkvb, N, d, 3 * d)
+    linear(qkv, ln1, p, { wOff: L.qkvw, bOff: L.qkvb, N, I: d, O: 3 * d })
     const att = new Float64Array(B * H * T * T)
     const attY = new Float64Array(N * d)
     attention(attY, att, qkv, shape)
     const res2 = new Float64Array(N * d)
-    linear(res2, attY, p, L.projw, L.projb, N, d, d)
+    linear(res2, attY, p, { wOff: L.projw, bOff: L.projb, N, I: d, O: d })
     for (let i = 0; i < N * d; i++) res2[i] = res2[i]! + x[i]!
     const ln2 = new Float64Array(N * d)
     const ln2Mean = new Float64Array(N)
     const ln2Rstd = new Float64Array(N)
     layerNorm(ln2, ln2Mean, ln2Rstd, res2, p, L.ln2w, L.ln2b, N, d)
     const fc = new Float64Array(N * mlp)
-    linear(fc, ln2, p, L.fcw, L.fcb, N, d, mlp)
+    linear(fc, ln2, p, { wOff: L.fcw, bOff: L.fcb, N, I: d, O: mlp })
     const g = new Float64Array(N * mlp)
     gelu(g, fc)
     const out = new Float64Array(N * d)
-    linear(out, g, p, L.fcprojw, L.fcprojb, N, mlp, d)
+    linear(out, g, p, { wOff: L.fcprojw, bOff: L.fcprojb, N, I: mlp, O: d })
     for (let i = 0; i < N * d; i++) out[i] = out[i]! + res2[i]!
     layers.push({ input: x, ln1, ln1Mean, ln1Rstd, qkv, att, attY, res2, ln2, ln2Mean, ln2Rstd, fc, gelu: g })
     x = out
@@ -483,20 +481,20 @@ export function referenceStep(
     const a = acts.layers[l]!
     // out = res2 + fcproj(gelu(fc(ln2(res2)))): dres2 = dx + the MLP branch's input gradient.
     const dgelu = new Float64Array(N * mlp)
-    linearBackward(dgelu, g, dx, a.gelu, p, L.fcprojw, L.fcprojb, N, mlp, d, fault)
+    linearBackward(dgelu, g, dx, a.gelu, p, { wOff: L.fcprojw, bOff: L.fcprojb, N, I: mlp, O: d }, fault)
     const dfc = new Float64Array(N * mlp)
     geluBackward(dfc, dgelu, a.fc, fault === 'gelu' ? -1 : 1)
     const dln2 = new Float64Array(N * d)
-    linearBackward(dln2, g, dfc, a.ln2, p, L.fcw, L.fcb, N, d, mlp, fault)
+    linearBackward(dln2, g, dfc, a.ln2, p, { wOff: L.fcw, bOff: L.fcb, N, I: d, O: mlp }, fault)
     const dres2 = Float64Array.from(dx)
     layerNormBackward(dres2, g, L.ln2w, L.ln2b, dln2, a.res2, a.ln2Mean, a.ln2Rstd, p, N, d, sln)
     // res2 = input + proj(attention(qkv(ln1(input)))).
     const dattY = new Float64Array(N * d)
-    linearBackward(dattY, g, dres2, a.attY, p, L.projw, L.projb, N, d, d, fault)
+    linearBackward(dattY, g, dres2, a.attY, p, { wOff: L.projw, bOff: L.projb, N, I: d, O: d }, fault)
     const dqkv = new Float64Array(N * 3 * d)
     attentionBackward(dqkv, dattY, a.qkv, a.att, shape, fault)
     const dln1 = new Float64Array(N * d)
-    linearBackward(dln1, g, dqkv, a.ln1, p, L.qkvw, L.qkvb, N, d, 3 * d, fault)
+    linearBackward(dln1, g, dqkv, a.ln1, p, { wOff: L.qkvw, bOff: L.qkvb, N, I: d, O: 3 * d }, fault)
     const dinput = Float64Array.from(dres2)
     layerNormBackward(dinput, g, L.ln1w, L.ln1b, dln1, a.input, a.ln1Mean, a.ln1Rstd, p, N, d, sln)
     dx = dinput

@@ -182,11 +182,29 @@ class HostStepCounters {
 
 /** What every backend's session starts from: its configuration (checked), its fault, mixed precision's scaler. */
 class TrainSessionBase : public TrainSession {
+ public:
+  /** n timed steps: the backend's timedStep, with the process's page faults and RSS around each. */
+  std::vector<TrainStepTimes> steps(int n) override {
+    std::vector<TrainStepTimes> out;
+    out.reserve((size_t)n);
+    for (int i = 0; i < n; i++) {
+      HostStepCounters host;
+      host.begin();
+      TrainStepTimes s = timedStep();
+      host.end(s);
+      out.push_back(s);
+    }
+    return out;
+  }
+
  protected:
   explicit TrainSessionBase(const TrainConfig& c) : c_(c), fault_(trainFaultFrom(c.fault)), f16_(c.f16) {
     checkTrainConfig(c);
     scaler_.reset(c.initialLossScale);
   }
+
+  /** One step (forward, backward, the update unless mixed precision skips it): phases timed, loss and scale set. */
+  virtual TrainStepTimes timedStep() = 0;
 
   /** -1 for the kernel whose backward a test flips, else 1. */
   float signFor(TrainFault kernel) const { return fault_ == kernel ? -1.0f : 1.0f; }

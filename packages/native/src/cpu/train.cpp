@@ -149,30 +149,22 @@ class CpuTrainSession final : public TrainSessionBase {
 
   void optimizerStep() override { adamw(); }
 
-  std::vector<TrainStepTimes> steps(int n) override {
-    std::vector<TrainStepTimes> out;
-    out.reserve((size_t)n);
-    for (int i = 0; i < n; i++) {
-      TrainStepTimes s;
-      HostStepCounters host;
-      host.begin();
-      const double t0 = nowNs();
-      s.loss = forward();
-      const double t1 = nowNs();
-      backward();
-      const double t2 = nowNs();
-      s.lossScale = f16_ ? scaler_.scale : 1.0;
-      s.skipped = f16_ && scaler_.afterBackward(overflowed_);
-      if (!s.skipped) adamw();
-      const double t3 = nowNs();
-      host.end(s);
-      s.forwardNs = t1 - t0;
-      s.backwardNs = t2 - t1;
-      s.optimizerNs = t3 - t2;
-      s.stepNs = t3 - t0;
-      out.push_back(s);
-    }
-    return out;
+  TrainStepTimes timedStep() override {
+    TrainStepTimes s;
+    const double t0 = nowNs();
+    s.loss = forward();
+    const double t1 = nowNs();
+    backward();
+    const double t2 = nowNs();
+    s.lossScale = f16_ ? scaler_.scale : 1.0;
+    s.skipped = f16_ && scaler_.afterBackward(overflowed_);
+    if (!s.skipped) adamw();
+    const double t3 = nowNs();
+    s.forwardNs = t1 - t0;
+    s.backwardNs = t2 - t1;
+    s.optimizerNs = t3 - t2;
+    s.stepNs = t3 - t0;
+    return s;
   }
 
   float* buffer(const std::string& name) {

@@ -404,43 +404,41 @@ class CudaTrainSession final : public TrainSessionBase {
     step_ += 1;
   }
 
+  /** The base's steps, with NVML's energy counter read around them and spread evenly over them. */
   std::vector<TrainStepTimes> steps(int n) override {
     check(cudaSetDevice(device_), "cudaSetDevice");
     Nvml& nvml = Nvml::forDevice(pciBusIdOf(device_));
-    std::vector<TrainStepTimes> out;
-    out.reserve((size_t)n);
     const double energy0 = nvml.energyMillijoules();
-    for (int i = 0; i < n; i++) {
-      TrainStepTimes s;
-      HostStepCounters host;
-      host.begin();
-      s.lossScale = f16_ ? scaler_.scale : 1.0;
-      timer_.start(0, ctx_.stream);
-      forward();
-      timer_.stop(0, ctx_.stream);
-      timer_.start(1, ctx_.stream);
-      backward();
-      timer_.stop(1, ctx_.stream);
-      timer_.start(2, ctx_.stream);
-      adamw();
-      timer_.stop(2, ctx_.stream);
-      sync("a training step");
-      s.loss = lossOfStep();
-      const bool overflowed = f16_ && *hostOverflow_ != 0;
-      s.skipped = f16_ && scaler_.afterBackward(overflowed);
-      if (!s.skipped) step_ += 1;
-      s.forwardNs = timer_.elapsedNs(0);
-      s.backwardNs = timer_.elapsedNs(1);
-      s.optimizerNs = timer_.elapsedNs(2);
-      s.stepNs = s.forwardNs + s.backwardNs + s.optimizerNs;
-      host.end(s);
-      s.deviceBytes = notePeak();
-      out.push_back(s);
-    }
+    std::vector<TrainStepTimes> out = TrainSessionBase::steps(n);
     const double energy1 = nvml.energyMillijoules();
     if (energy0 >= 0 && energy1 >= energy0)
       for (auto& s : out) s.energyJoules = (energy1 - energy0) / 1e3 / (double)n;
     return out;
+  }
+
+  TrainStepTimes timedStep() override {
+    TrainStepTimes s;
+    s.lossScale = f16_ ? scaler_.scale : 1.0;
+    timer_.start(0, ctx_.stream);
+    forward();
+    timer_.stop(0, ctx_.stream);
+    timer_.start(1, ctx_.stream);
+    backward();
+    timer_.stop(1, ctx_.stream);
+    timer_.start(2, ctx_.stream);
+    adamw();
+    timer_.stop(2, ctx_.stream);
+    sync("a training step");
+    s.loss = lossOfStep();
+    const bool overflowed = f16_ && *hostOverflow_ != 0;
+    s.skipped = f16_ && scaler_.afterBackward(overflowed);
+    if (!s.skipped) step_ += 1;
+    s.forwardNs = timer_.elapsedNs(0);
+    s.backwardNs = timer_.elapsedNs(1);
+    s.optimizerNs = timer_.elapsedNs(2);
+    s.stepNs = s.forwardNs + s.backwardNs + s.optimizerNs;
+    s.deviceBytes = notePeak();
+    return s;
   }
 
   std::string energySource() const override {

@@ -214,26 +214,18 @@ class MetalTrainSession final : public TrainSessionBase {
 
   void optimizerStep() override { adamw(); }
 
-  std::vector<TrainStepTimes> steps(int n) override {
-    std::vector<TrainStepTimes> out;
-    out.reserve((size_t)n);
-    for (int i = 0; i < n; i++) {
-      TrainStepTimes s;
-      HostStepCounters host;
-      host.begin();
-      s.forwardNs = forward();
-      s.loss = loss_;
-      s.backwardNs = backward();
-      s.lossScale = f16_ ? scaler_.scale : 1.0;
-      s.skipped = f16_ && scaler_.afterBackward(overflowed_);
-      s.optimizerNs = s.skipped ? 0.0 : adamw();
-      host.end(s);
-      s.stepNs = s.forwardNs + s.backwardNs + s.optimizerNs;
-      s.deviceBytes = (double)context().device.currentAllocatedSize;
-      peakDeviceBytes_ = std::max(peakDeviceBytes_, s.deviceBytes);
-      out.push_back(s);  // energyJoules stays NaN (energySource says why)
-    }
-    return out;
+  TrainStepTimes timedStep() override {
+    TrainStepTimes s;
+    s.forwardNs = forward();
+    s.loss = loss_;
+    s.backwardNs = backward();
+    s.lossScale = f16_ ? scaler_.scale : 1.0;
+    s.skipped = f16_ && scaler_.afterBackward(overflowed_);
+    s.optimizerNs = s.skipped ? 0.0 : adamw();
+    s.stepNs = s.forwardNs + s.backwardNs + s.optimizerNs;
+    s.deviceBytes = (double)context().device.currentAllocatedSize;
+    peakDeviceBytes_ = std::max(peakDeviceBytes_, s.deviceBytes);
+    return s;  // energyJoules stays NaN (energySource says why)
   }
 
   std::string energySource() const override {
