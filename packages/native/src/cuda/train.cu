@@ -296,15 +296,17 @@ __global__ void toFloatKernel(float* out, const __half* in, int64_t n) {
   GRID_STRIDE(i, n) out[i] = __half2float(in[i]);
 }
 
-/** One row-major product C = op(A)·op(B) as the CPU's GemmProblem spells it (strides and transposes). */
+/**
+ * One row-major product C = op(A)·op(B), its strides and transposes spelt as the CPU's GemmProblem
+ * spells them: a GemmDesc of batch 1 (perHead batches it over the heads).
+ */
 struct Product {
-  int64_t m, n, k;
-  const void* A;
-  int64_t rsA, csA;
-  const void* B;
-  int64_t rsB, csB;
-  void* C;
-  int64_t ldc;
+  Product(int64_t m, int64_t n, int64_t k, const void* A, int64_t rsA, int64_t csA, const void* B, int64_t rsB,
+          int64_t csB, void* C, int64_t ldc, bool transA, bool transB)
+      : desc{(int)m, (int)n, (int)k, 1, A, rsA, csA, 0, B, rsB, csB, 0, C, ldc, 0, false},
+        transA(transA),
+        transB(transB) {}
+  GemmDesc desc;
   bool transA, transB;
 };
 
@@ -577,10 +579,9 @@ class CudaTrainSession final : public TrainSessionBase {
     launched("negate");
   }
 
-  void product(const Product& p, bool f16) {
-    const GemmDesc desc{(int)p.m, (int)p.n, (int)p.k, 1, p.A, p.rsA, p.csA, 0,
-                        p.B,      p.rsB,    p.csB,    0, p.C, p.ldc, 0,     f16};
-    enqueueGemm(ctx_, desc, p.transA, p.transB);
+  void product(Product p, bool f16) {
+    p.desc.f16 = f16;
+    enqueueGemm(ctx_, p.desc, p.transA, p.transB);
   }
 
   void toHalf(__half* out, const float* in, int64_t n) {
@@ -595,19 +596,19 @@ class CudaTrainSession final : public TrainSessionBase {
    */
   void mixed(Product p, int64_t aElements, int64_t bElements, bool bIsWeight, float* C, int64_t cElements) {
     if (!f16_) {
-      p.C = C;
+      p.desc.C = C;
       product(p, false);
       return;
     }
-    toHalf(a16_, static_cast<const float*>(p.A), aElements);
+    toHalf(a16_, static_cast<const float*>(p.desc.A), aElements);
     if (bIsWeight) {
-      p.B = half(static_cast<const float*>(p.B));
+      p.desc.B = half(static_cast<const float*>(p.desc.B));
     } else {
-      toHalf(b16_, static_cast<const float*>(p.B), bElements);
-      p.B = b16_;
+      toHalf(b16_, static_cast<const float*>(p.desc.B), bElements);
+      p.desc.B = b16_;
     }
-    p.A = a16_;
-    p.C = c16_;
+    p.desc.A = a16_;
+    p.desc.C = c16_;
     product(p, true);
     toFloatKernel<<<blocksFor(cElements), kThreads, 0, ctx_.stream>>>(C, c16_, cElements);
     launched("toFloat");
@@ -668,8 +669,9 @@ class CudaTrainSession final : public TrainSessionBase {
     const int64_t H = c_.heads;
     for (int64_t b = 0; b < c_.batch; b++) {
       const auto [p, strideA, strideB, strideC] = make(b);
-      const GemmDesc desc{(int)p.m, (int)p.n, (int)p.k, (int)H,  p.A, p.rsA, p.csA,   strideA,
-                          p.B,      p.rsB,    p.csB,    strideB, p.C, p.ldc, strideC, false};
+      GemmDesc desc = p.desc;
+      desc.batch = (int)H;
+      desc.strideA = strideA, desc.strideB = strideB, desc.strideC = strideC;
       enqueueGemm(ctx_, desc, p.transA, p.transB);
     }
   }
