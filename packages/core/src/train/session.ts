@@ -38,8 +38,9 @@ export interface TrainStepRecord {
   /** Energy of the step in joules, null where the device does not report it (see `energy` of the session). */
   readonly energyJoules: number | null
   /**
-   * Device memory in use after the step, in bytes, as the device's driver counts it; absent where
-   * the backend has no memory of its own to report (the CPU) or cannot read it.
+   * Device memory in use after the step, in bytes, as the backend's driver counts it (CUDA: the
+   * whole device's, every process's; Metal: this process's allocations; the runnable's notes say
+   * which); absent where the backend has no memory of its own to report (the CPU).
    */
   readonly deviceBytes?: number
 }
@@ -178,7 +179,7 @@ export function trainFigureNotes(w: TrainWorkload, f: TrainFigures, session: Tra
     ...(f.lastDeviceBytes === null
       ? []
       : [
-          `device memory: ${formatBytes(f.lastDeviceBytes)} in use after the last step, peak ${formatBytes(session.peakDeviceBytes?.() ?? f.lastDeviceBytes)} (the driver's count for the whole device)`,
+          `device memory: ${formatBytes(f.lastDeviceBytes)} in use after the last step, peak ${formatBytes(session.peakDeviceBytes?.() ?? f.lastDeviceBytes)}`,
         ]),
     `loss: ${f.firstLoss.toFixed(4)} at the first step measured, ${f.lastLoss.toFixed(4)} at the last${w.dtype === 'f16' ? `; loss scale ${f.lastLossScale}, ${f.skippedSteps} of ${f.steps} steps skipped for overflow` : ''}`,
     f.joulesPerStep === null ? `energy: ${session.energy}` : `energy: ${f.joulesPerStep.toPrecision(4)} J per step`,

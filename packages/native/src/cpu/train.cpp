@@ -26,6 +26,9 @@
 
 #include <sys/resource.h>
 #include <unistd.h>
+#if defined(__APPLE__)
+#include <mach/mach.h>
+#endif
 
 #include "../common/f16.h"
 #include "cpu_features.h"
@@ -694,6 +697,11 @@ double currentRssBytes() {
   std::ifstream in("/proc/self/statm");
   double pages = 0, resident = 0;
   if (in >> pages >> resident) return resident * (double)sysconf(_SC_PAGESIZE);
+#elif defined(__APPLE__)
+  mach_task_basic_info_data_t info{};
+  mach_msg_type_number_t count = MACH_TASK_BASIC_INFO_COUNT;
+  if (task_info(mach_task_self(), MACH_TASK_BASIC_INFO, reinterpret_cast<task_info_t>(&info), &count) == KERN_SUCCESS)
+    return (double)info.resident_size;
 #endif
   return std::numeric_limits<double>::quiet_NaN();
 }
