@@ -9,9 +9,10 @@
 // synchronised once per step, after the optimizer, to read the loss and the overflow flag (as
 // PyTorch's GradScaler reads its found-inf flag). Device memory in use is the driver's count
 // (cudaMemGetInfo) after each step; energy comes from NVML's total-energy counter read around each
-// steps(n) call and spread evenly over its steps.
+// steps(n) call and spread evenly over its steps. The kernels here add up in a fixed order (no
+// float atomics), so the step's own arithmetic gives the same bits on every run.
 //
-// Compiled here with nvcc; it runs only where a GPU is present (test/cuda-train.test.ts).
+// Compiled here with nvcc; it runs only where a GPU is present (test/gpu-train.test.ts).
 #include <cuda_fp16.h>
 #include <sys/resource.h>
 
@@ -99,46 +100,54 @@ __global__ void layerNormKernel(float* out, float* mean, float* rstd, const floa
   for (int64_t i = lane; i < d; i += 32) out[row * d + i] = (xr[i] - mu) * rs * g[i] + b[i];
 }
 
-/**
- * dx += the input's gradient, one warp per row; dg and db (zeroed by the caller) collect the
- * scale's and shift's gradients in shared memory per block, then once per block in global memory
- * (directly in global memory when 2·d floats do not fit in shared memory).
- */
-__global__ void layerNormBackwardKernel(float* dx, float* dg, float* db, const float* dout, const float* x,
-                                        const float* mean, const float* rstd, const float* g, int64_t N, int64_t d,
-                                        float sign, bool shared) {
-  extern __shared__ float partial[];
-  float* pg = shared ? partial : dg;
-  float* pb = shared ? partial + d : db;
-  if (shared)
-    for (int64_t i = threadIdx.x; i < 2 * d; i += blockDim.x) partial[i] = 0;
-  __syncthreads();
-  const int warps = blockDim.x / 32, warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  for (int64_t n = (int64_t)blockIdx.x * warps + warp; n < N; n += (int64_t)gridDim.x * warps) {
-    const float mu = mean[n], rs = rstd[n];
-    const float* xr = x + n * d;
-    const float* dr = dout + n * d;
-    float meanDxhat = 0, meanDxhatXhat = 0;
-    for (int64_t i = lane; i < d; i += 32) {
-      const float xhat = (xr[i] - mu) * rs;
-      const float dxhat = dr[i] * g[i];
-      meanDxhat += dxhat;
-      meanDxhatXhat += dxhat * xhat;
-      atomicAdd(&pg[i], dr[i] * xhat);
-      atomicAdd(&pb[i], dr[i]);
-    }
-    meanDxhat = warpSum(meanDxhat) / (float)d;
-    meanDxhatXhat = warpSum(meanDxhatXhat) / (float)d;
-    for (int64_t i = lane; i < d; i += 32) {
-      const float xhat = (xr[i] - mu) * rs;
-      dx[n * d + i] += sign * rs * (dr[i] * g[i] - meanDxhat - xhat * meanDxhatXhat);
-    }
+/** dx += the input's gradient, one warp per row. */
+__global__ void layerNormBackwardKernel(float* dx, const float* dout, const float* x, const float* mean,
+                                        const float* rstd, const float* g, int64_t N, int64_t d, float sign) {
+  const int64_t n = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x % 32;
+  if (n >= N) return;
+  const float mu = mean[n], rs = rstd[n];
+  const float* xr = x + n * d;
+  const float* dr = dout + n * d;
+  float meanDxhat = 0, meanDxhatXhat = 0;
+  for (int64_t i = lane; i < d; i += 32) {
+    const float xhat = (xr[i] - mu) * rs;
+    const float dxhat = dr[i] * g[i];
+    meanDxhat += dxhat;
+    meanDxhatXhat += dxhat * xhat;
   }
-  if (!shared) return;
+  meanDxhat = warpSum(meanDxhat) / (float)d;
+  meanDxhatXhat = warpSum(meanDxhatXhat) / (float)d;
+  for (int64_t i = lane; i < d; i += 32) {
+    const float xhat = (xr[i] - mu) * rs;
+    dx[n * d + i] += sign * rs * (dr[i] * g[i] - meanDxhat - xhat * meanDxhatXhat);
+  }
+}
+
+/**
+ * The scale's and shift's gradients, dg[i] = Σ_n dout[n][i]·x̂[n][i] and db[i] = Σ_n dout[n][i]:
+ * 32 columns per block, 8 row lanes added in a fixed order, so every run gives the same bits.
+ */
+__global__ void layerNormParamsKernel(float* dg, float* db, const float* dout, const float* x, const float* mean,
+                                      const float* rstd, int64_t N, int64_t d) {
+  __shared__ float sg[8][33];
+  __shared__ float sb[8][33];
+  const int64_t i = (int64_t)blockIdx.x * 32 + threadIdx.x;
+  float a = 0, b = 0;
+  if (i < d)
+    for (int64_t n = threadIdx.y; n < N; n += 8) {
+      const float dr = dout[n * d + i];
+      a += dr * (x[n * d + i] - mean[n]) * rstd[n];
+      b += dr;
+    }
+  sg[threadIdx.y][threadIdx.x] = a;
+  sb[threadIdx.y][threadIdx.x] = b;
   __syncthreads();
-  for (int64_t i = threadIdx.x; i < d; i += blockDim.x) {
-    atomicAdd(&dg[i], partial[i]);
-    atomicAdd(&db[i], partial[d + i]);
+  if (threadIdx.y == 0 && i < d) {
+    float ta = 0, tb = 0;
+    for (int r = 0; r < 8; r++) ta += sg[r][threadIdx.x], tb += sb[r][threadIdx.x];
+    dg[i] = ta;
+    db[i] = tb;
   }
 }
 
@@ -247,14 +256,24 @@ __global__ void crossEntropyBackwardKernel(float* logits, const int32_t* targets
   }
 }
 
-/** Scatter-add of the input's gradient into the token's row of wte and the position's row of wpe. */
-__global__ void embeddingBackwardKernel(float* dwte, float* dwpe, const float* dres, const int32_t* inputs, int64_t N,
-                                        int64_t T, int64_t d, float sign) {
-  GRID_STRIDE(e, N * d) {
-    const int64_t n = e / d, i = e % d;
-    const float g = sign * dres[e];
-    atomicAdd(&dwte[(int64_t)inputs[n] * d + i], g);
-    atomicAdd(&dwpe[(n % T) * d + i], g);
+/**
+ * Adds the input's gradient into the token's row of wte: one thread per column, over the positions
+ * in order, so that rows of repeated tokens add up the same way every run (no atomics).
+ */
+__global__ void embeddingTokensKernel(float* dwte, const float* dres, const int32_t* inputs, int64_t N, int64_t d,
+                                      float sign) {
+  GRID_STRIDE(i, d) {
+    for (int64_t n = 0; n < N; n++) dwte[(int64_t)inputs[n] * d + i] += sign * dres[n * d + i];
+  }
+}
+
+/** dwpe[t][i] = Σ_b dres[b·T + t][i] for the positions t < T of the batch (the later rows are zeroed by the caller). */
+__global__ void embeddingPositionsKernel(float* dwpe, const float* dres, int64_t B, int64_t T, int64_t d, float sign) {
+  GRID_STRIDE(e, T * d) {
+    const int64_t t = e / d, i = e % d;
+    float s = 0;
+    for (int64_t b = 0; b < B; b++) s += sign * dres[(b * T + t) * d + i];
+    dwpe[e] = s;
   }
 }
 
@@ -319,7 +338,6 @@ class CudaTrainSession final : public TrainSessionBase {
     check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
     deviceName_ = prop.name;
     smCount_ = prop.multiProcessorCount;
-    maxSharedBytes_ = (int64_t)prop.sharedMemPerBlock;
     layout();
     size_t freeBytes = 0, totalBytes = 0;
     check(cudaMemGetInfo(&freeBytes, &totalBytes), "cudaMemGetInfo");
@@ -654,13 +672,12 @@ class CudaTrainSession final : public TrainSessionBase {
   void layerNormBackward(float* dx, float* dg, float* db, const float* dout, const float* x, const float* mean,
                          const float* rstd, const float* g) {
     const int64_t d = c_.dModel;
-    check(cudaMemsetAsync(dg, 0, (size_t)d * 4, ctx_.stream), "cudaMemsetAsync");
-    check(cudaMemsetAsync(db, 0, (size_t)d * 4, ctx_.stream), "cudaMemsetAsync");
-    const bool shared = 2 * d * 4 <= maxSharedBytes_;
-    const unsigned blocks = (unsigned)std::min<int64_t>(warpBlocks(N()), (int64_t)smCount_ * 4);
-    layerNormBackwardKernel<<<blocks, kThreads, shared ? (size_t)(2 * d * 4) : 0, ctx_.stream>>>(
-        dx, dg, db, dout, x, mean, rstd, g, N(), d, signFor(TrainFault::LayerNorm), shared);
+    layerNormBackwardKernel<<<warpBlocks(N()), kThreads, 0, ctx_.stream>>>(dx, dout, x, mean, rstd, g, N(), d,
+                                                                           signFor(TrainFault::LayerNorm));
     launched("layerNormBackward");
+    layerNormParamsKernel<<<(unsigned)((d + 31) / 32), dim3(32, 8), 0, ctx_.stream>>>(dg, db, dout, x, mean, rstd, N(),
+                                                                                      d);
+    launched("layerNormParams");
   }
 
   /** One batched product per batch entry b over its H heads (head h's columns are hs apart; its T x T block T·T). */
@@ -771,9 +788,11 @@ class CudaTrainSession final : public TrainSessionBase {
     backwardBlocks(*this, b_, c_);
     float* dwpe = grad(b_.wpe);
     check(cudaMemsetAsync(dwpe, 0, (size_t)(c_.positions * d) * 4, ctx_.stream), "cudaMemsetAsync");
-    embeddingBackwardKernel<<<blocksFor(N * d), kThreads, 0, ctx_.stream>>>(grad(b_.wte), dwpe, b_.dres, inputs_, N, T,
-                                                                            d, signFor(TrainFault::Embedding));
-    launched("embeddingBackward");
+    const float se = signFor(TrainFault::Embedding);
+    embeddingTokensKernel<<<blocksFor(d), kThreads, 0, ctx_.stream>>>(grad(b_.wte), b_.dres, inputs_, N, d, se);
+    launched("embeddingTokens");
+    embeddingPositionsKernel<<<blocksFor(T * d), kThreads, 0, ctx_.stream>>>(dwpe, b_.dres, c_.batch, T, d, se);
+    launched("embeddingPositions");
     if (f16_) {
       check(cudaMemsetAsync(overflow_, 0, 4, ctx_.stream), "cudaMemsetAsync (overflow flag)");
       unscaleKernel<<<blocksFor(count_), kThreads, 0, ctx_.stream>>>(grads_, count_, 1.0f / scaler_.scale, overflow_);
@@ -803,7 +822,6 @@ class CudaTrainSession final : public TrainSessionBase {
   int device_ = -1;
   std::string deviceName_;
   int smCount_ = 1;
-  int64_t maxSharedBytes_ = 48 * 1024;
   CudaContext ctx_;
   std::string gemmNote_;
   EventTimer timer_;
