@@ -5,37 +5,26 @@
  * overflow skip, and what is refused before anything is allocated.
  */
 import {
-  initParameters,
   parameterCount,
-  TRAIN_FAULTS,
   type TrainingRunnable,
   toleranceFor,
   train,
-  trainData,
   trainProxyOf,
   trainReductionDepth,
   trainTarget,
   verifyByProxy,
   verifyTraining,
 } from '@gpubench/core'
-import { afterAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import { cpuBackend, createCpuBackend } from '../src/index.ts'
 import { cpuTrainingSession, raplCounter } from '../src/native-train.ts'
+import { disposedAfterAll, small, trainingContractTests } from './train-contract.ts'
 
-const prepared: TrainingRunnable[] = []
-afterAll(async () => {
-  for (const r of prepared) await r.dispose()
-})
-
-/** Small enough that the float64 reference takes milliseconds; two layers, so a fault between them shows. */
-const small = train({
-  model: { layers: 2, dModel: 32, heads: 2, mlp: 64, vocab: 48, positions: 16 },
-  batch: 2,
-  seq: 16,
-  learningRate: 3e-3,
-})
+const prepared = disposedAfterAll()
 
 describe('CPU training step', () => {
+  trainingContractTests((w, fault) => cpuTrainingSession(w, { blas: 'auto', isa: 'auto' }, fault ? { fault } : {}))
+
   test('the quick preset: one step matches the float64 reference, AdamW too, and the loss falls', async () => {
     const w = train({ model: 'quick', batch: 8, seq: 64 })
     const target = trainTarget(w, 'cpu')
@@ -68,17 +57,6 @@ describe('CPU training step', () => {
     expect(notes).toMatch(/^energy: /m)
   }, 120_000)
 
-  test.each(TRAIN_FAULTS)('a sign flipped in the backward of %s fails verification', async (fault) => {
-    const session = await cpuTrainingSession(small, { blas: 'auto', isa: 'auto' }, { fault })
-    try {
-      const report = await verifyTraining(session)
-      expect(report.ok).toBe(false)
-      expect(report.failure).toMatch(/^gradient of /)
-    } finally {
-      await session.dispose()
-    }
-  })
-
   test.each([
     { blas: 'own', isa: 'auto' },
     { blas: 'own', isa: 'portable' },
@@ -108,29 +86,6 @@ describe('CPU training step', () => {
     expect(runnable.notes.join('\n')).toMatch(/mixed precision: f16 operands/)
   }, 60_000)
 
-  test('f16: a step whose scaled gradients overflow is skipped, parameters untouched, and the scale halves', async () => {
-    const w = train({ ...small, dtype: 'f16', initialLossScale: 2 ** 40 })
-    const session = await cpuTrainingSession(w, { blas: 'auto', isa: 'auto' })
-    try {
-      const start = initParameters(w.model, w.initSeed)
-      await session.setParameters(start)
-      await session.setTokens(trainData(w))
-      const [first, second] = await session.steps(2)
-      expect(first).toMatchObject({ lossScale: 2 ** 40, skipped: true })
-      expect(second).toMatchObject({ lossScale: 2 ** 39, skipped: true })
-      const after = new Float32Array(start.length)
-      await session.readParameters(after)
-      expect(after).toEqual(start)
-      // It recovers: once the scale is small enough the updates go through and the loss falls.
-      const later = await session.steps(40)
-      const applied = later.filter((r) => !r.skipped)
-      expect(applied.length).toBeGreaterThan(10)
-      expect(later.at(-1)!.loss).toBeLessThan(first!.loss)
-    } finally {
-      await session.dispose()
-    }
-  })
-
   test('the paper preset is refused with its estimate when it does not fit, before allocating', async () => {
     const backend = createCpuBackend({}, { availableMemoryBytes: () => 24e9 })
     const rss = process.memoryUsage().rss
@@ -144,22 +99,6 @@ describe('CPU training step', () => {
     await expect(large.prepare(trainTarget(train({ model: 'paper', batch: 2, seq: 512 }), 'cpu'))).rejects.toThrow(
       /verification's float64 reference of this step would take about [\d.]+ h \(\d+ GFLOP/,
     )
-  })
-
-  test('tokens outside the vocabulary and buffers of the wrong size are refused, naming them', async () => {
-    const session = await cpuTrainingSession(small, { blas: 'auto', isa: 'auto' })
-    try {
-      const tokens = trainData(small)
-      tokens[5] = 48
-      await expect(session.setTokens(tokens)).rejects.toThrow(/token 5 is 48, outside the vocabulary of 48/)
-      await expect(session.setTokens(tokens.subarray(1))).rejects.toThrow(/expected batch x \(seq \+ 1\) = 34 tokens/)
-      await expect(session.setParameters(new Float32Array(3))).rejects.toThrow(
-        /expected \d+ elements \(the parameter count\), got 3/,
-      )
-      await expect(session.forwardBackward()).rejects.toThrow(/no tokens uploaded/)
-    } finally {
-      await session.dispose()
-    }
   })
 
   test('verification by proxy: the proxy checked against the reference, the full shape by its own losses', async () => {

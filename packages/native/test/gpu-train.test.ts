@@ -9,34 +9,21 @@
  */
 import {
   type Backend,
-  initParameters,
   parameterCount,
-  TRAIN_FAULTS,
   type TrainingRunnable,
   toleranceFor,
   train,
-  trainData,
   trainReductionDepth,
   trainTarget,
-  verifyTraining,
 } from '@gpubench/core'
-import { afterAll, describe, expect, test } from 'vitest'
+import { describe, expect, test } from 'vitest'
 import type { NativeTrainBackend } from '../src/addon-types.ts'
 import { cudaBackend, loadAddon, metalBackend } from '../src/index.ts'
 import { gpuTrainRefusal, nativeTrainingSession } from '../src/native-train.ts'
+import { disposedAfterAll, small, trainingContractTests } from './train-contract.ts'
 
 const load = await loadAddon()
-const prepared: TrainingRunnable[] = []
-afterAll(async () => {
-  for (const r of prepared) await r.dispose()
-})
-
-const small = train({
-  model: { layers: 2, dModel: 32, heads: 2, mlp: 64, vocab: 48, positions: 16 },
-  batch: 2,
-  seq: 16,
-  learningRate: 3e-3,
-})
+const prepared = disposedAfterAll()
 
 test('a GPU refuses, before allocating, a step over its memory, naming the estimate (not one over the reference’s budget: that one is verified by proxy)', () => {
   expect(gpuTrainRefusal(train({ model: 'quick', batch: 8, seq: 64 }), 80e9)).toBeNull()
@@ -106,50 +93,7 @@ for (const [name, backend] of [
         expect(runnable.notes.join('\n')).toMatch(/mixed precision: f16 operands/)
       }, 120_000)
 
-      test.each(TRAIN_FAULTS)('a sign flipped in the backward of %s fails verification', async (fault) => {
-        const session = await nativeTrainingSession(name, small, {}, { fault })
-        try {
-          const report = await verifyTraining(session)
-          expect(report.ok).toBe(false)
-          expect(report.failure).toMatch(/^gradient of /)
-        } finally {
-          await session.dispose()
-        }
-      })
-
-      test('f16: an overflowing step is skipped on the device, parameters untouched, the scale halves', async () => {
-        const w = train({ ...small, dtype: 'f16', initialLossScale: 2 ** 40 })
-        const session = await nativeTrainingSession(name, w)
-        try {
-          const start = initParameters(w.model, w.initSeed)
-          await session.setParameters(start)
-          await session.setTokens(trainData(w))
-          const [first, second] = await session.steps(2)
-          expect(first).toMatchObject({ lossScale: 2 ** 40, skipped: true })
-          expect(second).toMatchObject({ lossScale: 2 ** 39, skipped: true })
-          const after = new Float32Array(start.length)
-          await session.readParameters(after)
-          expect(after).toEqual(start)
-          const later = await session.steps(40)
-          expect(later.filter((r) => !r.skipped).length).toBeGreaterThan(10)
-          expect(later.at(-1)!.loss).toBeLessThan(first!.loss)
-        } finally {
-          await session.dispose()
-        }
-      })
-
-      test('tokens outside the vocabulary and buffers of the wrong size are refused, naming them', async () => {
-        const session = await nativeTrainingSession(name, small)
-        try {
-          const tokens = trainData(small)
-          tokens[5] = 48
-          await expect(session.setTokens(tokens)).rejects.toThrow(/token 5 is 48, outside the vocabulary of 48/)
-          await expect(session.setParameters(new Float32Array(3))).rejects.toThrow(/expected \d+ elements/)
-          await expect(session.forwardBackward()).rejects.toThrow(/no tokens uploaded/)
-        } finally {
-          await session.dispose()
-        }
-      })
+      trainingContractTests((w, fault) => nativeTrainingSession(name, w, {}, fault ? { fault } : {}))
     },
   )
 }
