@@ -30,6 +30,7 @@ for tool in sh bash env cat ls rm mkdir cp mv ln chmod dirname basename uname se
   p="$(command -v "$tool" || true)"; [ -n "$p" ] && ln -s "$p" "$tools/$tool"
 done
 ln -s "$sys_node" "$tools/node"; ln -s "$sys_npm" "$tools/npm"; ln -s "$sys_npx" "$tools/npx"
+full_path="$PATH"
 export PATH="$tools"
 for cc in c++ g++ gcc cc clang clang++ make python3 nvcc; do
   if command -v "$cc" >/dev/null; then fail "$cc is on the consumer PATH"; fi
@@ -84,6 +85,10 @@ step "gpubench record --runs 3 writes the baselines"
 npx gpubench record --runs 3
 ls baselines/*.json >/dev/null 2>&1 || fail "no baseline file was written"
 ls -l baselines
+
+# The same machine has one id whatever the PATH: a shell with lscpu and friends names it as this one did.
+expected_cpu_id="$(PATH="$full_path" node --input-type=module -e "import { cpuDeviceId, hostInfo } from '@gpubench/core'; console.log(cpuDeviceId(await hostInfo(), 'cpu'))")"
+[ -e "baselines/$expected_cpu_id.json" ] || fail "with the full PATH this machine is $expected_cpu_id, but the trimmed PATH recorded $(ls baselines)"
 
 step "second run reads them: exit 0"
 run_bench 0 npm run -s bench

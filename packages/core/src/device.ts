@@ -394,12 +394,17 @@ export async function collectHostInfo(source: HostInfoSource, options: HostInfoO
   }
 
   // Family and model numbers from systeminformation, else from /proc/cpuinfo (where node:os reads
-  // its brand string too), so the id is the same whichever source answered.
+  // its brand string too), so the id is the same whichever source answered. systeminformation
+  // takes them from `lscpu`: where that is not on PATH (a CI step's trimmed PATH, a slim
+  // container) it still answers the brand but with empty numbers, and the same machine would get
+  // another id than in a shell that has it.
   const numberOf = (value: unknown): string =>
     typeof value === 'string' && /^[0-9]+$/.test(value.trim()) ? value.trim() : ''
-  const procNumbers = useSi ? undefined : cpuNumbersFromProc()
-  const cpuFamily = numberOf(useSi ? cpu?.family : procNumbers?.family)
-  const cpuModelNumber = numberOf(useSi ? cpu?.model : procNumbers?.model)
+  const siFamily = useSi ? numberOf(cpu?.family) : ''
+  const siModelNumber = useSi ? numberOf(cpu?.model) : ''
+  const procNumbers = siFamily !== '' && siModelNumber !== '' ? undefined : cpuNumbersFromProc()
+  const cpuFamily = procNumbers === undefined ? siFamily : numberOf(procNumbers.family)
+  const cpuModelNumber = procNumbers === undefined ? siModelNumber : numberOf(procNumbers.model)
   return {
     cpuModel,
     cpuVendor,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import si from 'systeminformation'
@@ -300,6 +301,35 @@ describe('collectHostInfo', () => {
     const b = await collectHostInfo(fakeSource({}, 7))
     expect(b).toEqual(a)
     expect(cpuDeviceId(b, 'cpu')).toBe(cpuDeviceId(a, 'cpu'))
+  })
+
+  it('takes the family and model numbers from /proc/cpuinfo when systeminformation answers without them (no lscpu on PATH)', async () => {
+    // What systeminformation answers when `lscpu` is not on PATH: the brand, no numbers.
+    const withoutLscpu = fakeSource({
+      cpu: async () => ({ manufacturer: 'AMD', brand: 'EPYC', vendor: '', cores: 2, family: '', model: '' }),
+    })
+    const info = await collectHostInfo(withoutLscpu)
+    let cpuinfo = ''
+    try {
+      cpuinfo = readFileSync('/proc/cpuinfo', 'utf8').split(/\n\s*\n/)[0] ?? ''
+    } catch {}
+    const family = /^cpu family\s*:\s*([0-9]+)/m.exec(cpuinfo)?.[1]
+    const model = /^model\s*:\s*([0-9]+)/m.exec(cpuinfo)?.[1]
+    if (family !== undefined && model !== undefined) {
+      expect(info).toMatchObject({ cpuModel: 'EPYC', cpuFamily: family, cpuModelNumber: model })
+      // The same id as when systeminformation reads them itself.
+      const withLscpu = await collectHostInfo(
+        fakeSource({
+          cpu: async () => ({ manufacturer: 'AMD', brand: 'EPYC', vendor: 'AuthenticAMD', cores: 2, family, model }),
+        }),
+      )
+      expect(cpuDeviceId(info, 'cpu')).toBe(cpuDeviceId(withLscpu, 'cpu'))
+      expect(cpuDeviceId(info, 'cpu')).toMatch(/^cpu-amd-epyc-f[0-9]+-m[0-9]+-2c$/)
+    } else {
+      // No /proc/cpuinfo numbers here (macOS, Arm Linux): nothing to add, and nothing invented.
+      expect(info.cpuFamily).toBeUndefined()
+      expect(info.cpuModelNumber).toBeUndefined()
+    }
   })
 
   it('bounds a hanging graphics() query by its timeout and reports no GPUs', async () => {

@@ -12,6 +12,7 @@ const config: RuntimeConfig = {
   stoppingRule: {},
   verify: true,
   confirmRegressions: 1,
+  confirmPauseMs: 0,
   update: 'none',
   gpubenchVersion: '0.0.0',
 }

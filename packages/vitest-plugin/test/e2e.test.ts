@@ -183,15 +183,18 @@ test(
     expect(run.output).toMatch(
       /gate: 1 comparison with baselines, at most 1\.0% chance per run of a false regression \(Holm\); 1 regressed/,
     )
-    // The regression was measured twice (confirmRegressions 1) and read "regressed" both times.
+    // The regression was measured four times (confirmRegressions 3, after pauses of 50, 150 and
+    // 450 ms: confirmPauseMs 50, growing threefold) and read "regressed" every time.
     const report = JSON.parse(await readFile(join(dir, 'report', 'gpubench.json'), 'utf8'))
     const record = report.benchmarks.find((b: { record: { key: string } }) => b.record.key === BENCH).record
     expect(record.verdict.kind).toBe('regressed')
-    expect(record.notes).toEqual(
-      expect.arrayContaining([
-        expect.stringMatching(/^measurement 1 of 2 read regressed: .*measured again to confirm/),
-      ]),
-    )
+    const confirmations = (record.notes as string[]).filter((n) => /^measurement \d of \d read/.test(n))
+    expect(confirmations).toHaveLength(3)
+    ;['50 ms', '150 ms', '450 ms'].forEach((pause, i) => {
+      expect(confirmations[i]).toMatch(
+        new RegExp(`^measurement ${i + 1} of 4 read regressed: .*measured again after a ${pause} pause to confirm`),
+      )
+    })
   },
 )
 

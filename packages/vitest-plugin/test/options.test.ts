@@ -19,7 +19,8 @@ describe('resolveOptions', () => {
       strict: false,
       stoppingRule: {},
       verify: true,
-      confirmRegressions: 1,
+      confirmRegressions: 3,
+      confirmPauseMs: 2000,
       runErrorRate: 0.01,
       deviceAlias: null,
       jsonReport: null,
@@ -79,6 +80,13 @@ describe('resolveOptions', () => {
     [{ stoppingRule: { minSample: 3 } }, "field 'stoppingRule.minSample' is not a stopping-rule field"],
     [{ stoppingRule: 5 }, "field 'stoppingRule' must be an object"],
     [{ confirmRegressions: -1 }, "field 'confirmRegressions' must be an integer from 0 to 5, got -1"],
+    [{ confirmPauseMs: -1 }, "field 'confirmPauseMs' must be a number of milliseconds from 0 to 60000, got -1"],
+    [
+      { confirmPauseMs: Number.NaN },
+      "field 'confirmPauseMs' must be a number of milliseconds from 0 to 60000, got NaN",
+    ],
+    [{ confirmPauseMs: '2s' }, 'field \'confirmPauseMs\' must be a number of milliseconds from 0 to 60000, got "2s"'],
+    [{ confirmPauseMs: 60_001 }, "field 'confirmPauseMs' must be a number of milliseconds from 0 to 60000, got 60001"],
     [{ confirmRegressions: '1' }, 'field \'confirmRegressions\' must be an integer from 0 to 5, got "1"'],
     [[], 'expected an object'],
   ])('refuses %j naming the field', (input, message) => {

@@ -27,7 +27,7 @@ const CONFIG = join(here, 'fixtures', 'slowed-kernel', 'vitest.config.ts')
 const BENCH = 'matmul/quick/gemm 8x256x256x256 f32'
 /** The test of that benchmark in suites/matmul.bench.ts (`describe('matmul')`, test `8x256x256x256 f32`), as a `-t` pattern. */
 const TEST_PATTERN = '^matmul\\W+8x256x256x256 f32$'
-const RUN_TIMEOUT_MS = 60_000
+const RUN_TIMEOUT_MS = 120_000
 
 interface Run {
   code: number | null

@@ -63,6 +63,7 @@ export function gpubench(options: GpubenchOptions = {}): Plugin {
         stoppingRule: resolved.stoppingRule,
         verify: resolved.verify,
         confirmRegressions: resolved.confirmRegressions,
+        confirmPauseMs: resolved.confirmPauseMs,
         deviceAlias: resolved.deviceAlias,
         update,
         gpubenchVersion: version,

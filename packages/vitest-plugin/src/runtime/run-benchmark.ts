@@ -4,6 +4,8 @@
  * the verdict against the baseline, confirmed by measuring again, and the record for the
  * reporter, Vitest's table and the test's annotations.
  */
+
+import { setTimeout as sleep } from 'node:timers/promises'
 import {
   type BackendKind,
   type BaselineDevice,
@@ -22,6 +24,7 @@ import { summaryLine } from '../report/summary-line.ts'
 import { lookupBaseline, poolIdOf } from './baseline-lookup.ts'
 import { GpuBenchError, type Settings } from './bench-settings.ts'
 import { candidateKinds, chooseBackends, NoBackendError } from './choose-backend.ts'
+import { confirmationDeadline, confirmationPause, pauseText } from './confirm.ts'
 import { Judgement } from './judgement.ts'
 import type { AvailableBackend, BackendRegistry } from './registry.ts'
 import { type GpuBenchResult, perSecond, resultFrom, targetLabel, workCounts } from './result.ts'
@@ -141,21 +144,31 @@ export async function runBenchmark(
       name,
       pool === null ? null : measured.device.id,
     )
-    // A regression stands only if it reproduces (see the option confirmRegressions). Not under
-    // -u, which records what this run measured: re-measuring only the slow runs would bias the
-    // baseline's runs towards the fast ones.
+    // A regression stands only if it reproduces after pauses (see the options confirmRegressions
+    // and confirmPauseMs, and confirm.ts). Not under -u, which records what this run measured:
+    // re-measuring only the slow runs would bias the baseline's runs towards the fast ones.
     const confirmations = config.update === 'all' ? 0 : settings.confirmRegressions
-    const earlier: string[] = []
+    const deadline = confirmationDeadline(context.task)
+    const earlier: { reason: string; pauseMs: number }[] = []
+    let cutShort = ''
     let verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
     while (verdict?.kind === 'regressed' && earlier.length < confirmations) {
-      earlier.push(verdict.reason)
+      const measureMs = measured.measurement.wallTimeNs / 1e6
+      const pauseMs = confirmationPause(config.confirmPauseMs, earlier.length + 1, measureMs, deadline - Date.now())
+      if (pauseMs === null) {
+        cutShort = `confirmation stopped after ${earlier.length} of ${confirmations}: the test's timeout (${pauseText(context.task.timeout)}) leaves no room for another measurement of ${pauseText(measureMs)}`
+        break
+      }
+      earlier.push({ reason: verdict.reason, pauseMs })
+      await sleep(pauseMs)
       measured = await measureOn(name, chosen, target, { ...settings, verify: false })
       verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
     }
     const confirmationNotes = earlier.map(
-      (reason, i) =>
-        `measurement ${i + 1} of ${earlier.length + 1} read ${reason}; measured again to confirm (confirmRegressions ${settings.confirmRegressions})`,
+      ({ reason, pauseMs }, i) =>
+        `measurement ${i + 1} of ${earlier.length + 1} read ${reason}; measured again after a ${pauseText(pauseMs)} pause to confirm (confirmRegressions ${settings.confirmRegressions})`,
     )
+    if (cutShort !== '') confirmationNotes.push(cutShort)
     const { stats } = measured.measurement
     const entry = baselineEntryOf({
       target: targetLabel(target),

@@ -1,0 +1,40 @@
+import { describe, expect, test } from 'vitest'
+import { confirmationDeadline, confirmationPause, pauseText } from '../src/runtime/confirm.ts'
+
+describe('confirmationPause', () => {
+  test('grows threefold from the first pause: 2 s, 6 s, 18 s', () => {
+    expect([1, 2, 3].map((k) => confirmationPause(2000, k, 500, Number.POSITIVE_INFINITY))).toEqual([2000, 6000, 18000])
+    expect(confirmationPause(0, 3, 500, Number.POSITIVE_INFINITY)).toBe(0)
+  })
+
+  test('is shortened so the pause and one more measurement end in time, and refused when the measurement alone does not fit', () => {
+    // 10 s left, measurements of 3 s: the 18 s pause becomes 7 s.
+    expect(confirmationPause(2000, 3, 3000, 10_000)).toBe(7000)
+    expect(confirmationPause(2000, 1, 3000, 3000)).toBe(0)
+    expect(confirmationPause(2000, 1, 3000, 2999)).toBeNull()
+    expect(confirmationPause(2000, 1, 3000, Number.NaN)).toBeNull()
+  })
+
+  test('refuses a confirmation number that is not a positive integer', () => {
+    expect(() => confirmationPause(2000, 0, 1, 1)).toThrow(/k must be an integer >= 1, got 0/)
+  })
+})
+
+describe('confirmationDeadline', () => {
+  test("90% of the test's timeout from its start; none without a timeout", () => {
+    expect(confirmationDeadline({ timeout: 60_000, result: { startTime: 1_000 } })).toBe(55_000)
+    expect(confirmationDeadline({ timeout: 0, result: { startTime: 1_000 } })).toBe(Number.POSITIVE_INFINITY)
+    expect(confirmationDeadline({})).toBe(Number.POSITIVE_INFINITY)
+    const before = Date.now()
+    const deadline = confirmationDeadline({ timeout: 1000 })
+    expect(deadline).toBeGreaterThanOrEqual(before + 900)
+    expect(deadline).toBeLessThanOrEqual(Date.now() + 900)
+  })
+})
+
+test('pauseText', () => {
+  expect(pauseText(2000)).toBe('2 s')
+  expect(pauseText(18_000)).toBe('18 s')
+  expect(pauseText(1234.5)).toBe('1.23 s')
+  expect(pauseText(450)).toBe('450 ms')
+})
