@@ -207,11 +207,11 @@ export function validateTolerance(field: string, value: unknown): number {
 
 /**
  * Three confirmations, after 2, 6 and 18 s. On this project's 2-vCPU VMs (AMD EPYC family 25,
- * 2026-12-08) a 2-thread CPU GEMM of 30 µs ran 1.6-3x slower in spells of 0.3-12 s, 21% of the
- * time, with no other process busy and no steal time reported (`packages/native/scripts/spells.ts`,
- * two records of 200-240 s). Replayed on them, a measurement read slow 21% of the time; with its
- * confirmations all slow: at once 17%, after 2 s 10%, after 2 and 6 s 1.6-3.9%, after 2, 6 and
- * 18 s 0.15-0.7%.
+ * 2026-12-08) a 2-thread CPU GEMM of 30 µs ran 1.6-3x slower in spells of 0.3-12 s, 12-21% of
+ * the time, with no other process busy and no steal time reported (`packages/native/scripts/spells.ts`,
+ * three records of 180-240 s). Replayed on them, a measurement and its confirmations all read
+ * slow: without confirmation 12-21%, confirmed at once 8.9-17%, after 2 s 4.7-10%, after 2 and
+ * 6 s 0-3.9%, after 2, 6 and 18 s 0-0.7%.
  */
 export const DEFAULT_CONFIRM_REGRESSIONS = 3
 export const DEFAULT_CONFIRM_PAUSE_MS = 2000
