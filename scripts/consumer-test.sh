@@ -4,7 +4,8 @@
 # 5.1, Node 24 as a devDependency, as the README tells Node 20 users), with no C++ compiler on
 # PATH, then: type-checks the project strictly, runs `vitest bench --run` (host function, a WGSL
 # kernel on WebGPU, gemm on the CPU backend from the prebuilt addon), records baselines with
-# `gpubench record`, reads them in a second run, and expects a twice-as-slow host function to fail.
+# `gpubench record`, reads them in a second run, and expects a twice-as-slow host function to fail
+# after the default confirmations.
 #
 #   bash scripts/consumer-test.sh [--keep]     (--keep leaves the project folder for a look)
 set -euo pipefail
@@ -97,5 +98,8 @@ grep -qE 'xorshift .*\(3 runs\)' last-run.log || fail "the second run did not co
 step "the host function made twice as slow: exit 1"
 run_bench 1 CONSUMER_SLOWDOWN=2 npm run -s bench
 grep -q 'regressed' last-run.log || fail "the slowed run did not say 'regressed'"
+# By default a regression stands only after three more measurements, 2, 6 and 18 s apart.
+grep -q 'confirmed: 4 measurements, after pauses of 2 s, 6 s and 18 s, every one regressed' last-run.log ||
+  fail "the slowed run's regression was not confirmed by the default schedule"
 
 step "passed"

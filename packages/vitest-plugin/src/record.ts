@@ -113,6 +113,12 @@ export interface MeasuredRecord {
   readonly relativeNoise: number
   readonly wallTimeNs: number
   readonly notes: readonly string[]
+  /**
+   * The measurements before this one that read `regressed` and were measured again
+   * (`confirmRegressions`), in order: each one's ratio now/baseline and the pause that followed
+   * it. Absent or empty when the first measurement stood.
+   */
+  readonly confirmations?: readonly { readonly ratio: number; readonly pauseMs: number }[]
 }
 
 /** A backend that `'all'` (or an optional benchmark) could not use: shown, never silently passed. */

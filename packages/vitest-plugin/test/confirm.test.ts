@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
-import { confirmationDeadline, confirmationPause, pauseText } from '../src/runtime/confirm.ts'
+import { confirmationLine, pauseText } from '../src/report/figures.ts'
+import { confirmationDeadline, confirmationPause } from '../src/runtime/confirm.ts'
 
 describe('confirmationPause', () => {
   test('grows threefold from the first pause: 2 s, 6 s, 18 s', () => {
@@ -37,4 +38,24 @@ test('pauseText', () => {
   expect(pauseText(18_000)).toBe('18 s')
   expect(pauseText(1234.5)).toBe('1.23 s')
   expect(pauseText(450)).toBe('450 ms')
+})
+
+test('confirmationLine: the measurements, their pauses and ratios; none when the first stood alone', () => {
+  expect(confirmationLine(undefined, 2)).toBeNull()
+  expect(confirmationLine([], 2)).toBeNull()
+  expect(confirmationLine([{ ratio: 2.5, pauseMs: 2000 }], 2.4)).toBe(
+    'confirmed: 2 measurements, after a pause of 2 s, every one regressed (ratios 2.50x, 2.40x)',
+  )
+  expect(
+    confirmationLine(
+      [
+        { ratio: 2.04, pauseMs: 2000 },
+        { ratio: 2.05, pauseMs: 6000 },
+        { ratio: 2.061, pauseMs: 18_000 },
+      ],
+      2.053,
+    ),
+  ).toBe(
+    'confirmed: 4 measurements, after pauses of 2 s, 6 s and 18 s, every one regressed (ratios 2.04x, 2.05x, 2.06x, 2.05x)',
+  )
 })

@@ -195,6 +195,10 @@ test(
         new RegExp(`^measurement ${i + 1} of 4 read regressed: .*measured again after a ${pause} pause to confirm`),
       )
     })
+    expect(record.confirmations.map((c: { pauseMs: number }) => c.pauseMs)).toEqual([50, 150, 450])
+    expect(run.output).toMatch(
+      /confirmed: 4 measurements, after pauses of 50 ms, 150 ms and 450 ms, every one regressed \(ratios ([23]\.\d\dx, ){3}[23]\.\d\dx\)/,
+    )
   },
 )
 

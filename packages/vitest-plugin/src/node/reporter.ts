@@ -23,7 +23,7 @@ import { type ResolvedOptions, recordModeFrom, type UpdateMode } from '../option
 import type { CollectedRecord } from '../record.ts'
 import { deriveFigures } from '../report/derived.ts'
 import { derivedText } from '../report/derived-text.ts'
-import { comparisonDetails } from '../report/figures.ts'
+import { comparisonDetails, confirmationLine } from '../report/figures.ts'
 import { jsonReport } from '../report/json.ts'
 import { formatMarkdown } from '../report/markdown.ts'
 import { collapseUnavailable, columnsFor, rowOf, unavailableText, type WriteOutcome } from '../report/rows.ts'
@@ -167,7 +167,8 @@ export class GpubenchReporter implements Reporter {
               record.baseline,
               record.verdict,
             )
-            return `gpubench: '${record.key}' on ${record.device.id} (${record.backend}, ${record.device.name}) regressed against its baseline\n${details}`
+            const confirmed = confirmationLine(record.confirmations, record.verdict.ratio)
+            return `gpubench: '${record.key}' on ${record.device.id} (${record.backend}, ${record.device.name}) regressed against its baseline\n${details}${confirmed === null ? '' : `\n  ${confirmed}`}`
           })
     this.lastRun = { collected, outcomes, errors, gate, failures }
     if (collected.length === 0 && errors.length === 0) return

@@ -30,8 +30,3 @@ export function confirmationDeadline(task: {
   if (!(timeout > 0) || !Number.isFinite(timeout)) return Number.POSITIVE_INFINITY
   return (task.result?.startTime ?? Date.now()) + CONFIRM_TIMEOUT_SHARE * timeout
 }
-
-/** Text of a pause for notes: "2 s", "450 ms". */
-export function pauseText(ms: number): string {
-  return ms >= 1000 ? `${Number((ms / 1000).toPrecision(3))} s` : `${Math.round(ms)} ms`
-}

@@ -20,11 +20,12 @@ import {
 import type { TestContext } from 'vitest'
 import type { RuntimeConfig } from '../options.ts'
 import type { BenchRecord, MeasuredRecord, SkippedRecord } from '../record.ts'
+import { pauseText } from '../report/figures.ts'
 import { summaryLine } from '../report/summary-line.ts'
 import { lookupBaseline, poolIdOf } from './baseline-lookup.ts'
 import { GpuBenchError, type Settings } from './bench-settings.ts'
 import { candidateKinds, chooseBackends, NoBackendError } from './choose-backend.ts'
-import { confirmationDeadline, confirmationPause, pauseText } from './confirm.ts'
+import { confirmationDeadline, confirmationPause } from './confirm.ts'
 import { Judgement } from './judgement.ts'
 import type { AvailableBackend, BackendRegistry } from './registry.ts'
 import { type GpuBenchResult, perSecond, resultFrom, targetLabel, workCounts } from './result.ts'
@@ -149,7 +150,7 @@ export async function runBenchmark(
     // re-measuring only the slow runs would bias the baseline's runs towards the fast ones.
     const confirmations = config.update === 'all' ? 0 : settings.confirmRegressions
     const deadline = confirmationDeadline(context.task)
-    const earlier: { reason: string; pauseMs: number }[] = []
+    const earlier: { reason: string; ratio: number; pauseMs: number }[] = []
     let cutShort = ''
     let verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
     while (verdict?.kind === 'regressed' && earlier.length < confirmations) {
@@ -159,7 +160,7 @@ export async function runBenchmark(
         cutShort = `confirmation stopped after ${earlier.length} of ${confirmations}: the test's timeout (${pauseText(context.task.timeout)}) leaves no room for another measurement of ${pauseText(measureMs)}`
         break
       }
-      earlier.push({ reason: verdict.reason, pauseMs })
+      earlier.push({ reason: verdict.reason, ratio: verdict.ratio, pauseMs })
       await sleep(pauseMs)
       measured = await measureOn(name, chosen, target, { ...settings, verify: false })
       verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
@@ -200,6 +201,7 @@ export async function runBenchmark(
       relativeNoise: measured.measurement.relativeNoise,
       wallTimeNs: measured.measurement.wallTimeNs,
       notes: [...measured.notes, ...confirmationNotes],
+      confirmations: earlier.map(({ ratio, pauseMs }) => ({ ratio, pauseMs })),
     }
     records.push(record)
     const result = resultFrom(name, target, measured.device, measured.timing, measured.measurement, record)
