@@ -12,6 +12,7 @@ import type {
   BaselineDevice,
   BaselineEntry,
   DeviceDescription,
+  MachineLoad,
   RunNoisePrior,
   RunSummary,
   SampleStats,
@@ -119,6 +120,11 @@ export interface MeasuredRecord {
    * it. Absent or empty when the first measurement stood.
    */
   readonly confirmations?: readonly { readonly ratio: number; readonly pauseMs: number }[]
+  /**
+   * CPUs that other processes kept busy, and that the hypervisor took, during the (last)
+   * measurement (core's machineLoadBetween); absent where /proc cannot tell (macOS, Windows).
+   */
+  readonly machineLoad?: MachineLoad
 }
 
 /** A backend that `'all'` (or an optional benchmark) could not use: shown, never silently passed. */

@@ -11,6 +11,15 @@ export {
 } from './engine.ts'
 export { MeasurementError, SampleError, StoppingRuleError, VerdictError } from './errors.ts'
 export { hierarchicalMedianInterval } from './hierarchical-bootstrap.ts'
+export {
+  BUSY_MACHINE_CPUS,
+  type CpuSnapshot,
+  cpuSnapshot,
+  type MachineLoad,
+  machineLoadBetween,
+  machineLoadNote,
+  STOLEN_CPUS,
+} from './machine-load.ts'
 export { rng } from './random.ts'
 export {
   holmRejections,

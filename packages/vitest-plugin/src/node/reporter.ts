@@ -17,7 +17,7 @@
  */
 import { readdir } from 'node:fs/promises'
 import { relative, resolve } from 'node:path'
-import { updateBaseline } from '@gpubench/core'
+import { machineLoadNote, updateBaseline } from '@gpubench/core'
 import type { Reporter, TestCase, TestModule, TestRunEndReason, Vitest } from 'vitest/node'
 import { type ResolvedOptions, recordModeFrom, type UpdateMode } from '../options.ts'
 import type { CollectedRecord } from '../record.ts'
@@ -167,8 +167,11 @@ export class GpubenchReporter implements Reporter {
               record.baseline,
               record.verdict,
             )
-            const confirmed = confirmationLine(record.confirmations, record.verdict.ratio)
-            return `gpubench: '${record.key}' on ${record.device.id} (${record.backend}, ${record.device.name}) regressed against its baseline\n${details}${confirmed === null ? '' : `\n  ${confirmed}`}`
+            const more = [
+              confirmationLine(record.confirmations, record.verdict.ratio),
+              machineLoadNote(record.machineLoad ?? null),
+            ].filter((line) => line !== null)
+            return `gpubench: '${record.key}' on ${record.device.id} (${record.backend}, ${record.device.name}) regressed against its baseline\n${details}${more.map((line) => `\n  ${line}`).join('')}`
           })
     this.lastRun = { collected, outcomes, errors, gate, failures }
     if (collected.length === 0 && errors.length === 0) return

@@ -10,9 +10,13 @@ import {
   type BackendKind,
   type BaselineDevice,
   baselineEntryOf,
+  cpuSnapshot,
   type DeviceDescription,
   isWorkload,
+  type MachineLoad,
   type Measurement,
+  machineLoadBetween,
+  machineLoadNote,
   measureRounds,
   type Runnable,
   type Target,
@@ -67,6 +71,8 @@ export interface Measured {
   readonly device: DeviceDescription
   readonly timing: GpuBenchResult['timing']
   readonly notes: readonly string[]
+  /** What other processes did meanwhile (core's machineLoadBetween); null where /proc cannot tell. */
+  readonly load: MachineLoad | null
 }
 
 /**
@@ -94,12 +100,21 @@ export async function measureOn(
       )
     }
   }
+  const before = cpuSnapshot()
   const measurement = await measureRounds(() => chosen.backend.prepare(target), settings.rule, { onRound })
+  const load = machineLoadBetween(before, cpuSnapshot())
   const runnable = first as Runnable | null
   if (runnable === null) {
     throw new GpuBenchError(`${name} on ${chosen.kind}: the measurement ended without a round`)
   }
-  return { measurement, device: runnable.device, timing: runnable.timing, notes: runnable.notes }
+  const busy = machineLoadNote(load)
+  return {
+    measurement,
+    device: runnable.device,
+    timing: runnable.timing,
+    notes: busy === null ? runnable.notes : [...runnable.notes, busy],
+    load,
+  }
 }
 
 export interface BenchGpuEnvironment {
@@ -150,7 +165,7 @@ export async function runBenchmark(
     // re-measuring only the slow runs would bias the baseline's runs towards the fast ones.
     const confirmations = config.update === 'all' ? 0 : settings.confirmRegressions
     const deadline = confirmationDeadline(context.task)
-    const earlier: { reason: string; ratio: number; pauseMs: number }[] = []
+    const earlier: { reason: string; ratio: number; pauseMs: number; busy: string | null }[] = []
     let cutShort = ''
     let verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
     while (verdict?.kind === 'regressed' && earlier.length < confirmations) {
@@ -160,14 +175,14 @@ export async function runBenchmark(
         cutShort = `confirmation stopped after ${earlier.length} of ${confirmations}: the test's timeout (${pauseText(context.task.timeout)}) leaves no room for another measurement of ${pauseText(measureMs)}`
         break
       }
-      earlier.push({ reason: verdict.reason, ratio: verdict.ratio, pauseMs })
+      earlier.push({ reason: verdict.reason, ratio: verdict.ratio, pauseMs, busy: machineLoadNote(measured.load) })
       await sleep(pauseMs)
       measured = await measureOn(name, chosen, target, { ...settings, verify: false })
       verdict = verdictFor(measured.measurement.stats, baseline, settings.tolerance)
     }
     const confirmationNotes = earlier.map(
-      ({ reason, pauseMs }, i) =>
-        `measurement ${i + 1} of ${earlier.length + 1} read ${reason}; measured again after a ${pauseText(pauseMs)} pause to confirm (confirmRegressions ${settings.confirmRegressions})`,
+      ({ reason, pauseMs, busy }, i) =>
+        `measurement ${i + 1} of ${earlier.length + 1} read ${reason}${busy === null ? '' : ` (${busy})`}; measured again after a ${pauseText(pauseMs)} pause to confirm (confirmRegressions ${settings.confirmRegressions})`,
     )
     if (cutShort !== '') confirmationNotes.push(cutShort)
     const { stats } = measured.measurement
@@ -202,6 +217,7 @@ export async function runBenchmark(
       wallTimeNs: measured.measurement.wallTimeNs,
       notes: [...measured.notes, ...confirmationNotes],
       confirmations: earlier.map(({ ratio, pauseMs }) => ({ ratio, pauseMs })),
+      ...(measured.load === null ? {} : { machineLoad: measured.load }),
     }
     records.push(record)
     const result = resultFrom(name, target, measured.device, measured.timing, measured.measurement, record)
