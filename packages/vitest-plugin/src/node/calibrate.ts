@@ -259,7 +259,7 @@ export function calibrationText(c: Calibration): string[] {
   }
   if (c.failedRuns > 0) {
     lines.push(
-      'Some runs of unchanged code would have failed: this runner differs between runs more than its few runs show; record more runs (--runs 10), or raise the tolerance.',
+      'Some runs of unchanged code would have failed: this runner differs between runs more than its few runs show; record more runs (--runs 10), or raise the tolerance. (The self-test judges each run as measured; a real run measures a regression again after pauses, confirmRegressions, which clears slow spells of seconds, so it fails less often than this.)',
     )
   }
   if (c.oneSitting.length > 0) {
