@@ -1,8 +1,8 @@
 /**
  * Slow spells of this machine, as a benchmark sees them: one CPU workload (default: a 2-thread
  * GEMM 1x128x128x128 f32, about 30 µs) is measured back to back in short measurements for
- * --seconds, each with what else the machine did meanwhile (other processes' CPU time and steal
- * time from /proc/stat, this process's own CPU time). Then:
+ * --seconds, each with what else the machine did meanwhile (core's machineLoadBetween: other
+ * processes' CPUs and steal time, from /proc). Then:
  *  - the share of measurements that read slow (median above --slow times the fastest fifth's),
  *    and the lengths of the slow spells in seconds;
  *  - a replay of confirmation schedules on that record: from every start, one measurement plus a
@@ -14,9 +14,8 @@
  *
  * Runs the kernels in this process (isolation 'none'); --threads sets GPUBENCH_CPU_THREADS.
  */
-import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { gemm, measure } from '@gpubench/core'
+import { cpuSnapshot, gemm, machineLoadBetween, measure } from '@gpubench/core'
 import { cpuBackend } from '../src/index.ts'
 
 const { values } = parseArgs({
@@ -41,21 +40,6 @@ const slowRatio = number('slow', 1)
 if (values.threads !== undefined) process.env.GPUBENCH_CPU_THREADS = String(number('threads', 1))
 process.env.GPUBENCH_NATIVE_ISOLATION = 'none'
 
-interface CpuTimes {
-  busy: number
-  steal: number
-}
-/** The machine's CPU time in seconds from /proc/stat (Linux); null elsewhere. */
-function machineTimes(): CpuTimes | null {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number)
-    // user nice system idle iowait irq softirq steal, in USER_HZ (100 per second).
-    return { busy: (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / 100, steal: f[7]! / 100 }
-  } catch {
-    return null
-  }
-}
-
 const probe = await cpuBackend.probe()
 if (!probe.available) {
   console.error(`spells: the CPU backend is unavailable: ${probe.reason}`)
@@ -69,17 +53,13 @@ const others: number[] = []
 const steals: number[] = []
 const started = performance.now()
 while (performance.now() - started < seconds * 1000) {
-  const m0 = machineTimes()
-  const c0 = process.cpuUsage()
-  const w0 = performance.now()
+  const before = cpuSnapshot()
   const m = await measure(runnable, rule)
-  const wall = (performance.now() - w0) / 1000
-  const c = process.cpuUsage(c0)
-  const m1 = machineTimes()
+  const load = machineLoadBetween(before, cpuSnapshot())
   medians.push(m.stats.medianNs / 1e3)
-  if (m0 !== null && m1 !== null) {
-    others.push((m1.busy - m0.busy - (c.user + c.system) / 1e6) / wall)
-    steals.push((m1.steal - m0.steal) / wall)
+  if (load !== null) {
+    others.push(load.otherCpus)
+    steals.push(load.stealCpus)
   }
 }
 await runnable.dispose()

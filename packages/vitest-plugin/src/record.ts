@@ -119,12 +119,18 @@ export interface MeasuredRecord {
    * (`confirmRegressions`), in order: each one's ratio now/baseline and the pause that followed
    * it. Absent or empty when the first measurement stood.
    */
-  readonly confirmations?: readonly { readonly ratio: number; readonly pauseMs: number }[]
+  readonly confirmations?: readonly Confirmation[]
   /**
    * CPUs that other processes kept busy, and that the hypervisor took, during the (last)
    * measurement (core's machineLoadBetween); absent where /proc cannot tell (macOS, Windows).
    */
   readonly machineLoad?: MachineLoad
+}
+
+/** A measurement that read `regressed` and was measured again: its ratio now/baseline and the pause that followed. */
+export interface Confirmation {
+  readonly ratio: number
+  readonly pauseMs: number
 }
 
 /** A backend that `'all'` (or an optional benchmark) could not use: shown, never silently passed. */

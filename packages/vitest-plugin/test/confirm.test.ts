@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { confirmationLine, pauseText } from '../src/report/figures.ts'
+import { confirmationLine } from '../src/report/figures.ts'
 import { confirmationDeadline, confirmationPause } from '../src/runtime/confirm.ts'
 
 describe('confirmationPause', () => {
@@ -31,13 +31,6 @@ describe('confirmationDeadline', () => {
     expect(deadline).toBeGreaterThanOrEqual(before + 900)
     expect(deadline).toBeLessThanOrEqual(Date.now() + 900)
   })
-})
-
-test('pauseText', () => {
-  expect(pauseText(2000)).toBe('2 s')
-  expect(pauseText(18_000)).toBe('18 s')
-  expect(pauseText(1234.5)).toBe('1.23 s')
-  expect(pauseText(450)).toBe('450 ms')
 })
 
 test('confirmationLine: the measurements, their pauses and ratios; none when the first stood alone', () => {

@@ -133,8 +133,8 @@ export const STOLEN_CPUS = 0.1
 
 /**
  * A sentence for a measurement's notes when the machine was busy with other work, else null:
- * "other processes kept 1.9 of 2 CPUs busy during this measurement (steal 0.0): a busy machine
- * reads slow".
+ * "other processes kept 1.9 of 2 CPUs busy during this measurement (the hypervisor took 0.0): a
+ * busy machine reads slow".
  */
 export function machineLoadNote(load: MachineLoad | null): string | null {
   if (load === null || (load.otherCpus < BUSY_MACHINE_CPUS && load.stealCpus < STOLEN_CPUS)) return null

@@ -4,7 +4,7 @@
  * change against the baseline are written, so the outputs never disagree.
  */
 import { formatBandwidth, formatDuration, formatFlops, type SampleStats } from '@gpubench/core'
-import type { BaselineLookup, MeasuredRecord, RecordedVerdict } from '../record.ts'
+import type { BaselineLookup, Confirmation, MeasuredRecord, RecordedVerdict } from '../record.ts'
 
 export const NONE = '—'
 
@@ -91,22 +91,17 @@ export function detectsText(ratio: number | undefined | null): string {
   return `≥ ${percent >= 10 ? percent.toFixed(0) : percent.toFixed(1)}%`
 }
 
-/** Text of a pause (confirmations' notes and lines): "2 s", "450 ms". */
-export function pauseText(ms: number): string {
-  return ms >= 1000 ? `${Number((ms / 1000).toPrecision(3))} s` : `${Math.round(ms)} ms`
-}
-
 /**
  * One line for a regression's failure message: how many measurements read it and how far apart,
  * e.g. "confirmed: 4 measurements, after pauses of 2 s, 6 s and 18 s, every one regressed
  * (ratios 2.04x, 2.05x, 2.06x, 2.05x)". Null when the first measurement stood alone.
  */
 export function confirmationLine(
-  confirmations: readonly { readonly ratio: number; readonly pauseMs: number }[] | undefined,
+  confirmations: readonly Confirmation[] | undefined,
   finalRatio: number,
 ): string | null {
   if (confirmations === undefined || confirmations.length === 0) return null
-  const pauses = confirmations.map((c) => pauseText(c.pauseMs))
+  const pauses = confirmations.map((c) => formatDuration(c.pauseMs * 1e6))
   const joined = pauses.length === 1 ? pauses[0] : `${pauses.slice(0, -1).join(', ')} and ${pauses[pauses.length - 1]}`
   const ratios = [...confirmations.map((c) => c.ratio), finalRatio].map((r) => `${r.toFixed(2)}x`).join(', ')
   return `confirmed: ${confirmations.length + 1} measurements, after ${pauses.length === 1 ? 'a pause' : 'pauses'} of ${joined}, every one regressed (ratios ${ratios})`

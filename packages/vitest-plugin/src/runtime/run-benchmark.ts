@@ -12,6 +12,7 @@ import {
   baselineEntryOf,
   cpuSnapshot,
   type DeviceDescription,
+  formatDuration,
   isWorkload,
   type MachineLoad,
   type Measurement,
@@ -24,7 +25,6 @@ import {
 import type { TestContext } from 'vitest'
 import type { RuntimeConfig } from '../options.ts'
 import type { BenchRecord, MeasuredRecord, SkippedRecord } from '../record.ts'
-import { pauseText } from '../report/figures.ts'
 import { summaryLine } from '../report/summary-line.ts'
 import { lookupBaseline, poolIdOf } from './baseline-lookup.ts'
 import { GpuBenchError, type Settings } from './bench-settings.ts'
@@ -172,7 +172,7 @@ export async function runBenchmark(
       const measureMs = measured.measurement.wallTimeNs / 1e6
       const pauseMs = confirmationPause(config.confirmPauseMs, earlier.length + 1, measureMs, deadline - Date.now())
       if (pauseMs === null) {
-        cutShort = `confirmation stopped after ${earlier.length} of ${confirmations}: the test's timeout (${pauseText(context.task.timeout)}) leaves no room for another measurement of ${pauseText(measureMs)}`
+        cutShort = `confirmation stopped after ${earlier.length} of ${confirmations}: the test's timeout (${formatDuration(context.task.timeout * 1e6)}) leaves no room for another measurement of ${formatDuration(measureMs * 1e6)}`
         break
       }
       earlier.push({ reason: verdict.reason, ratio: verdict.ratio, pauseMs, busy: machineLoadNote(measured.load) })
@@ -182,7 +182,7 @@ export async function runBenchmark(
     }
     const confirmationNotes = earlier.map(
       ({ reason, pauseMs, busy }, i) =>
-        `measurement ${i + 1} of ${earlier.length + 1} read ${reason}${busy === null ? '' : ` (${busy})`}; measured again after a ${pauseText(pauseMs)} pause to confirm (confirmRegressions ${settings.confirmRegressions})`,
+        `measurement ${i + 1} of ${earlier.length + 1} read ${reason}${busy === null ? '' : ` (${busy})`}; measured again after a ${formatDuration(pauseMs * 1e6)} pause to confirm (confirmRegressions ${settings.confirmRegressions})`,
     )
     if (cutShort !== '') confirmationNotes.push(cutShort)
     const { stats } = measured.measurement
